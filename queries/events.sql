@@ -1,0 +1,83 @@
+-- name: events
+-- description: Stored events, newest first, one JSON object per row (the shape of GET /v1/events).
+-- Every filter is optional (NULL = no filter). `token_id` matches an event whose access
+-- token, parent token or refresh token has that id, so one token's whole lineage shows.
+-- Pagination is a keyset over (time, event_id): pass the last row's values to get the next page.
+-- params:
+--   $1  from            TIMESTAMPTZ  events at or after
+--   $2  to              TIMESTAMPTZ  events before
+--   $3  kind            VARCHAR
+--   $4  subject         VARCHAR
+--   $5  client_id       VARCHAR
+--   $6  resource        VARCHAR
+--   $7  issuer          VARCHAR
+--   $8  token_id        VARCHAR
+--   $9  connection_id   VARCHAR
+--   $10 outcome         VARCHAR
+--   $11 before_time_us  BIGINT       cursor: time of the last row seen (epoch µs)
+--   $12 before_id       VARCHAR      cursor: event_id of the last row seen
+--   $13 limit           BIGINT
+SELECT
+    epoch_us(time) AS time_us,
+    event_id,
+    json_object(
+        'event_id', event_id,
+        'time', strftime(time::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+        'received_at', strftime(received_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+        'kind', kind,
+        'outcome', outcome,
+        'reason', reason,
+        'source_type', source_type,
+        'source_name', source_name,
+        'connection_id', connection_id,
+        'subject', subject,
+        'client_id', client_id,
+        'client_registration', client_registration,
+        'client_name', client_name,
+        'client_doc_sha256', client_doc_sha256,
+        'client_redirect_uris', client_redirect_uris,
+        'resource', resource,
+        'metadata_url', metadata_url,
+        'metadata_sha256', metadata_sha256,
+        'metadata_authorization_servers', metadata_authorization_servers,
+        'metadata_scopes_supported', metadata_scopes_supported,
+        'issuer', issuer,
+        'scopes_requested', scopes_requested,
+        'scopes_granted', scopes_granted,
+        'token_id', token_id,
+        'token_parent_id', token_parent_id,
+        'token_refresh_id', token_refresh_id,
+        'token_audience', token_audience,
+        'grant_type', grant_type,
+        'token_expires_at', strftime(token_expires_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+        'redirect_uri', redirect_uri,
+        'consent', consent,
+        'tool', tool,
+        'ip', ip,
+        'user_agent', user_agent,
+        'http_status', http_status,
+        'http_bytes', http_bytes,
+        'http_resolved_ip', http_resolved_ip,
+        'http_redirected', http_redirected,
+        'attributes', attributes,
+        'raw_sha256', raw_sha256,
+        'format', format,
+        'schema_version', schema_version,
+        'batch_id', batch_id::VARCHAR
+    )::VARCHAR AS event
+FROM events
+WHERE ($1::TIMESTAMPTZ IS NULL OR time >= $1::TIMESTAMPTZ)
+  AND ($2::TIMESTAMPTZ IS NULL OR time < $2::TIMESTAMPTZ)
+  AND ($3::VARCHAR IS NULL OR kind = $3::VARCHAR)
+  AND ($4::VARCHAR IS NULL OR subject = $4::VARCHAR)
+  AND ($5::VARCHAR IS NULL OR client_id = $5::VARCHAR)
+  AND ($6::VARCHAR IS NULL OR resource = $6::VARCHAR)
+  AND ($7::VARCHAR IS NULL OR issuer = $7::VARCHAR)
+  AND ($8::VARCHAR IS NULL OR $8::VARCHAR IN (token_id, token_parent_id, token_refresh_id))
+  AND ($9::VARCHAR IS NULL OR connection_id = $9::VARCHAR)
+  AND ($10::VARCHAR IS NULL OR outcome = $10::VARCHAR)
+  AND ($11::BIGINT IS NULL
+       OR epoch_us(time) < $11::BIGINT
+       OR (epoch_us(time) = $11::BIGINT AND event_id < $12::VARCHAR))
+ORDER BY time DESC, event_id DESC
+LIMIT $13::BIGINT;

@@ -1,0 +1,441 @@
+//! The command line: `serve`, `ingest`, `events`, `rejected`, `stats`.
+//!
+//! Every setting is a flag and a `TRUSTPATH_*` variable (clap reads both) layered over
+//! `trustpath.toml` and the defaults by [`Config::load`]. Read commands and `ingest` use a
+//! running server's API when one answers and open the store themselves otherwise.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::ServerClient;
+use crate::collect::file::NdjsonReader;
+use crate::config::{Config, LogConfig, LogFormat};
+use crate::normalize::Normalizer;
+use crate::pipeline::Ingest;
+use crate::serve::App;
+use crate::serve::api::{IngestAnswer, RecordError};
+use crate::store::read::{EventFilter, EventPage};
+use crate::store::{Collector, Store};
+
+#[derive(Debug, Parser)]
+#[command(name = "trustpath", version, about = "Audit and trust-path analytics for MCP authorization")]
+pub struct Cli {
+    /// Settings file (TOML). Default: ./trustpath.toml when it exists.
+    #[arg(long, global = true, env = "TRUSTPATH_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: HTTP API, NATS collector (when nats.url is set), store writer.
+    Serve,
+    /// Backfill NDJSON events from FILE (or - for stdin) through the same normalizer.
+    Ingest {
+        /// NDJSON file, or - for standard input.
+        file: String,
+        /// Which adapter reads the lines.
+        #[arg(long, default_value = "native")]
+        format: String,
+        /// Print the whole answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List stored events, newest first (the same query as GET /v1/events).
+    Events {
+        #[command(flatten)]
+        filter: EventFilter,
+        /// Print the page as JSON (with next_cursor) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List rejected input with the reasons, newest first.
+    Rejected {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts of what the store holds.
+    Stats,
+}
+
+/// Every configuration setting as a flag and an environment variable. Unset flags leave the
+/// file's or the default value in place. See README's configuration reference.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Settings {
+    /// store.path: the DuckDB database file.
+    #[arg(long, global = true, env = "TRUSTPATH_STORE_PATH")]
+    pub store_path: Option<PathBuf>,
+    /// store.memory_limit: DuckDB memory limit, e.g. 1GB.
+    #[arg(long, global = true, env = "TRUSTPATH_STORE_MEMORY_LIMIT")]
+    pub store_memory_limit: Option<String>,
+    /// ingest.max_event_bytes: largest record accepted.
+    #[arg(long, global = true, env = "TRUSTPATH_INGEST_MAX_EVENT_BYTES")]
+    pub max_event_bytes: Option<usize>,
+    /// ingest.batch_max_events: most records per commit.
+    #[arg(long, global = true, env = "TRUSTPATH_INGEST_BATCH_MAX_EVENTS")]
+    pub batch_max_events: Option<usize>,
+    /// ingest.batch_max_wait: longest a record waits for its batch, e.g. 100ms.
+    #[arg(long, global = true, env = "TRUSTPATH_INGEST_BATCH_MAX_WAIT")]
+    pub batch_max_wait: Option<String>,
+    /// http.listen: API address (port 0 picks one).
+    #[arg(long, global = true, env = "TRUSTPATH_HTTP_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// http.max_body_bytes: largest POST /v1/events body.
+    #[arg(long, global = true, env = "TRUSTPATH_HTTP_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// http.server_url: where read commands find a running server.
+    #[arg(long = "server", global = true, env = "TRUSTPATH_HTTP_SERVER_URL")]
+    pub server_url: Option<String>,
+    /// nats.url: NATS server URL(s); enables the JetStream collector.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// nats.token: token authentication.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_TOKEN", hide_env_values = true)]
+    pub nats_token: Option<String>,
+    /// nats.user: user for user/password authentication.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_USER")]
+    pub nats_user: Option<String>,
+    /// nats.password: password for user/password authentication.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_PASSWORD", hide_env_values = true)]
+    pub nats_password: Option<String>,
+    /// nats.creds_file: NATS .creds file.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_CREDS_FILE")]
+    pub nats_creds_file: Option<PathBuf>,
+    /// nats.tls_required: require TLS to NATS.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_TLS_REQUIRED", num_args = 0..=1, default_missing_value = "true")]
+    pub nats_tls_required: Option<bool>,
+    /// nats.tls_ca_file: CA certificate(s) for the NATS server, PEM.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_TLS_CA_FILE")]
+    pub nats_tls_ca_file: Option<PathBuf>,
+    /// nats.tls_cert_file: client certificate for mutual TLS, PEM.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_TLS_CERT_FILE")]
+    pub nats_tls_cert_file: Option<PathBuf>,
+    /// nats.tls_key_file: client key for mutual TLS, PEM.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_TLS_KEY_FILE")]
+    pub nats_tls_key_file: Option<PathBuf>,
+    /// nats.stream: JetStream stream name.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_STREAM")]
+    pub nats_stream: Option<String>,
+    /// nats.subjects: subjects the stream captures, comma-separated.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_SUBJECTS", value_delimiter = ',')]
+    pub nats_subjects: Option<Vec<String>>,
+    /// nats.consumer: durable consumer name.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_CONSUMER")]
+    pub nats_consumer: Option<String>,
+    /// nats.ack_wait: redelivery delay for unacked messages, e.g. 30s.
+    #[arg(long, global = true, env = "TRUSTPATH_NATS_ACK_WAIT")]
+    pub nats_ack_wait: Option<String>,
+    /// log.level: tracing filter, e.g. info or trustpath=debug.
+    #[arg(long, global = true, env = "TRUSTPATH_LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// log.format: text or json.
+    #[arg(long, global = true, env = "TRUSTPATH_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Settings {
+    /// The settings that were given, as the nested map [`Config::load`] layers on top.
+    pub fn overrides(&self) -> Value {
+        let mut root = Map::new();
+        let mut set = |key: &str, value: Option<Value>| {
+            if let Some(value) = value {
+                let (section, field) = key.split_once('.').expect("keys are section.field");
+                let section = root.entry(section).or_insert_with(|| json!({}));
+                section[field] = value;
+            }
+        };
+        set("store.path", self.store_path.as_ref().map(|v| json!(v)));
+        set("store.memory_limit", self.store_memory_limit.as_ref().map(|v| json!(v)));
+        set("ingest.max_event_bytes", self.max_event_bytes.map(|v| json!(v)));
+        set("ingest.batch_max_events", self.batch_max_events.map(|v| json!(v)));
+        set("ingest.batch_max_wait", self.batch_max_wait.as_ref().map(|v| json!(v)));
+        set("http.listen", self.listen.map(|v| json!(v.to_string())));
+        set("http.max_body_bytes", self.max_body_bytes.map(|v| json!(v)));
+        set("http.server_url", self.server_url.as_ref().map(|v| json!(v)));
+        set("nats.url", self.nats_url.as_ref().map(|v| json!(v)));
+        set("nats.token", self.nats_token.as_ref().map(|v| json!(v)));
+        set("nats.user", self.nats_user.as_ref().map(|v| json!(v)));
+        set("nats.password", self.nats_password.as_ref().map(|v| json!(v)));
+        set("nats.creds_file", self.nats_creds_file.as_ref().map(|v| json!(v)));
+        set("nats.tls_required", self.nats_tls_required.map(|v| json!(v)));
+        set("nats.tls_ca_file", self.nats_tls_ca_file.as_ref().map(|v| json!(v)));
+        set("nats.tls_cert_file", self.nats_tls_cert_file.as_ref().map(|v| json!(v)));
+        set("nats.tls_key_file", self.nats_tls_key_file.as_ref().map(|v| json!(v)));
+        set("nats.stream", self.nats_stream.as_ref().map(|v| json!(v)));
+        set("nats.subjects", self.nats_subjects.as_ref().map(|v| json!(v)));
+        set("nats.consumer", self.nats_consumer.as_ref().map(|v| json!(v)));
+        set("nats.ack_wait", self.nats_ack_wait.as_ref().map(|v| json!(v)));
+        set("log.level", self.log_level.as_ref().map(|v| json!(v)));
+        set("log.format", self.log_format.map(|v| json!(v)));
+        Value::Object(root)
+    }
+}
+
+/// Parses the command line, loads the configuration and runs the command.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref(), cli.settings.overrides()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log);
+    match run(cli.command, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(log: &LogConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&log.level).unwrap_or_else(|error| {
+        eprintln!("warning: log.level '{}' is not a valid filter ({error}); using info", log.level);
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match log.format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Ingest { file, format, json } => ingest(&config, &file, &format, json).await,
+        Command::Events { filter, json } => events(&config, filter, json).await,
+        Command::Rejected { limit, json } => rejected(&config, limit, json).await,
+        Command::Stats => stats(&config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    app.run_until_stopped(shutdown).await?;
+    Ok(())
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the service");
+                let _ = ctrl_c.await;
+                shutdown.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: finishing the current batch");
+    shutdown.cancel();
+}
+
+/// The running server to talk to, if any. An address given explicitly must answer; the
+/// default one is only tried.
+async fn server(config: &Config) -> anyhow::Result<Option<ServerClient>> {
+    let client = ServerClient::new(&config.http.server_url());
+    if client.is_up().await {
+        return Ok(Some(client));
+    }
+    if config.http.server_url.is_some() {
+        bail!(
+            "no trustpath answers at {} (http.server_url); start `trustpath serve` or drop --server to use the store directly",
+            config.http.server_url()
+        );
+    }
+    Ok(None)
+}
+
+async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> anyhow::Result<()> {
+    let input: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if file == "-" {
+        Box::new(tokio::io::stdin())
+    } else {
+        Box::new(tokio::fs::File::open(file).await.with_context(|| format!("cannot open {file}"))?)
+    };
+    let mut reader = NdjsonReader::new(input, file, format);
+    let chunk = config.ingest.batch_max_events.max(1);
+    let mut total = IngestAnswer { batch_id: None, accepted: 0, duplicates: 0, rejected: 0, errors: vec![] };
+
+    if let Some(server) = server(config).await? {
+        loop {
+            let records = reader.next_chunk(chunk).await.with_context(|| format!("cannot read {file}"))?;
+            if records.is_empty() {
+                break;
+            }
+            let lines: Vec<usize> = records.iter().map(|(line, _)| *line).collect();
+            let mut body = Vec::new();
+            for (_, record) in &records {
+                body.extend_from_slice(&record.raw);
+                body.push(b'\n');
+            }
+            let answer = server.ingest(body, format).await?;
+            // The server numbers the lines of each chunk from 1; map back to the file's lines.
+            let errors = answer.errors.into_iter().map(|error| RecordError {
+                line: error.line.map(|n| lines[n - 1]),
+                index: None,
+                reason: error.reason,
+            });
+            add(&mut total, answer.batch_id, answer.accepted, answer.duplicates, answer.rejected, errors);
+        }
+    } else {
+        let store = Store::open(&config.store)?;
+        let (writer, writer_thread) = store.writer(2)?;
+        let ingest = Ingest::new(Normalizer::new(config.ingest.max_event_bytes), writer);
+        loop {
+            let records = reader.next_chunk(chunk).await.with_context(|| format!("cannot read {file}"))?;
+            if records.is_empty() {
+                break;
+            }
+            let (lines, records): (Vec<usize>, Vec<_>) = records.into_iter().unzip();
+            let report = ingest.ingest(Collector::File, records).await?;
+            let errors = report.rejected.into_iter().map(|(position, reason)| RecordError {
+                line: Some(lines[position]),
+                index: None,
+                reason,
+            });
+            let commit = report.commit;
+            add(&mut total, Some(commit.batch_id), commit.accepted, commit.duplicates, commit.rejected, errors);
+        }
+        drop(ingest);
+        tokio::task::spawn_blocking(move || writer_thread.join()).await?;
+    }
+
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&total)?);
+    } else {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{file}: accepted {}, duplicates {}, rejected {}", total.accepted, total.duplicates, total.rejected)?;
+        for error in &total.errors {
+            writeln!(out, "  line {}: {}", error.line.unwrap_or(0), error.reason)?;
+        }
+    }
+    Ok(())
+}
+
+fn add(
+    total: &mut IngestAnswer,
+    batch_id: Option<uuid::Uuid>,
+    accepted: usize,
+    duplicates: usize,
+    rejected: usize,
+    errors: impl Iterator<Item = RecordError>,
+) {
+    total.batch_id = batch_id.or(total.batch_id);
+    total.accepted += accepted;
+    total.duplicates += duplicates;
+    total.rejected += rejected;
+    total.errors.extend(errors);
+}
+
+async fn events(config: &Config, filter: EventFilter, as_json: bool) -> anyhow::Result<()> {
+    let page: EventPage = match server(config).await? {
+        Some(server) => server.events(&filter).await?,
+        None => {
+            let reader = Store::open(&config.store)?.reader()?;
+            tokio::task::spawn_blocking(move || reader.events(&filter)).await??
+        }
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+        return Ok(());
+    }
+    let columns = ["time", "kind", "outcome", "subject", "client_id", "resource", "token_id", "event_id"];
+    let rows: Vec<Vec<String>> = page
+        .events
+        .iter()
+        .map(|event| columns.iter().map(|c| cell(&event[*c])).collect())
+        .collect();
+    print_table(&columns, &rows)?;
+    if let Some(cursor) = page.next_cursor {
+        println!("more: --cursor {cursor}");
+    }
+    Ok(())
+}
+
+async fn rejected(config: &Config, limit: u32, as_json: bool) -> anyhow::Result<()> {
+    let rejected = match server(config).await? {
+        Some(server) => server.rejected(limit).await?["rejected"].clone(),
+        None => {
+            let reader = Store::open(&config.store)?.reader()?;
+            Value::Array(tokio::task::spawn_blocking(move || reader.rejected(None, None, limit)).await??)
+        }
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&json!({ "rejected": rejected }))?);
+        return Ok(());
+    }
+    let columns = ["received_at", "origin", "reason"];
+    let rows: Vec<Vec<String>> = rejected
+        .as_array()
+        .map(|items| items.iter().map(|item| columns.iter().map(|c| cell(&item[*c])).collect()).collect())
+        .unwrap_or_default();
+    print_table(&columns, &rows)?;
+    Ok(())
+}
+
+async fn stats(config: &Config) -> anyhow::Result<()> {
+    let stats = match server(config).await? {
+        Some(server) => server.stats().await?,
+        None => {
+            let reader = Store::open(&config.store)?.reader()?;
+            tokio::task::spawn_blocking(move || reader.stats()).await??
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&stats)?);
+    Ok(())
+}
+
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => "-".to_owned(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn print_table(columns: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = columns.iter().map(|c| c.len()).collect();
+    for row in rows {
+        for (width, value) in widths.iter_mut().zip(row) {
+            *width = (*width).max(value.chars().count());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let line = |out: &mut std::io::StdoutLock, cells: &[String]| -> std::io::Result<()> {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        writeln!(out, "{}", padded.join("  ").trim_end())
+    };
+    line(&mut out, &columns.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>())?;
+    for row in rows {
+        line(&mut out, row)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! The CLI's view of a running trustpath: read commands go through its HTTP API when it
+//! is reachable (DuckDB lets only one process open the store), so they give the same
+//! answer whether or not `trustpath serve` is up.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::serve::api::IngestAnswer;
+use crate::store::read::{EventFilter, EventPage, Stats};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach trustpath at {url}: {source}")]
+    Unreachable { url: String, source: reqwest::Error },
+    #[error("trustpath at {url} answered {status}: {message}")]
+    Status { url: String, status: u16, message: String },
+    #[error("unexpected answer from {url}: {source}")]
+    Decode { url: String, source: reqwest::Error },
+}
+
+#[derive(Clone)]
+pub struct ServerClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl ServerClient {
+    pub fn new(base: &str) -> Self {
+        ServerClient { base: base.trim_end_matches('/').to_owned(), http: reqwest::Client::new() }
+    }
+
+    /// True when a trustpath answers `/healthz` at this address within a second.
+    pub async fn is_up(&self) -> bool {
+        let probe = self.http.get(format!("{}/healthz", self.base)).timeout(Duration::from_secs(1)).send().await;
+        matches!(probe, Ok(response) if response.status().is_success())
+    }
+
+    pub async fn events(&self, filter: &EventFilter) -> Result<EventPage, ClientError> {
+        let url = format!("{}/v1/events", self.base);
+        self.answer(&url, self.http.get(&url).query(filter)).await
+    }
+
+    pub async fn rejected(&self, limit: u32) -> Result<serde_json::Value, ClientError> {
+        let url = format!("{}/v1/rejected", self.base);
+        self.answer(&url, self.http.get(&url).query(&[("limit", limit)])).await
+    }
+
+    pub async fn stats(&self) -> Result<Stats, ClientError> {
+        let url = format!("{}/v1/stats", self.base);
+        self.answer(&url, self.http.get(&url)).await
+    }
+
+    /// Posts one NDJSON chunk.
+    pub async fn ingest(&self, ndjson: Vec<u8>, format: &str) -> Result<IngestAnswer, ClientError> {
+        let url = format!("{}/v1/events", self.base);
+        let request = self
+            .http
+            .post(&url)
+            .query(&[("format", format)])
+            .header("content-type", "application/x-ndjson")
+            .body(ndjson);
+        self.answer(&url, request).await
+    }
+
+    async fn answer<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let response =
+            request.send().await.map_err(|source| ClientError::Unreachable { url: url.to_owned(), source })?;
+        let status = response.status();
+        if !status.is_success() {
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            let message = body["error"].as_str().unwrap_or("no error message").to_owned();
+            return Err(ClientError::Status { url: url.to_owned(), status: status.as_u16(), message });
+        }
+        response.json().await.map_err(|source| ClientError::Decode { url: url.to_owned(), source })
+    }
+}

@@ -1,0 +1,307 @@
+//! The NATS JetStream collector: a durable pull consumer on the `TRUSTPATH` stream.
+//!
+//! Delivery is at-least-once and the store is idempotent on `event_id`, so every event ends
+//! up exactly once in `events`: a batch is committed first and acked after, and anything
+//! not acked (a crash, a lost connection) comes back after `ack_wait` and is deduplicated.
+//! Bad messages are committed to `rejected` and acked like good ones, so they are kept
+//! once instead of being redelivered forever.
+//!
+//! NATS being down never stops trustpath: the client reconnects on its own, this loop
+//! re-establishes the stream and consumer with backoff, and [`NatsStatus`] tells /readyz.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull, stream};
+use async_nats::{Client, ConnectOptions};
+use futures::StreamExt;
+use secrecy::ExposeSecret;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{IngestConfig, NatsConfig};
+use crate::normalize::RawRecord;
+use crate::pipeline::Ingest;
+use crate::store::Collector;
+
+const SUBJECT_PREFIX: &str = "trustpath.in.";
+const MIN_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(15);
+
+/// Errors setting up the NATS client from configuration. Connection trouble later is not
+/// an error of this kind: it is retried.
+#[derive(Debug, thiserror::Error)]
+pub enum NatsSetupError {
+    #[error("cannot read the NATS credentials file {path}: {source}")]
+    Creds { path: String, source: std::io::Error },
+    #[error("nats.tls_cert_file and nats.tls_key_file must be set together")]
+    HalfClientCert,
+    #[error("nats.user and nats.password must be set together")]
+    HalfUserPassword,
+    #[error("cannot start the NATS client for {url}: {source}")]
+    Connect { url: String, source: async_nats::ConnectError },
+}
+
+/// What /readyz reports about NATS.
+#[derive(Clone)]
+pub struct NatsStatus {
+    client: Client,
+    inner: Arc<Mutex<StatusInner>>,
+}
+
+#[derive(Default)]
+struct StatusInner {
+    consuming: bool,
+    last_error: Option<String>,
+}
+
+impl NatsStatus {
+    /// (ready, human-readable state).
+    pub fn readiness(&self) -> (bool, String) {
+        let state = self.client.connection_state();
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let ready = matches!(state, async_nats::connection::State::Connected) && inner.consuming;
+        let text = match (&state, inner.consuming, &inner.last_error) {
+            (async_nats::connection::State::Connected, true, _) => "consuming".to_owned(),
+            (async_nats::connection::State::Connected, false, Some(error)) => {
+                format!("connected, consumer not ready: {error}")
+            }
+            (async_nats::connection::State::Connected, false, None) => "connected, setting up consumer".to_owned(),
+            (state, _, Some(error)) => format!("{state:?}, reconnecting: last error: {error}").to_lowercase(),
+            (state, _, None) => format!("{state:?}, reconnecting").to_lowercase(),
+        };
+        (ready, text)
+    }
+
+    fn set(&self, consuming: bool, error: Option<String>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.consuming = consuming;
+        if error.is_some() || consuming {
+            inner.last_error = error;
+        }
+        crate::metrics::nats_connected(consuming);
+    }
+}
+
+pub struct NatsCollector {
+    client: Client,
+    config: NatsConfig,
+    batch: IngestConfig,
+    ingest: Ingest,
+    status: NatsStatus,
+}
+
+impl NatsCollector {
+    /// Starts the client. Returns at once even when the server is unreachable: the client
+    /// keeps trying in the background.
+    pub async fn connect(
+        url: &str,
+        config: &NatsConfig,
+        batch: &IngestConfig,
+        ingest: Ingest,
+    ) -> Result<NatsCollector, NatsSetupError> {
+        let mut options = ConnectOptions::new()
+            .name("trustpath")
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .event_callback(|event| async move {
+                match event {
+                    async_nats::Event::Connected => tracing::info!("NATS connected"),
+                    async_nats::Event::Disconnected => tracing::warn!("NATS disconnected; reconnecting"),
+                    other => tracing::info!(event = %other, "NATS client event"),
+                }
+            });
+        if let Some(token) = &config.token {
+            options = options.token(token.expose_secret().to_owned());
+        }
+        match (&config.user, &config.password) {
+            (Some(user), Some(password)) => {
+                options = options.user_and_password(user.clone(), password.expose_secret().to_owned());
+            }
+            (None, None) => {}
+            _ => return Err(NatsSetupError::HalfUserPassword),
+        }
+        if let Some(path) = &config.creds_file {
+            options = options
+                .credentials_file(path)
+                .await
+                .map_err(|source| NatsSetupError::Creds { path: path.display().to_string(), source })?;
+        }
+        if config.tls_required {
+            options = options.require_tls(true);
+        }
+        if let Some(ca) = &config.tls_ca_file {
+            options = options.add_root_certificates(ca.clone());
+        }
+        match (&config.tls_cert_file, &config.tls_key_file) {
+            (Some(cert), Some(key)) => options = options.add_client_certificate(cert.clone(), key.clone()),
+            (None, None) => {}
+            _ => return Err(NatsSetupError::HalfClientCert),
+        }
+        let client = options
+            .connect(url)
+            .await
+            .map_err(|source| NatsSetupError::Connect { url: url.to_owned(), source })?;
+        let status = NatsStatus { client: client.clone(), inner: Arc::default() };
+        Ok(NatsCollector { client, config: config.clone(), batch: batch.clone(), ingest, status })
+    }
+
+    pub fn status(&self) -> NatsStatus {
+        self.status.clone()
+    }
+
+    /// Consumes until `shutdown`, re-establishing the consumer with backoff after any
+    /// failure. On shutdown the batch in hand is committed and acked before returning.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut backoff = MIN_BACKOFF;
+        while !shutdown.is_cancelled() {
+            let started = Instant::now();
+            match self.consume(&shutdown).await {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::warn!(%error, retry_in = ?backoff, "NATS consumer interrupted");
+                    self.status.set(false, Some(error));
+                }
+            }
+            // A consumer that ran for a while earned a fresh start of the backoff.
+            if started.elapsed() > MAX_BACKOFF {
+                backoff = MIN_BACKOFF;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+        self.status.set(false, None);
+        tracing::info!("NATS collector stopped");
+    }
+
+    async fn consumer(&self) -> Result<pull::Stream, String> {
+        let js = jetstream::new(self.client.clone());
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: self.config.stream.clone(),
+                subjects: self.config.subjects.clone(),
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("cannot get or create stream {}: {e}", self.config.stream))?;
+        let batch = self.batch.batch_max_events.max(1);
+        // create_consumer creates or updates, so changed settings apply on restart.
+        let consumer = stream
+            .create_consumer(pull::Config {
+                durable_name: Some(self.config.consumer.clone()),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: self.config.ack_wait,
+                max_ack_pending: i64::try_from(batch * 4).unwrap_or(i64::MAX),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("cannot create consumer {}: {e}", self.config.consumer))?;
+        consumer
+            .stream()
+            .max_messages_per_batch(batch)
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await
+            .map_err(|e| format!("cannot start pulling from {}: {e}", self.config.consumer))
+    }
+
+    async fn consume(&self, shutdown: &CancellationToken) -> Result<(), String> {
+        let mut messages = self.consumer().await?;
+        self.status.set(true, None);
+        tracing::info!(stream = %self.config.stream, consumer = %self.config.consumer, "consuming from JetStream");
+        let max = self.batch.batch_max_events.max(1);
+        loop {
+            let first = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                next = messages.next() => next,
+            };
+            let first = match first {
+                Some(Ok(message)) => message,
+                Some(Err(error)) => return Err(format!("pull failed: {error}")),
+                None => return Err("the pull stream ended".to_owned()),
+            };
+            let mut batch = vec![first];
+            let deadline = Instant::now() + self.batch.batch_max_wait;
+            let mut interrupted = None;
+            while batch.len() < max {
+                match tokio::time::timeout_at(deadline, messages.next()).await {
+                    Ok(Some(Ok(message))) => batch.push(message),
+                    Ok(Some(Err(error))) => {
+                        interrupted = Some(format!("pull failed: {error}"));
+                        break;
+                    }
+                    Ok(None) => {
+                        interrupted = Some("the pull stream ended".to_owned());
+                        break;
+                    }
+                    Err(_deadline) => break,
+                }
+            }
+            // What was received is committed even when the pull broke off mid-batch.
+            self.commit_and_ack(batch).await?;
+            if let Some(error) = interrupted {
+                return Err(error);
+            }
+        }
+    }
+
+    async fn commit_and_ack(&self, messages: Vec<jetstream::Message>) -> Result<(), String> {
+        let records = messages.iter().map(|m| record(m, &self.config.stream)).collect();
+        let report = self
+            .ingest
+            .ingest(Collector::Nats, records)
+            .await
+            .map_err(|e| format!("commit failed, the batch will be redelivered: {e}"))?;
+        tracing::debug!(
+            accepted = report.commit.accepted,
+            duplicates = report.commit.duplicates,
+            rejected = report.commit.rejected,
+            "NATS batch committed"
+        );
+        let acks = futures::future::join_all(messages.iter().map(|m| m.ack())).await;
+        let failed = acks.iter().filter(|ack| ack.is_err()).count();
+        if failed > 0 {
+            // Committed but not acked: they come back after ack_wait and are deduplicated.
+            tracing::warn!(failed, "acks failed after commit; those messages will be redelivered");
+        }
+        Ok(())
+    }
+}
+
+/// One message as a record: its origin names subject and stream sequence, and the
+/// sequence is the delivery key that keeps a redelivered bad message from being stored twice.
+fn record(message: &jetstream::Message, stream: &str) -> RawRecord {
+    let subject = message.subject.as_str();
+    let sequence = message.info().map(|info| info.stream_sequence).ok();
+    let (origin, delivery_key) = match sequence {
+        Some(seq) => (format!("nats:{subject}#{seq}"), Some(format!("nats:{stream}:{seq}"))),
+        None => (format!("nats:{subject}"), None),
+    };
+    RawRecord { raw: message.payload.clone(), origin, delivery_key, format: format_of(subject).to_owned() }
+}
+
+/// `trustpath.in.<format>.…` names the format; any other subject carries native events.
+pub fn format_of(subject: &str) -> &str {
+    subject
+        .strip_prefix(SUBJECT_PREFIX)
+        .and_then(|rest| rest.split('.').next())
+        .filter(|format| !format.is_empty())
+        .unwrap_or("native")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_of;
+
+    #[test]
+    fn format_comes_from_the_subject() {
+        assert_eq!(format_of("trustpath.in.native.gw-1"), "native");
+        assert_eq!(format_of("trustpath.in.okta"), "okta");
+        assert_eq!(format_of("audit.mcp.events"), "native");
+    }
+}

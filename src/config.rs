@@ -1,0 +1,200 @@
+//! config: one typed [`Config`], layered defaults ← `trustpath.toml` ← `TRUSTPATH_*`
+//! environment ← command-line flags.
+//!
+//! The doc comment of each field is the user's documentation of that setting (README's
+//! configuration reference mirrors it). Unknown keys are errors, so a typo never silently
+//! falls back to a default. Secrets are [`SecretString`]s: they never print.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Format as _, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Everything trustpath can be told.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub ingest: IngestConfig,
+    pub http: HttpConfig,
+    pub nats: NatsConfig,
+    pub log: LogConfig,
+}
+
+/// Where events are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// The DuckDB database file. Created (with its directory) when missing; an existing
+    /// file is migrated to the current schema at start-up.
+    pub path: PathBuf,
+    /// Memory DuckDB may use, in DuckDB's notation (e.g. "1GB"). Empty: DuckDB's default
+    /// (80 % of RAM).
+    pub memory_limit: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { path: PathBuf::from("./data/trustpath.duckdb"), memory_limit: String::new() }
+    }
+}
+
+/// How records become committed batches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest single record (one NATS message, one NDJSON line) accepted, in bytes.
+    /// Larger ones are kept in `rejected` with the reason.
+    pub max_event_bytes: usize,
+    /// Most records committed in one transaction.
+    pub batch_max_events: usize,
+    /// Longest a record waits for its batch to fill before the batch is committed anyway.
+    #[serde(with = "humantime_serde")]
+    pub batch_max_wait: Duration,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_event_bytes: 64 * 1024,
+            batch_max_events: 5_000,
+            batch_max_wait: Duration::from_millis(100),
+        }
+    }
+}
+
+/// The HTTP API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address the API listens on. Loopback by default: put a TLS-terminating proxy in front
+    /// before exposing it. Port 0 picks a free port (logged at start-up).
+    pub listen: SocketAddr,
+    /// Largest request body `POST /v1/events` accepts, in bytes; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Where the read commands (`trustpath events`, `trustpath ingest`) look for a running
+    /// server. Default: `http://` + `http.listen`.
+    pub server_url: Option<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7780)),
+            max_body_bytes: 16 * 1024 * 1024,
+            server_url: None,
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn server_url(&self) -> String {
+        match &self.server_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+/// The NATS JetStream collector. Off unless `url` is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatsConfig {
+    /// Server URL(s), comma-separated (e.g. "nats://127.0.0.1:4222"). Unset: no NATS
+    /// collector; HTTP and file ingest still work.
+    pub url: Option<String>,
+    /// Token authentication.
+    pub token: Option<SecretString>,
+    /// User for user/password authentication.
+    pub user: Option<String>,
+    /// Password for user/password authentication.
+    pub password: Option<SecretString>,
+    /// A `.creds` file (JWT + NKey seed) for decentralized authentication.
+    pub creds_file: Option<PathBuf>,
+    /// Require TLS even if the server does not ask for it.
+    pub tls_required: bool,
+    /// PEM file with the CA certificate(s) that signed the server's certificate.
+    pub tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS (with `tls_key_file`).
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
+    /// JetStream stream trustpath ensures exists (file storage).
+    pub stream: String,
+    /// Subjects the stream captures. The token after `trustpath.in.` names the format.
+    pub subjects: Vec<String>,
+    /// Durable pull consumer name; progress survives restarts under this name.
+    pub consumer: String,
+    /// How long JetStream waits for an ack before it redelivers a message. Messages are
+    /// acked only after their batch is committed.
+    #[serde(with = "humantime_serde")]
+    pub ack_wait: Duration,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        NatsConfig {
+            url: None,
+            token: None,
+            user: None,
+            password: None,
+            creds_file: None,
+            tls_required: false,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            stream: "TRUSTPATH".to_owned(),
+            subjects: vec!["trustpath.in.>".to_owned()],
+            consumer: "trustpath".to_owned(),
+            ack_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Filter in `tracing` syntax, e.g. "info" or "trustpath=debug,info".
+    pub level: String,
+    /// `text` for people, `json` for log shippers.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".to_owned(), format: LogFormat::Text }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A settings file or override that could not be read into a [`Config`].
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Config {
+    /// Loads the layers. `file` is read when given (and must exist) or, when not given,
+    /// `./trustpath.toml` if present. `overrides` holds flags and `TRUSTPATH_*` variables
+    /// (clap reads both) as a nested map of only the values that were set.
+    pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Config, ConfigError> {
+        let default_file = Path::new("trustpath.toml");
+        let file = file.or(default_file.is_file().then_some(default_file));
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let figment = figment.merge(Serialized::defaults(overrides));
+        figment.extract().map_err(|e| ConfigError(Box::new(e)))
+    }
+}

@@ -1,0 +1,305 @@
+//! The wire format `trustpath.event.v1` (DOMAIN.md §2) as Rust types.
+//!
+//! `schemas/trustpath.event.v1.schema.json` is the contract; these types read what it
+//! accepts. Fields this version does not know are never dropped: unknown top-level fields
+//! and unknown fields of the nested objects are moved into `attributes` (nested ones under
+//! a dotted key such as `client.software_id`) by [`WireEvent::into_event`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::normalize::RawRecord;
+
+/// The schema version every stored row is normalized to.
+pub const SCHEMA_VERSION: &str = "trustpath.event.v1";
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in the order of the schema.
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            /// The value as it is written on the wire and stored.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "'{other}' is not one of: {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What happened, in trust-path order.
+    Kind {
+        ResourceChallenge = "resource.challenge",
+        MetadataFetch = "metadata.fetch",
+        AsMetadataFetch = "as_metadata.fetch",
+        ClientDocumentFetch = "client.document.fetch",
+        ClientRegister = "client.register",
+        AuthorizationRequest = "authorization.request",
+        ConsentGrant = "consent.grant",
+        ConsentDeny = "consent.deny",
+        TokenIssue = "token.issue",
+        TokenRevoke = "token.revoke",
+        ResourceAccess = "resource.access",
+    }
+);
+
+string_enum!(
+    /// How it ended.
+    Outcome {
+        Success = "success",
+        Failure = "failure",
+        Denied = "denied",
+    }
+);
+
+string_enum!(
+    /// Which kind of component reported the event.
+    SourceType {
+        Gateway = "gateway",
+        ResourceServer = "resource_server",
+        AuthorizationServer = "authorization_server",
+        Client = "client",
+    }
+);
+
+string_enum!(
+    /// How the client is known to the authorization server.
+    Registration {
+        Cimd = "cimd",
+        Dcr = "dcr",
+        PreRegistered = "pre_registered",
+    }
+);
+
+string_enum!(
+    /// How consent was given.
+    Consent {
+        Explicit = "explicit",
+        Remembered = "remembered",
+        NotRequired = "not_required",
+    }
+);
+
+/// One event as it arrives on the wire.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireEvent {
+    pub id: String,
+    pub time: DateTime<Utc>,
+    pub kind: Kind,
+    pub outcome: Option<Outcome>,
+    pub reason: Option<String>,
+    pub source: Source,
+    pub connection_id: Option<String>,
+    pub subject: Option<String>,
+    pub client: Option<Client>,
+    pub resource: Option<String>,
+    pub metadata: Option<Metadata>,
+    pub issuer: Option<String>,
+    pub scopes: Option<Scopes>,
+    pub token: Option<Token>,
+    pub redirect_uri: Option<String>,
+    pub consent: Option<Consent>,
+    pub tool: Option<String>,
+    pub network: Option<Network>,
+    pub http: Option<Http>,
+    pub attributes: Option<Map<String, Value>>,
+    /// Top-level fields this version does not know.
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Source {
+    #[serde(rename = "type")]
+    pub source_type: Option<SourceType>,
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Client {
+    pub id: Option<String>,
+    pub registration: Option<Registration>,
+    pub name: Option<String>,
+    pub document_sha256: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Metadata {
+    pub url: Option<String>,
+    pub document_sha256: Option<String>,
+    pub authorization_servers: Option<Vec<String>>,
+    pub scopes_supported: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Scopes {
+    pub requested: Option<Vec<String>>,
+    pub granted: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Token {
+    pub id: Option<String>,
+    pub parent_id: Option<String>,
+    pub refresh_token_id: Option<String>,
+    pub audience: Option<Vec<String>>,
+    pub grant_type: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Network {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Http {
+    pub status: Option<u16>,
+    pub bytes: Option<u64>,
+    pub resolved_ip: Option<String>,
+    pub redirected: Option<bool>,
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+/// A normalized event: the wire event with every unknown field folded into `attributes`,
+/// plus what the collector knows about where it came from. One of these is one row of
+/// the `events` table.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: String,
+    pub time: DateTime<Utc>,
+    pub kind: Kind,
+    pub outcome: Option<Outcome>,
+    pub reason: Option<String>,
+    pub source: Source,
+    pub connection_id: Option<String>,
+    pub subject: Option<String>,
+    pub client: Client,
+    pub resource: Option<String>,
+    pub metadata: Metadata,
+    pub issuer: Option<String>,
+    pub scopes: Scopes,
+    pub token: Token,
+    pub redirect_uri: Option<String>,
+    pub consent: Option<Consent>,
+    pub tool: Option<String>,
+    pub network: Network,
+    pub http: Http,
+    /// `attributes` as sent, plus every field this version does not know.
+    pub attributes: Map<String, Value>,
+    /// SHA-256 (hex) of the record exactly as received.
+    pub raw_sha256: String,
+    /// Which adapter read the record (`native` for `trustpath.event.v1`).
+    pub format: &'static str,
+    /// The record as received, with where it came from.
+    pub record: RawRecord,
+}
+
+impl WireEvent {
+    /// Folds unknown fields into `attributes` and attaches the record's provenance.
+    pub fn into_event(self, record: RawRecord, raw_sha256: String, format: &'static str) -> Event {
+        let mut attributes = self.attributes.unwrap_or_default();
+        for (key, value) in self.unknown {
+            keep_unknown(&mut attributes, key, value);
+        }
+        let mut source = self.source;
+        fold_nested(&mut attributes, "source", &mut source.unknown);
+        let mut client = self.client.unwrap_or_default();
+        fold_nested(&mut attributes, "client", &mut client.unknown);
+        let mut metadata = self.metadata.unwrap_or_default();
+        fold_nested(&mut attributes, "metadata", &mut metadata.unknown);
+        let mut scopes = self.scopes.unwrap_or_default();
+        fold_nested(&mut attributes, "scopes", &mut scopes.unknown);
+        let mut token = self.token.unwrap_or_default();
+        fold_nested(&mut attributes, "token", &mut token.unknown);
+        let mut network = self.network.unwrap_or_default();
+        fold_nested(&mut attributes, "network", &mut network.unknown);
+        let mut http = self.http.unwrap_or_default();
+        fold_nested(&mut attributes, "http", &mut http.unknown);
+
+        Event {
+            id: self.id,
+            time: self.time,
+            kind: self.kind,
+            outcome: self.outcome,
+            reason: self.reason,
+            source,
+            connection_id: self.connection_id,
+            subject: self.subject,
+            client,
+            resource: self.resource,
+            metadata,
+            issuer: self.issuer,
+            scopes,
+            token,
+            redirect_uri: self.redirect_uri,
+            consent: self.consent,
+            tool: self.tool,
+            network,
+            http,
+            attributes,
+            raw_sha256,
+            format,
+            record,
+        }
+    }
+}
+
+fn fold_nested(attributes: &mut Map<String, Value>, parent: &str, unknown: &mut Map<String, Value>) {
+    for (key, value) in std::mem::take(unknown) {
+        keep_unknown(attributes, format!("{parent}.{key}"), value);
+    }
+}
+
+/// An unknown field never overwrites an attribute the sender set explicitly: on a clash
+/// it is kept under `_unknown.<key>` instead.
+fn keep_unknown(attributes: &mut Map<String, Value>, key: String, value: Value) {
+    if attributes.contains_key(&key) {
+        attributes.insert(format!("_unknown.{key}"), value);
+    } else {
+        attributes.insert(key, value);
+    }
+}

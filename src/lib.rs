@@ -1,0 +1,31 @@
+//! trustpath: audit and trust-path analytics for MCP authorization.
+//!
+//! The data's path is the reader's path:
+//!
+//! ```text
+//! collect ──► normalize ──► pipeline ──► store ──► serve
+//! (nats,      (schema,      (batch per   (DuckDB:   (HTTP API,
+//!  http,       typed         commit)      Arrow in,  CLI reads)
+//!  file)       events)                    SQL out)
+//! ```
+//!
+//! - [`collect`]: transports → raw records with their origin; acks after commit.
+//! - [`normalize`]: raw bytes → [`event::Event`] or a rejection with a human reason.
+//! - [`pipeline`]: the one ingest path all collectors share.
+//! - [`store`]: the DuckDB file: migrations, the single writer, the read queries.
+//! - [`serve`]: `App::build` / `run_until_stopped`, the axum API.
+//! - [`client`]: the CLI's view of a running server.
+//! - [`config`], [`metrics`]: settings and Prometheus counters.
+//!
+//! SQL lives in `queries/`, the wire format's JSON Schema in `schemas/`.
+
+pub mod cli;
+pub mod client;
+pub mod collect;
+pub mod config;
+pub mod event;
+pub mod metrics;
+pub mod normalize;
+pub mod pipeline;
+pub mod serve;
+pub mod store;

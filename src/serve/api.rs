@@ -1,0 +1,179 @@
+//! The HTTP API (axum): ingest, event listing, rejected input, health and metrics.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tower_http::trace::TraceLayer;
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::collect::http::{Numbering, split_body};
+use crate::store::Collector;
+use crate::store::read::{EventFilter, EventPage, Stats};
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.max_body_bytes;
+    Router::new()
+        .route("/v1/events", get(list_events).post(ingest_events))
+        .route("/v1/rejected", get(list_rejected))
+        .route("/v1/stats", get(stats))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IngestParams {
+    /// Which adapter reads the body; default `native`.
+    format: Option<String>,
+}
+
+/// The answer to `POST /v1/events`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IngestAnswer {
+    /// The committed batch; absent when the body held no records.
+    pub batch_id: Option<Uuid>,
+    pub accepted: usize,
+    pub duplicates: usize,
+    /// Records kept in `rejected` (the ones in `errors`, plus any id conflicts).
+    pub rejected: usize,
+    pub errors: Vec<RecordError>,
+}
+
+/// One record that was not stored as an event, by its place in the body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordError {
+    /// NDJSON line number, from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// JSON array index, from 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    pub reason: String,
+}
+
+async fn ingest_events(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    params: Result<Query<IngestParams>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<IngestAnswer>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: state.max_body_bytes },
+        _ => ApiError::BadRequest(e.body_text()),
+    })?;
+    let format = params.format.as_deref().unwrap_or("native");
+    let (numbering, numbered) = split_body(&body, &peer.to_string(), format);
+    if numbered.is_empty() {
+        return Ok(Json(IngestAnswer { batch_id: None, accepted: 0, duplicates: 0, rejected: 0, errors: vec![] }));
+    }
+    let (places, records): (Vec<usize>, Vec<_>) = numbered.into_iter().unzip();
+    let report = state.ingest.ingest(Collector::Http, records).await?;
+    let errors = report
+        .rejected
+        .into_iter()
+        .map(|(position, reason)| {
+            let place = places[position];
+            match numbering {
+                Numbering::Line => RecordError { line: Some(place), index: None, reason },
+                Numbering::Index => RecordError { line: None, index: Some(place), reason },
+            }
+        })
+        .collect();
+    Ok(Json(IngestAnswer {
+        batch_id: Some(report.commit.batch_id),
+        accepted: report.commit.accepted,
+        duplicates: report.commit.duplicates,
+        rejected: report.commit.rejected,
+        errors,
+    }))
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    filter: Result<Query<EventFilter>, QueryRejection>,
+) -> Result<Json<EventPage>, ApiError> {
+    let Query(filter) = filter.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let reader = state.reader.clone();
+    let page = blocking(move || reader.events(&filter)).await?;
+    Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectedParams {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    limit: Option<u32>,
+}
+
+async fn list_rejected(
+    State(state): State<AppState>,
+    params: Result<Query<RejectedParams>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let reader = state.reader.clone();
+    let limit = params.limit.unwrap_or(crate::store::read::DEFAULT_LIMIT);
+    let rejected = blocking(move || reader.rejected(params.from, params.to, limit)).await?;
+    Ok(Json(json!({ "rejected": rejected })))
+}
+
+async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {
+    let reader = state.reader.clone();
+    Ok(Json(blocking(move || reader.stats()).await?))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready when the store answers and, if NATS is configured, the consumer is consuming.
+/// HTTP ingest keeps working while NATS is not ready; the body says which part is down.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let reader = state.reader.clone();
+    let store = match blocking(move || reader.ping()).await {
+        Ok(()) => (true, "ok".to_owned()),
+        Err(error) => (false, error.to_string()),
+    };
+    let nats = match &state.nats {
+        Some(status) => status.readiness(),
+        None => (true, "disabled".to_owned()),
+    };
+    let ready = store.0 && nats.0;
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "store": store.1,
+        "nats": nats.1,
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> String {
+    state.metrics.render()
+}
+
+/// Runs a store call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(call)
+        .await
+        .map_err(|e| ApiError::Store(crate::store::StoreError::Internal(format!("query task failed: {e}"))))?
+        .map_err(ApiError::from)
+}

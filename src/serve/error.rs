@@ -1,0 +1,40 @@
+//! The one place errors become HTTP answers: client mistakes get their 4xx and a message
+//! that says what to change; internal failures get a generic 500 and a log line with the cause.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(
+        "request body is larger than {limit} bytes (http.max_body_bytes); send the events in \
+         smaller requests"
+    )]
+    PayloadTooLarge { limit: usize },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, message.clone()),
+            ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, self.to_string()),
+            ApiError::Store(StoreError::BadParameter(message)) => (StatusCode::BAD_REQUEST, message.clone()),
+            ApiError::Store(StoreError::WriterStopped) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down; retry shortly".to_owned())
+            }
+            ApiError::Store(error) => {
+                tracing::error!(%error, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal error; the server log has the cause".to_owned())
+            }
+        };
+        (status, Json(json!({ "error": message }))).into_response()
+    }
+}

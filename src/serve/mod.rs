@@ -1,0 +1,99 @@
+//! serve: the running service. [`App::build`] opens the store, starts the writer, binds
+//! the HTTP listener and starts the NATS client; [`App::run_until_stopped`] serves until
+//! the shutdown token fires, then stops pulling, commits, acks and checkpoints.
+
+pub mod api;
+pub mod error;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::collect::nats::{NatsCollector, NatsSetupError, NatsStatus};
+use crate::config::Config;
+use crate::normalize::Normalizer;
+use crate::pipeline::Ingest;
+use crate::store::writer::WriterThread;
+use crate::store::{Reader, Store, StoreError};
+
+/// Shared by every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub ingest: Ingest,
+    pub reader: Reader,
+    pub nats: Option<NatsStatus>,
+    pub metrics: PrometheusHandle,
+    pub max_body_bytes: usize,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}; pick another address with --listen or TRUSTPATH_HTTP_LISTEN")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Nats(#[from] NatsSetupError),
+}
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    nats: Option<NatsCollector>,
+    writer: WriterThread,
+    _config: Arc<Config>,
+}
+
+impl App {
+    pub async fn build(config: Config) -> Result<App, StartError> {
+        let store = Store::open(&config.store)?;
+        tracing::info!(path = %store.path().display(), "store open");
+        let (writer, writer_thread) = store.writer(4)?;
+        let ingest = Ingest::new(Normalizer::new(config.ingest.max_event_bytes), writer);
+        let listener = TcpListener::bind(config.http.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
+        let nats = match &config.nats.url {
+            Some(url) => Some(NatsCollector::connect(url, &config.nats, &config.ingest, ingest.clone()).await?),
+            None => None,
+        };
+        let state = AppState {
+            ingest,
+            reader: store.reader()?,
+            nats: nats.as_ref().map(NatsCollector::status),
+            metrics: crate::metrics::handle(),
+            max_body_bytes: config.http.max_body_bytes,
+        };
+        Ok(App { listener, state, nats, writer: writer_thread, _config: Arc::new(config) })
+    }
+
+    /// The address the API is listening on (the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound TCP listener always has a local address.
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let App { listener, state, nats, writer, .. } = self;
+        tracing::info!(addr = %listener.local_addr()?, "HTTP API listening");
+        let collector = nats.map(|collector| tokio::spawn(collector.run(shutdown.clone())));
+
+        let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await;
+        // If the server failed on its own, stop the collector too.
+        shutdown.cancel();
+        if let Some(collector) = collector
+            && let Err(error) = collector.await
+        {
+            tracing::error!(%error, "NATS collector task failed");
+        }
+        // Every writer handle is gone now; wait for the last commit and the checkpoint.
+        tokio::task::spawn_blocking(move || writer.join()).await.ok();
+        tracing::info!("stopped");
+        served
+    }
+}

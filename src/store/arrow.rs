@@ -1,0 +1,296 @@
+//! Events → one Arrow [`RecordBatch`] shaped like the `events_staging` table.
+//!
+//! The column order here is the order of `queries/migrations/0001_events.sql` minus
+//! `received_at` and `batch_id` (set per batch in SQL); the appender matches by position.
+//! Builders are sized once per batch, so building does not allocate per row beyond the
+//! values themselves.
+
+use std::sync::Arc;
+
+use duckdb::arrow::array::{
+    ArrayRef, BooleanBuilder, Int16Builder, Int64Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use duckdb::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use duckdb::arrow::error::ArrowError;
+use duckdb::arrow::record_batch::RecordBatch;
+
+use crate::event::{Event, SCHEMA_VERSION};
+
+type StringList = ListBuilder<StringBuilder>;
+
+/// One builder per staged column.
+struct Columns {
+    event_id: StringBuilder,
+    time: TimestampMicrosecondBuilder,
+    kind: StringBuilder,
+    outcome: StringBuilder,
+    reason: StringBuilder,
+    source_type: StringBuilder,
+    source_name: StringBuilder,
+    connection_id: StringBuilder,
+    subject: StringBuilder,
+    client_id: StringBuilder,
+    client_registration: StringBuilder,
+    client_name: StringBuilder,
+    client_doc_sha256: StringBuilder,
+    client_redirect_uris: StringList,
+    resource: StringBuilder,
+    metadata_url: StringBuilder,
+    metadata_sha256: StringBuilder,
+    metadata_authorization_servers: StringList,
+    metadata_scopes_supported: StringList,
+    issuer: StringBuilder,
+    scopes_requested: StringList,
+    scopes_granted: StringList,
+    token_id: StringBuilder,
+    token_parent_id: StringBuilder,
+    token_refresh_id: StringBuilder,
+    token_audience: StringList,
+    grant_type: StringBuilder,
+    token_expires_at: TimestampMicrosecondBuilder,
+    redirect_uri: StringBuilder,
+    consent: StringBuilder,
+    tool: StringBuilder,
+    ip: StringBuilder,
+    user_agent: StringBuilder,
+    http_status: Int16Builder,
+    http_bytes: Int64Builder,
+    http_resolved_ip: StringBuilder,
+    http_redirected: BooleanBuilder,
+    attributes: StringBuilder,
+    raw_sha256: StringBuilder,
+    format: StringBuilder,
+    schema_version: StringBuilder,
+}
+
+fn utc_micros() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+fn string_list() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+}
+
+/// The Arrow schema of a staged batch.
+pub fn staging_schema() -> SchemaRef {
+    use DataType::{Boolean, Int16, Int64, Utf8};
+    let columns: [(&str, DataType); 41] = [
+        ("event_id", Utf8),
+        ("time", utc_micros()),
+        ("kind", Utf8),
+        ("outcome", Utf8),
+        ("reason", Utf8),
+        ("source_type", Utf8),
+        ("source_name", Utf8),
+        ("connection_id", Utf8),
+        ("subject", Utf8),
+        ("client_id", Utf8),
+        ("client_registration", Utf8),
+        ("client_name", Utf8),
+        ("client_doc_sha256", Utf8),
+        ("client_redirect_uris", string_list()),
+        ("resource", Utf8),
+        ("metadata_url", Utf8),
+        ("metadata_sha256", Utf8),
+        ("metadata_authorization_servers", string_list()),
+        ("metadata_scopes_supported", string_list()),
+        ("issuer", Utf8),
+        ("scopes_requested", string_list()),
+        ("scopes_granted", string_list()),
+        ("token_id", Utf8),
+        ("token_parent_id", Utf8),
+        ("token_refresh_id", Utf8),
+        ("token_audience", string_list()),
+        ("grant_type", Utf8),
+        ("token_expires_at", utc_micros()),
+        ("redirect_uri", Utf8),
+        ("consent", Utf8),
+        ("tool", Utf8),
+        ("ip", Utf8),
+        ("user_agent", Utf8),
+        ("http_status", Int16),
+        ("http_bytes", Int64),
+        ("http_resolved_ip", Utf8),
+        ("http_redirected", Boolean),
+        ("attributes", Utf8),
+        ("raw_sha256", Utf8),
+        ("format", Utf8),
+        ("schema_version", Utf8),
+    ];
+    let fields: Vec<Field> =
+        columns.into_iter().map(|(name, data_type)| Field::new(name, data_type, true)).collect();
+    Arc::new(Schema::new(fields))
+}
+
+impl Columns {
+    fn with_capacity(rows: usize) -> Self {
+        let s = || StringBuilder::with_capacity(rows, rows * 16);
+        let list = || ListBuilder::with_capacity(StringBuilder::new(), rows);
+        let ts = || TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC");
+        Columns {
+            event_id: s(),
+            time: ts(),
+            kind: s(),
+            outcome: s(),
+            reason: s(),
+            source_type: s(),
+            source_name: s(),
+            connection_id: s(),
+            subject: s(),
+            client_id: s(),
+            client_registration: s(),
+            client_name: s(),
+            client_doc_sha256: s(),
+            client_redirect_uris: list(),
+            resource: s(),
+            metadata_url: s(),
+            metadata_sha256: s(),
+            metadata_authorization_servers: list(),
+            metadata_scopes_supported: list(),
+            issuer: s(),
+            scopes_requested: list(),
+            scopes_granted: list(),
+            token_id: s(),
+            token_parent_id: s(),
+            token_refresh_id: s(),
+            token_audience: list(),
+            grant_type: s(),
+            token_expires_at: ts(),
+            redirect_uri: s(),
+            consent: s(),
+            tool: s(),
+            ip: s(),
+            user_agent: s(),
+            http_status: Int16Builder::with_capacity(rows),
+            http_bytes: Int64Builder::with_capacity(rows),
+            http_resolved_ip: s(),
+            http_redirected: BooleanBuilder::with_capacity(rows),
+            attributes: s(),
+            raw_sha256: s(),
+            format: s(),
+            schema_version: s(),
+        }
+    }
+
+    fn push(&mut self, event: &Event) {
+        self.event_id.append_value(&event.id);
+        self.time.append_value(event.time.timestamp_micros());
+        self.kind.append_value(event.kind.as_str());
+        self.outcome.append_option(event.outcome.map(|o| o.as_str()));
+        self.reason.append_option(event.reason.as_deref());
+        self.source_type.append_option(event.source.source_type.map(|t| t.as_str()));
+        self.source_name.append_option(event.source.name.as_deref());
+        self.connection_id.append_option(event.connection_id.as_deref());
+        self.subject.append_option(event.subject.as_deref());
+        self.client_id.append_option(event.client.id.as_deref());
+        self.client_registration.append_option(event.client.registration.map(|r| r.as_str()));
+        self.client_name.append_option(event.client.name.as_deref());
+        self.client_doc_sha256.append_option(event.client.document_sha256.as_deref());
+        append_list(&mut self.client_redirect_uris, event.client.redirect_uris.as_deref());
+        self.resource.append_option(event.resource.as_deref());
+        self.metadata_url.append_option(event.metadata.url.as_deref());
+        self.metadata_sha256.append_option(event.metadata.document_sha256.as_deref());
+        append_list(
+            &mut self.metadata_authorization_servers,
+            event.metadata.authorization_servers.as_deref(),
+        );
+        append_list(&mut self.metadata_scopes_supported, event.metadata.scopes_supported.as_deref());
+        self.issuer.append_option(event.issuer.as_deref());
+        append_list(&mut self.scopes_requested, event.scopes.requested.as_deref());
+        append_list(&mut self.scopes_granted, event.scopes.granted.as_deref());
+        self.token_id.append_option(event.token.id.as_deref());
+        self.token_parent_id.append_option(event.token.parent_id.as_deref());
+        self.token_refresh_id.append_option(event.token.refresh_token_id.as_deref());
+        append_list(&mut self.token_audience, event.token.audience.as_deref());
+        self.grant_type.append_option(event.token.grant_type.as_deref());
+        self.token_expires_at.append_option(event.token.expires_at.map(|t| t.timestamp_micros()));
+        self.redirect_uri.append_option(event.redirect_uri.as_deref());
+        self.consent.append_option(event.consent.map(|c| c.as_str()));
+        self.tool.append_option(event.tool.as_deref());
+        self.ip.append_option(event.network.ip.as_deref());
+        self.user_agent.append_option(event.network.user_agent.as_deref());
+        // The schema bounds status to 100..=599 and bytes to 2^53 - 1, so both fit.
+        self.http_status.append_option(event.http.status.and_then(|s| i16::try_from(s).ok()));
+        self.http_bytes.append_option(event.http.bytes.and_then(|b| i64::try_from(b).ok()));
+        self.http_resolved_ip.append_option(event.http.resolved_ip.as_deref());
+        self.http_redirected.append_option(event.http.redirected);
+        if event.attributes.is_empty() {
+            self.attributes.append_null();
+        } else {
+            // Serializing a map of JSON values cannot fail.
+            let text = serde_json::to_string(&event.attributes).expect("JSON map serializes");
+            self.attributes.append_value(text);
+        }
+        self.raw_sha256.append_value(&event.raw_sha256);
+        self.format.append_value(event.format);
+        self.schema_version.append_value(SCHEMA_VERSION);
+    }
+
+    fn finish(mut self) -> Vec<ArrayRef> {
+        vec![
+            Arc::new(self.event_id.finish()),
+            Arc::new(self.time.finish()),
+            Arc::new(self.kind.finish()),
+            Arc::new(self.outcome.finish()),
+            Arc::new(self.reason.finish()),
+            Arc::new(self.source_type.finish()),
+            Arc::new(self.source_name.finish()),
+            Arc::new(self.connection_id.finish()),
+            Arc::new(self.subject.finish()),
+            Arc::new(self.client_id.finish()),
+            Arc::new(self.client_registration.finish()),
+            Arc::new(self.client_name.finish()),
+            Arc::new(self.client_doc_sha256.finish()),
+            Arc::new(self.client_redirect_uris.finish()),
+            Arc::new(self.resource.finish()),
+            Arc::new(self.metadata_url.finish()),
+            Arc::new(self.metadata_sha256.finish()),
+            Arc::new(self.metadata_authorization_servers.finish()),
+            Arc::new(self.metadata_scopes_supported.finish()),
+            Arc::new(self.issuer.finish()),
+            Arc::new(self.scopes_requested.finish()),
+            Arc::new(self.scopes_granted.finish()),
+            Arc::new(self.token_id.finish()),
+            Arc::new(self.token_parent_id.finish()),
+            Arc::new(self.token_refresh_id.finish()),
+            Arc::new(self.token_audience.finish()),
+            Arc::new(self.grant_type.finish()),
+            Arc::new(self.token_expires_at.finish()),
+            Arc::new(self.redirect_uri.finish()),
+            Arc::new(self.consent.finish()),
+            Arc::new(self.tool.finish()),
+            Arc::new(self.ip.finish()),
+            Arc::new(self.user_agent.finish()),
+            Arc::new(self.http_status.finish()),
+            Arc::new(self.http_bytes.finish()),
+            Arc::new(self.http_resolved_ip.finish()),
+            Arc::new(self.http_redirected.finish()),
+            Arc::new(self.attributes.finish()),
+            Arc::new(self.raw_sha256.finish()),
+            Arc::new(self.format.finish()),
+            Arc::new(self.schema_version.finish()),
+        ]
+    }
+}
+
+fn append_list(builder: &mut StringList, values: Option<&[String]>) {
+    match values {
+        Some(values) => {
+            for value in values {
+                builder.values().append_value(value);
+            }
+            builder.append(true);
+        }
+        None => builder.append(false),
+    }
+}
+
+/// Builds the staged batch for `events`.
+pub fn events_batch(events: &[Event]) -> Result<RecordBatch, ArrowError> {
+    let mut columns = Columns::with_capacity(events.len());
+    for event in events {
+        columns.push(event);
+    }
+    RecordBatch::try_new(staging_schema(), columns.finish())
+}

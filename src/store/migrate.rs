@@ -1,0 +1,47 @@
+//! Versioned schema: each file of `queries/migrations/` runs once per store, in order, in
+//! its own transaction, and is recorded in `schema_migrations`. A later schema change is a
+//! new file here; existing stores pick it up at their next start.
+
+use std::path::Path;
+
+use duckdb::Connection;
+
+use super::StoreError;
+
+/// (version, name, DDL). Versions are dense and never reused.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "events", include_str!("../../queries/migrations/0001_events.sql"))];
+
+/// The schema version this build writes.
+pub fn current_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |(version, _, _)| *version)
+}
+
+pub fn apply(db: &Connection, path: &Path) -> Result<(), StoreError> {
+    db.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+    )?;
+    let found: i64 =
+        db.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |row| row.get(0))?;
+    if found > current_version() {
+        return Err(StoreError::TooNew { path: path.to_owned(), found, known: current_version() });
+    }
+    for &(version, name, ddl) in MIGRATIONS.iter().filter(|(version, _, _)| *version > found) {
+        let run = || -> Result<(), duckdb::Error> {
+            db.execute_batch("BEGIN TRANSACTION")?;
+            db.execute_batch(ddl)?;
+            db.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, now())",
+                duckdb::params![version, name],
+            )?;
+            db.execute_batch("COMMIT")
+        };
+        if let Err(source) = run() {
+            let _ = db.execute_batch("ROLLBACK");
+            return Err(StoreError::Migration { version, name, source });
+        }
+        tracing::info!(version, name, "store migrated");
+    }
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! store: the DuckDB file. One writer thread commits whole batches; readers use their own
+//! connections (DuckDB's MVCC), so a query never blocks ingest.
+//!
+//! - [`migrate`]: versioned DDL from `queries/migrations/`, applied at open.
+//! - [`arrow`]: events → Arrow record batch (the only way rows enter `events`).
+//! - [`writer`]: the single writer: batch in, one transaction, [`CommitReport`] out.
+//! - [`read`]: the queries the API and CLI answer from.
+
+pub mod arrow;
+pub mod migrate;
+pub mod read;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use duckdb::Connection;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::config::StoreConfig;
+use crate::event::Event;
+use crate::normalize::Rejected;
+
+pub use read::Reader;
+pub use writer::Writer;
+
+/// What went wrong in the store. Each message says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store {path} is held by another process ({detail}); stop that process, or run read \
+         commands against its API with --server"
+    )]
+    Locked { path: PathBuf, detail: String },
+    #[error("cannot open the store {path}: {source}")]
+    Open { path: PathBuf, source: duckdb::Error },
+    #[error("cannot create the store's directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error(
+        "the store {path} has schema version {found}, newer than this trustpath knows ({known}); \
+         upgrade trustpath"
+    )]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration { version: i64, name: &'static str, source: duckdb::Error },
+    #[error("store query failed: {0}")]
+    Query(#[from] duckdb::Error),
+    #[error("building the Arrow batch failed: {0}")]
+    Arrow(#[from] duckdb::arrow::error::ArrowError),
+    #[error("invalid query parameter: {0}")]
+    BadParameter(String),
+    #[error("internal store error: {0}")]
+    Internal(String),
+    #[error("the store writer has stopped")]
+    WriterStopped,
+}
+
+/// Which collector a batch came through; recorded in `ingest_log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Collector {
+    Nats,
+    Http,
+    File,
+}
+
+impl Collector {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Collector::Nats => "nats",
+            Collector::Http => "http",
+            Collector::File => "file",
+        }
+    }
+}
+
+/// Everything one commit writes.
+#[derive(Debug)]
+pub struct Batch {
+    pub collector: Collector,
+    pub received_at: DateTime<Utc>,
+    pub events: Vec<Event>,
+    pub rejected: Vec<Rejected>,
+}
+
+impl Batch {
+    pub fn new(collector: Collector) -> Self {
+        Batch { collector, received_at: Utc::now(), events: Vec::new(), rejected: Vec::new() }
+    }
+
+    pub fn records(&self) -> usize {
+        self.events.len() + self.rejected.len()
+    }
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CommitReport {
+    pub batch_id: Uuid,
+    /// New rows in `events`.
+    pub accepted: usize,
+    /// Events whose id was already stored (or repeated in the batch) with the same content.
+    pub duplicates: usize,
+    /// New rows in `rejected`, conflicting duplicates included.
+    pub rejected: usize,
+}
+
+/// An open store: the path and the connection new connections are cloned from.
+pub struct Store {
+    path: PathBuf,
+    db: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the store.
+    pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        let path = config.path.clone();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })?;
+        }
+        let db = Connection::open(&path).map_err(|source| open_error(&path, source))?;
+        if !config.memory_limit.is_empty() {
+            db.execute_batch(&format!("SET memory_limit = '{}'", config.memory_limit.replace('\'', "")))?;
+        }
+        migrate::apply(&db, &path)?;
+        Ok(Store { path, db })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A reader with its own connections.
+    pub fn reader(&self) -> Result<Reader, StoreError> {
+        Ok(Reader::new(Arc::new(Mutex::new(self.db.try_clone()?))))
+    }
+
+    /// Starts the single writer thread on its own connection. `queue` batches may wait.
+    pub fn writer(&self, queue: usize) -> Result<(Writer, writer::WriterThread), StoreError> {
+        Writer::spawn(self.db.try_clone()?, queue)
+    }
+}
+
+fn open_error(path: &Path, source: duckdb::Error) -> StoreError {
+    let detail = source.to_string();
+    if detail.contains("Could not set lock") || detail.contains("Conflicting lock") {
+        StoreError::Locked { path: path.to_owned(), detail }
+    } else {
+        StoreError::Open { path: path.to_owned(), source }
+    }
+}

@@ -1,0 +1,206 @@
+//! The read side: every query the API and the CLI answer from. Each call clones a fresh
+//! connection from the store, so reads run beside the writer (DuckDB MVCC) and see only
+//! committed batches. Calls block: async callers run them on `spawn_blocking`.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use duckdb::{Connection, params};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::StoreError;
+use crate::event::{Kind, Outcome};
+
+const EVENTS: &str = include_str!("../../queries/events.sql");
+const REJECTED: &str = include_str!("../../queries/rejected.sql");
+const STATS: &str = include_str!("../../queries/stats.sql");
+
+/// Default and largest page size of event listings.
+pub const DEFAULT_LIMIT: u32 = 100;
+pub const MAX_LIMIT: u32 = 10_000;
+
+/// The filters of `GET /v1/events` and `trustpath events`: one type, so both answer the
+/// same question the same way.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct EventFilter {
+    /// Events at or after this time (RFC 3339).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    /// Events before this time (RFC 3339).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<DateTime<Utc>>,
+    /// Event kind, e.g. token.issue.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Matches the access token, its parent (refresh) token or the refresh token it came with.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    /// success, failure or denied.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// Most events per page (default 100, at most 10000).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// One page of events, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventPage {
+    pub events: Vec<Value>,
+    /// Pass as `cursor` to get the next (older) page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// What the store holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Stats {
+    pub events: i64,
+    pub rejected: i64,
+    pub batches: i64,
+    pub duplicates: i64,
+    pub newest_event: Option<String>,
+}
+
+/// Cheap to clone; each query runs on its own connection.
+#[derive(Clone)]
+pub struct Reader {
+    // `duckdb::Connection` is `Send` but not `Sync`; the mutex only guards cloning it.
+    template: Arc<Mutex<Connection>>,
+}
+
+impl Reader {
+    pub(super) fn new(template: Arc<Mutex<Connection>>) -> Self {
+        Reader { template }
+    }
+
+    fn connection(&self) -> Result<Connection, StoreError> {
+        // A poisoned lock means a clone panicked; the connection itself is still usable.
+        let template = self.template.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(template.try_clone()?)
+    }
+
+    /// Runs a trivial query: the store is open and answering.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.connection()?.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    pub fn events(&self, filter: &EventFilter) -> Result<EventPage, StoreError> {
+        let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(StoreError::BadParameter(format!("limit must be 1 to {MAX_LIMIT}, got {limit}")));
+        }
+        let cursor = filter.cursor.as_deref().map(Cursor::decode).transpose()?;
+        let db = self.connection()?;
+        let mut statement = db.prepare_cached(EVENTS)?;
+        let rows = statement.query_map(
+            params![
+                filter.from.map(|t| t.to_rfc3339()),
+                filter.to.map(|t| t.to_rfc3339()),
+                filter.kind.map(|k| k.as_str()),
+                filter.subject,
+                filter.client_id,
+                filter.resource,
+                filter.issuer,
+                filter.token_id,
+                filter.connection_id,
+                filter.outcome.map(|o| o.as_str()),
+                cursor.as_ref().map(|c| c.time_us),
+                cursor.as_ref().map(|c| c.event_id.as_str()),
+                i64::from(limit),
+            ],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)),
+        )?;
+        let mut events = Vec::new();
+        let mut last = None;
+        for row in rows {
+            let (time_us, event_id, json) = row?;
+            events.push(parse_json(&json)?);
+            last = Some(Cursor { time_us, event_id });
+        }
+        let next_cursor = if events.len() == limit as usize { last.map(|c| c.encode()) } else { None };
+        Ok(EventPage { events, next_cursor })
+    }
+
+    pub fn rejected(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Vec<Value>, StoreError> {
+        let db = self.connection()?;
+        let mut statement = db.prepare_cached(REJECTED)?;
+        let rows = statement.query_map(
+            params![from.map(|t| t.to_rfc3339()), to.map(|t| t.to_rfc3339()), i64::from(limit.min(MAX_LIMIT))],
+            |row| row.get::<_, String>(0),
+        )?;
+        rows.map(|json| parse_json(&json?)).collect()
+    }
+
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        let db = self.connection()?;
+        Ok(db.query_row(STATS, [], |row| {
+            Ok(Stats {
+                events: row.get(0)?,
+                rejected: row.get(1)?,
+                batches: row.get(2)?,
+                duplicates: row.get(3)?,
+                newest_event: row.get(4)?,
+            })
+        })?)
+    }
+}
+
+fn parse_json(text: &str) -> Result<Value, StoreError> {
+    // DuckDB's json_object always yields JSON; a failure here is a bug in a query file.
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Internal(format!("a query returned invalid JSON: {e}")))
+}
+
+/// Keyset position `(time, event_id)` of the last row of a page.
+struct Cursor {
+    time_us: i64,
+    event_id: String,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        format!("{}.{}", self.time_us, hex::encode(&self.event_id))
+    }
+
+    fn decode(text: &str) -> Result<Cursor, StoreError> {
+        let invalid = || StoreError::BadParameter(format!("cursor '{text}' is not one this server issued"));
+        let (time_us, event_id) = text.split_once('.').ok_or_else(invalid)?;
+        let time_us = time_us.parse().map_err(|_| invalid())?;
+        let event_id = String::from_utf8(hex::decode(event_id).map_err(|_| invalid())?).map_err(|_| invalid())?;
+        Ok(Cursor { time_us, event_id })
+    }
+}

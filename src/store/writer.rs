@@ -1,0 +1,180 @@
+//! The single writer. One OS thread owns the write connection; collectors send it whole
+//! batches and wait for the [`CommitReport`]. One batch is one transaction: its events,
+//! its rejected records and its `ingest_log` row commit together or not at all, so a
+//! collector that acks after the report can never lose or half-store a batch.
+
+use std::collections::HashMap;
+use std::thread;
+
+use duckdb::{Connection, params};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::{Batch, CommitReport, StoreError, arrow};
+use crate::normalize::{Rejected, sha256_hex};
+
+const CREATE_STAGING: &str = include_str!("../../queries/ingest/create_staging.sql");
+const MERGE_EVENTS: &str = include_str!("../../queries/ingest/merge_events.sql");
+const FIND_CONFLICTS: &str = include_str!("../../queries/ingest/find_conflicts.sql");
+const INSERT_REJECTED: &str = include_str!("../../queries/ingest/insert_rejected.sql");
+const INSERT_INGEST_LOG: &str = include_str!("../../queries/ingest/insert_ingest_log.sql");
+
+struct Job {
+    batch: Batch,
+    reply: oneshot::Sender<Result<CommitReport, StoreError>>,
+}
+
+/// Handle to the writer thread. Clone freely; the thread stops when the last handle drops
+/// (after committing what it was sent) and checkpoints the store on its way out.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// The writer thread itself; [`WriterThread::join`] waits until every [`Writer`] handle
+/// is dropped and the last batch and the checkpoint are done.
+pub struct WriterThread(thread::JoinHandle<()>);
+
+impl WriterThread {
+    pub fn join(self) {
+        if self.0.join().is_err() {
+            tracing::error!("the store writer thread panicked");
+        }
+    }
+}
+
+impl Writer {
+    pub(super) fn spawn(db: Connection, queue: usize) -> Result<(Writer, WriterThread), StoreError> {
+        db.execute_batch(CREATE_STAGING)?;
+        let (jobs, mut inbox) = mpsc::channel::<Job>(queue.max(1));
+        let thread = thread::Builder::new()
+            .name("store-writer".to_owned())
+            .spawn(move || {
+                while let Some(job) = inbox.blocking_recv() {
+                    let result = commit(&db, job.batch);
+                    if let Err(error) = &result {
+                        tracing::error!(%error, "batch commit failed; nothing of it was stored");
+                    }
+                    // The collector may have given up waiting (shutdown); the commit stands.
+                    let _ = job.reply.send(result);
+                }
+                if let Err(error) = db.execute_batch("CHECKPOINT") {
+                    tracing::warn!(%error, "checkpoint at shutdown failed; the WAL will be replayed at next open");
+                }
+            })
+            .map_err(|_| StoreError::WriterStopped)?;
+        Ok((Writer { jobs }, WriterThread(thread)))
+    }
+
+    /// Commits `batch` in one transaction. Returns once it is durable.
+    pub async fn commit(&self, batch: Batch) -> Result<CommitReport, StoreError> {
+        let (reply, report) = oneshot::channel();
+        self.jobs.send(Job { batch, reply }).await.map_err(|_| StoreError::WriterStopped)?;
+        report.await.map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+fn commit(db: &Connection, batch: Batch) -> Result<CommitReport, StoreError> {
+    let span = tracing::debug_span!("commit", collector = batch.collector.as_str(), records = batch.records());
+    let _entered = span.enter();
+    let started = std::time::Instant::now();
+
+    let batch_id = Uuid::now_v7();
+    // Built before the transaction opens so the write lock is held as briefly as possible.
+    let staged = arrow::events_batch(&batch.events)?;
+    db.execute_batch("BEGIN TRANSACTION")?;
+    match write(db, &batch, staged, batch_id) {
+        Ok(report) => {
+            db.execute_batch("COMMIT")?;
+            crate::metrics::batch_committed(batch.collector, &report, started.elapsed());
+            Ok(report)
+        }
+        Err(error) => {
+            // The transaction may already be aborted by the failure; ROLLBACK is then a no-op error.
+            let _ = db.execute_batch("ROLLBACK");
+            Err(error)
+        }
+    }
+}
+
+fn write(
+    db: &Connection,
+    batch: &Batch,
+    staged: duckdb::arrow::record_batch::RecordBatch,
+    batch_id: Uuid,
+) -> Result<CommitReport, StoreError> {
+    let batch_id_text = batch_id.to_string();
+    let received_at = batch.received_at.to_rfc3339();
+
+    let mut accepted = 0;
+    if staged.num_rows() > 0 {
+        db.appender_to_catalog_and_db("events_staging", "temp", "main")?.append_record_batch(staged)?;
+        accepted = db.execute(MERGE_EVENTS, params![received_at, batch_id_text])?;
+    }
+    let mut rejected: Vec<Rejected> = Vec::new();
+    let repeated = batch.events.len() - accepted;
+    if repeated > 0 {
+        rejected.extend(conflicts(db, batch)?);
+    }
+    db.execute_batch("DELETE FROM events_staging")?;
+
+    rejected.extend(batch.rejected.iter().cloned());
+    let mut insert = db.prepare_cached(INSERT_REJECTED)?;
+    let mut rejected_rows = 0;
+    for Rejected { record, reason } in &rejected {
+        rejected_rows += insert.execute(params![
+            received_at,
+            record.origin,
+            record.format,
+            reason,
+            record.raw.as_ref(),
+            sha256_hex(&record.raw),
+            record.delivery_key,
+            batch_id_text,
+        ])?;
+    }
+    let conflicts = rejected.len() - batch.rejected.len();
+    let report = CommitReport {
+        batch_id,
+        accepted,
+        duplicates: repeated - conflicts,
+        rejected: rejected_rows,
+    };
+    db.execute(
+        INSERT_INGEST_LOG,
+        params![
+            batch_id_text,
+            batch.collector.as_str(),
+            received_at,
+            batch.records() as i64,
+            report.accepted as i64,
+            report.duplicates as i64,
+            report.rejected as i64,
+        ],
+    )?;
+    Ok(report)
+}
+
+/// Events of this batch whose id is stored with other content: a collector bug or someone
+/// reusing ids to hide an event. The stored event is kept; the newcomer goes to `rejected`.
+fn conflicts(db: &Connection, batch: &Batch) -> Result<Vec<Rejected>, StoreError> {
+    let mut statement = db.prepare_cached(FIND_CONFLICTS)?;
+    let rows = statement.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+    })?;
+    let by_key: HashMap<(&str, &str), &crate::event::Event> =
+        batch.events.iter().map(|e| ((e.id.as_str(), e.raw_sha256.as_str()), e)).collect();
+    let mut found = Vec::new();
+    for row in rows {
+        let (event_id, staged_sha256, stored_sha256) = row?;
+        let Some(event) = by_key.get(&(event_id.as_str(), staged_sha256.as_str())) else { continue };
+        found.push(Rejected {
+            record: event.record.clone(),
+            reason: format!(
+                "event id `{event_id}` is already stored with different content (stored sha256 \
+                 {stored_sha256}, this record {staged_sha256}); the stored event is kept"
+            ),
+        });
+    }
+    Ok(found)
+}

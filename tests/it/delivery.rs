@@ -1,0 +1,77 @@
+//! At-least-once in, exactly-once stored: an event id delivered again is stored once, and
+//! a different event reusing a stored id is kept in `rejected`, never overwriting.
+
+use async_nats::jetstream;
+use bytes::Bytes;
+
+use crate::harness::{NatsServer, TestApp, eventually, test_config, wait_for_counts};
+use trustpath::normalize::{Normalizer, RawRecord};
+use trustpath::store::{Batch, Collector, Store};
+
+#[tokio::test]
+async fn an_event_delivered_twice_is_stored_once() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.nats.url = Some(nats.url());
+    let app = TestApp::start(config).await;
+    eventually("NATS consumer ready", || async { (app.get("/readyz").await.0 == 200).then_some(()) }).await;
+
+    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let event = crate::event("dup-1");
+    for _ in 0..3 {
+        js.publish("trustpath.in.native.gw", event.clone().into()).await.unwrap().await.unwrap();
+    }
+    eventually("three deliveries committed", || async {
+        let stats = app.stats().await;
+        (stats["duplicates"] == 2).then_some(())
+    })
+    .await;
+    let (_, answer) = app.post("/v1/events", format!("{event}\n{event}")).await;
+    assert_eq!((answer["accepted"].as_u64(), answer["duplicates"].as_u64()), (Some(0), Some(2)));
+    wait_for_counts(&app, 1, 0).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reused_id_with_other_content_is_rejected_not_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::start(test_config(dir.path())).await;
+    let original = crate::event("same-id");
+    let forged = original.replace("bob@example.com", "mallory@example.com");
+    app.post("/v1/events", original.clone()).await;
+    let (_, answer) = app.post("/v1/events", forged).await;
+    assert_eq!(answer["accepted"], 0);
+    assert_eq!(answer["rejected"], 1);
+
+    let (_, page) = app.get("/v1/events").await;
+    assert_eq!(page["events"][0]["subject"], "bob@example.com");
+    let (_, rejected) = app.get("/v1/rejected").await;
+    let reason = rejected["rejected"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("event id `same-id` is already stored with different content"), "{reason}");
+    assert!(rejected["rejected"][0]["raw"].as_str().unwrap().contains("mallory"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_redelivered_bad_message_is_kept_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&test_config(dir.path()).store).unwrap();
+    let (writer, thread) = store.writer(1).unwrap();
+    let normalizer = Normalizer::new(1024);
+    let delivery = |raw: &'static str| RawRecord {
+        raw: Bytes::from_static(raw.as_bytes()),
+        origin: "nats:trustpath.in.native.x#7".to_owned(),
+        delivery_key: Some("nats:TRUSTPATH:7".to_owned()),
+        format: "native".to_owned(),
+    };
+    for _ in 0..2 {
+        let mut batch = Batch::new(Collector::Nats);
+        batch.rejected.push(normalizer.normalize(delivery("{broken")).unwrap_err());
+        writer.commit(batch).await.unwrap();
+    }
+    let stats = store.reader().unwrap().stats().unwrap();
+    assert_eq!((stats.rejected, stats.batches), (1, 2));
+    drop(writer);
+    thread.join();
+}
