@@ -73,6 +73,7 @@ pub enum Command {
 /// Every configuration setting as a flag and an environment variable. Unset flags leave the
 /// file's or the default value in place. See README's configuration reference.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Settings (flag, environment variable, or key in trustpath.toml)")]
 pub struct Settings {
     /// store.path: the DuckDB database file.
     #[arg(long, global = true, env = "TRUSTPATH_STORE_PATH")]

@@ -45,3 +45,23 @@ pub fn apply(db: &Connection, path: &Path) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applies_once_and_refuses_newer_stores() {
+        let db = Connection::open_in_memory().unwrap();
+        let path = Path::new(":memory:");
+        apply(&db, path).unwrap();
+        apply(&db, path).unwrap();
+        let versions: i64 = db.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+        assert_eq!(versions, MIGRATIONS.len() as i64);
+
+        db.execute("INSERT INTO schema_migrations VALUES (999, 'future', now())", []).unwrap();
+        let error = apply(&db, path).unwrap_err();
+        assert!(matches!(error, StoreError::TooNew { found: 999, .. }), "{error}");
+        assert!(error.to_string().contains("upgrade trustpath"));
+    }
+}

@@ -24,6 +24,7 @@ pub const MAX_LIMIT: u32 = 10_000;
 /// same question the same way.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
+#[command(next_help_heading = "Filters")]
 pub struct EventFilter {
     /// Events at or after this time (RFC 3339).
     #[arg(long)]
@@ -37,15 +38,19 @@ pub struct EventFilter {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// The user (subject) the event is about.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// The OAuth client id (for CIMD clients, the document URL).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The MCP server (resource) URI.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// The authorization server (issuer) URL.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
@@ -53,6 +58,7 @@ pub struct EventFilter {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
+    /// The connection (session) id.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<String>,

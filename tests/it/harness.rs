@@ -25,13 +25,20 @@ pub struct NatsServer {
     child: Child,
     port: u16,
     store: TempDir,
+    args: Vec<String>,
 }
 
 impl NatsServer {
     pub fn start() -> NatsServer {
+        NatsServer::start_with(&[])
+    }
+
+    /// With extra command-line options (authentication, TLS).
+    pub fn start_with(args: &[&str]) -> NatsServer {
         let store = tempfile::tempdir().expect("temp dir");
-        let (child, port) = spawn_nats(None, store.path());
-        NatsServer { child, port, store }
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let (child, port) = spawn_nats(None, store.path(), &args);
+        NatsServer { child, port, store, args }
     }
 
     pub fn url(&self) -> String {
@@ -46,7 +53,7 @@ impl NatsServer {
 
     /// Starts again on the same port with the same JetStream directory.
     pub fn restart(&mut self) {
-        let (child, _) = spawn_nats(Some(self.port), self.store.path());
+        let (child, _) = spawn_nats(Some(self.port), self.store.path(), &self.args);
         self.child = child;
     }
 }
@@ -58,11 +65,12 @@ impl Drop for NatsServer {
     }
 }
 
-fn spawn_nats(port: Option<u16>, store: &Path) -> (Child, u16) {
+fn spawn_nats(port: Option<u16>, store: &Path, args: &[String]) -> (Child, u16) {
     let port_arg = port.map_or("-1".to_owned(), |p| p.to_string());
     let mut child = Command::new("nats-server")
         .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
         .arg(store)
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -2,6 +2,7 @@
 //! binary. One test binary (DuckDB links once); one module per area.
 
 mod api;
+mod auth;
 mod delivery;
 mod harness;
 mod ingest;
