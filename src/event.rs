@@ -108,7 +108,8 @@ string_enum!(
     }
 );
 
-/// One event as it arrives on the wire.
+/// The fields of one event as it arrives on the wire. After [`WireEvent::fold_unknown`]
+/// every field this version does not know is in `attributes`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireEvent {
     pub id: String,
@@ -119,21 +120,38 @@ pub struct WireEvent {
     pub source: Source,
     pub connection_id: Option<String>,
     pub subject: Option<String>,
-    pub client: Option<Client>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub client: Client,
     pub resource: Option<String>,
-    pub metadata: Option<Metadata>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub metadata: Metadata,
     pub issuer: Option<String>,
-    pub scopes: Option<Scopes>,
-    pub token: Option<Token>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub scopes: Scopes,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub token: Token,
     pub redirect_uri: Option<String>,
     pub consent: Option<Consent>,
     pub tool: Option<String>,
-    pub network: Option<Network>,
-    pub http: Option<Http>,
-    pub attributes: Option<Map<String, Value>>,
-    /// Top-level fields this version does not know.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub network: Network,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub http: Http,
+    /// `attributes` as sent, plus (after folding) every field this version does not know.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub attributes: Map<String, Value>,
+    /// Top-level fields this version does not know; empty after folding.
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
+}
+
+/// The schema allows `null` for every optional object; it means the same as absent.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -204,32 +222,11 @@ pub struct Http {
     pub unknown: Map<String, Value>,
 }
 
-/// A normalized event: the wire event with every unknown field folded into `attributes`,
-/// plus what the collector knows about where it came from. One of these is one row of
-/// the `events` table.
+/// A normalized event: one row of the `events` table.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub id: String,
-    pub time: DateTime<Utc>,
-    pub kind: Kind,
-    pub outcome: Option<Outcome>,
-    pub reason: Option<String>,
-    pub source: Source,
-    pub connection_id: Option<String>,
-    pub subject: Option<String>,
-    pub client: Client,
-    pub resource: Option<String>,
-    pub metadata: Metadata,
-    pub issuer: Option<String>,
-    pub scopes: Scopes,
-    pub token: Token,
-    pub redirect_uri: Option<String>,
-    pub consent: Option<Consent>,
-    pub tool: Option<String>,
-    pub network: Network,
-    pub http: Http,
-    /// `attributes` as sent, plus every field this version does not know.
-    pub attributes: Map<String, Value>,
+    /// The event's fields, unknown ones folded into `fields.attributes`.
+    pub fields: WireEvent,
     /// SHA-256 (hex) of the record exactly as received.
     pub raw_sha256: String,
     /// Which adapter read the record (`native` for `trustpath.event.v1`).
@@ -239,58 +236,27 @@ pub struct Event {
 }
 
 impl WireEvent {
-    /// Folds unknown fields into `attributes` and attaches the record's provenance.
-    pub fn into_event(self, record: RawRecord, raw_sha256: String, format: &'static str) -> Event {
-        let mut attributes = self.attributes.unwrap_or_default();
-        for (key, value) in self.unknown {
-            keep_unknown(&mut attributes, key, value);
+    /// Moves every field this version does not know into `attributes`: top-level ones
+    /// under their own name, nested ones under a dotted key such as `client.software_id`.
+    pub fn fold_unknown(&mut self) {
+        let attributes = &mut self.attributes;
+        for (key, value) in std::mem::take(&mut self.unknown) {
+            keep_unknown(attributes, key, value);
         }
-        let mut source = self.source;
-        fold_nested(&mut attributes, "source", &mut source.unknown);
-        let mut client = self.client.unwrap_or_default();
-        fold_nested(&mut attributes, "client", &mut client.unknown);
-        let mut metadata = self.metadata.unwrap_or_default();
-        fold_nested(&mut attributes, "metadata", &mut metadata.unknown);
-        let mut scopes = self.scopes.unwrap_or_default();
-        fold_nested(&mut attributes, "scopes", &mut scopes.unknown);
-        let mut token = self.token.unwrap_or_default();
-        fold_nested(&mut attributes, "token", &mut token.unknown);
-        let mut network = self.network.unwrap_or_default();
-        fold_nested(&mut attributes, "network", &mut network.unknown);
-        let mut http = self.http.unwrap_or_default();
-        fold_nested(&mut attributes, "http", &mut http.unknown);
-
-        Event {
-            id: self.id,
-            time: self.time,
-            kind: self.kind,
-            outcome: self.outcome,
-            reason: self.reason,
-            source,
-            connection_id: self.connection_id,
-            subject: self.subject,
-            client,
-            resource: self.resource,
-            metadata,
-            issuer: self.issuer,
-            scopes,
-            token,
-            redirect_uri: self.redirect_uri,
-            consent: self.consent,
-            tool: self.tool,
-            network,
-            http,
-            attributes,
-            raw_sha256,
-            format,
-            record,
+        let nested = [
+            ("source", &mut self.source.unknown),
+            ("client", &mut self.client.unknown),
+            ("metadata", &mut self.metadata.unknown),
+            ("scopes", &mut self.scopes.unknown),
+            ("token", &mut self.token.unknown),
+            ("network", &mut self.network.unknown),
+            ("http", &mut self.http.unknown),
+        ];
+        for (parent, unknown) in nested {
+            for (key, value) in std::mem::take(unknown) {
+                keep_unknown(attributes, format!("{parent}.{key}"), value);
+            }
         }
-    }
-}
-
-fn fold_nested(attributes: &mut Map<String, Value>, parent: &str, unknown: &mut Map<String, Value>) {
-    for (key, value) in std::mem::take(unknown) {
-        keep_unknown(attributes, format!("{parent}.{key}"), value);
     }
 }
 

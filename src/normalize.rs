@@ -128,9 +128,10 @@ impl Normalizer {
             Ok((wire, format))
         });
         match read {
-            Ok((wire, format)) => {
+            Ok((mut fields, format)) => {
+                fields.fold_unknown();
                 let raw_sha256 = sha256_hex(&record.raw);
-                Ok(wire.into_event(record, raw_sha256, format.as_str()))
+                Ok(Event { fields, raw_sha256, format: format.as_str(), record })
             }
             Err(rejection) => Err(Rejected { record, reason: rejection.to_string() }),
         }
@@ -279,7 +280,7 @@ mod tests {
     #[test]
     fn minimal_event_is_accepted() {
         let event = Normalizer::new(1024).normalize(record(MINIMAL)).unwrap();
-        assert_eq!(event.id, "e1");
+        assert_eq!(event.fields.id, "e1");
         assert_eq!(event.format, "native");
         assert_eq!(event.raw_sha256, sha256_hex(MINIMAL.as_bytes()));
     }
@@ -331,9 +332,10 @@ mod tests {
             r#""source":{"type":"authorization_server","region":"eu"},"tenant":"acme","attributes":{"tenant":"given"}"#,
         );
         let event = Normalizer::new(1024).normalize(record(&raw)).unwrap();
-        assert_eq!(event.attributes["tenant"], "given");
-        assert_eq!(event.attributes["_unknown.tenant"], "acme");
-        assert_eq!(event.attributes["source.region"], "eu");
+        let attributes = &event.fields.attributes;
+        assert_eq!(attributes["tenant"], "given");
+        assert_eq!(attributes["_unknown.tenant"], "acme");
+        assert_eq!(attributes["source.region"], "eu");
     }
 
     #[test]

@@ -163,7 +163,7 @@ fn conflicts(db: &Connection, batch: &Batch) -> Result<Vec<Rejected>, StoreError
         Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
     })?;
     let by_key: HashMap<(&str, &str), &crate::event::Event> =
-        batch.events.iter().map(|e| ((e.id.as_str(), e.raw_sha256.as_str()), e)).collect();
+        batch.events.iter().map(|e| ((e.fields.id.as_str(), e.raw_sha256.as_str()), e)).collect();
     let mut found = Vec::new();
     for row in rows {
         let (event_id, staged_sha256, stored_sha256) = row?;

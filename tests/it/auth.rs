@@ -6,12 +6,12 @@ use std::path::Path;
 use async_nats::jetstream;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
-use crate::harness::{NatsServer, TestApp, eventually, test_config, wait_for_counts};
+use crate::harness::{NatsServer, TestApp, test_config, wait_for_counts, wait_until_ready};
 use trustpath::config::Config;
 
 async fn assert_consumes(config: Config, publisher: async_nats::Client) {
     let app = TestApp::start(config).await;
-    eventually("NATS consumer ready", || async { (app.get("/readyz").await.0 == 200).then_some(()) }).await;
+    wait_until_ready(&app.http, &app.base).await;
     let js = jetstream::new(publisher);
     js.publish("trustpath.in.native.auth", crate::event("auth-1").into()).await.unwrap().await.unwrap();
     wait_for_counts(&app, 1, 0).await;

@@ -1,10 +1,9 @@
 //! At-least-once in, exactly-once stored: an event id delivered again is stored once, and
 //! a different event reusing a stored id is kept in `rejected`, never overwriting.
 
-use async_nats::jetstream;
 use bytes::Bytes;
 
-use crate::harness::{NatsServer, TestApp, eventually, test_config, wait_for_counts};
+use crate::harness::{NatsServer, TestApp, app_with_nats, eventually, jetstream, test_config, wait_for_counts};
 use trustpath::normalize::{Normalizer, RawRecord};
 use trustpath::store::{Batch, Collector, Store};
 
@@ -12,12 +11,9 @@ use trustpath::store::{Batch, Collector, Store};
 async fn an_event_delivered_twice_is_stored_once() {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(dir.path());
-    config.nats.url = Some(nats.url());
-    let app = TestApp::start(config).await;
-    eventually("NATS consumer ready", || async { (app.get("/readyz").await.0 == 200).then_some(()) }).await;
+    let app = app_with_nats(&nats, test_config(dir.path())).await;
 
-    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let js = jetstream(&nats).await;
     let event = crate::event("dup-1");
     for _ in 0..3 {
         js.publish("trustpath.in.native.gw", event.clone().into()).await.unwrap().await.unwrap();

@@ -159,6 +159,28 @@ impl Drop for TestApp {
     }
 }
 
+/// trustpath in this process consuming from `nats`, once its consumer is ready.
+pub async fn app_with_nats(nats: &NatsServer, mut config: Config) -> TestApp {
+    config.nats.url = Some(nats.url());
+    let app = TestApp::start(config).await;
+    wait_until_ready(&app.http, &app.base).await;
+    app
+}
+
+/// Waits until `/readyz` answers 200.
+pub async fn wait_until_ready(http: &reqwest::Client, base: &str) {
+    eventually("readyz 200", || async {
+        let ready = http.get(format!("{base}/readyz")).send().await.ok()?;
+        (ready.status() == 200).then_some(())
+    })
+    .await;
+}
+
+/// A JetStream publisher on `nats`.
+pub async fn jetstream(nats: &NatsServer) -> async_nats::jetstream::Context {
+    async_nats::jetstream::new(async_nats::connect(nats.url()).await.expect("connect to nats-server"))
+}
+
 pub async fn stats(http: &reqwest::Client, base: &str) -> Value {
     http.get(format!("{base}/v1/stats")).send().await.expect("stats").json().await.expect("stats JSON")
 }

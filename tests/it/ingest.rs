@@ -1,10 +1,9 @@
 //! One event, three ways in (NATS, HTTP, `trustpath ingest`): every DOMAIN.md field must
 //! land in its column, the same way.
 
-use async_nats::jetstream;
 use serde_json::Value;
 
-use crate::harness::{NatsServer, TestApp, eventually, store_dir, test_config, trustpath};
+use crate::harness::{NatsServer, TestApp, app_with_nats, eventually, jetstream, store_dir, test_config, trustpath};
 use crate::{FULL_EVENT, assert_full_event};
 
 async fn only_event(app: &TestApp) -> Value {
@@ -20,13 +19,9 @@ async fn only_event(app: &TestApp) -> Value {
 async fn nats_event_lands_with_every_field_mapped() {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(dir.path());
-    config.nats.url = Some(nats.url());
-    let app = TestApp::start(config).await;
-    eventually("NATS consumer ready", || async { (app.get("/readyz").await.0 == 200).then_some(()) }).await;
+    let app = app_with_nats(&nats, test_config(dir.path())).await;
 
-    let client = async_nats::connect(nats.url()).await.unwrap();
-    let js = jetstream::new(client);
+    let js = jetstream(&nats).await;
     js.publish("trustpath.in.native.auth-eu-1", FULL_EVENT.trim_end().as_bytes().to_vec().into())
         .await
         .unwrap()

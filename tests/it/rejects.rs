@@ -1,10 +1,9 @@
 //! Every kind of bad input lands in `rejected` with a reason a person can act on, while
 //! the good events around it are stored.
 
-use async_nats::jetstream;
 use serde_json::{Map, Value, json};
 
-use crate::harness::{NatsServer, TestApp, eventually, test_config, wait_for_counts};
+use crate::harness::{NatsServer, TestApp, app_with_nats, jetstream, test_config, wait_for_counts};
 
 const MAX_EVENT_BYTES: usize = 2048;
 
@@ -61,12 +60,10 @@ async fn bad_nats_messages_are_kept_and_good_ones_still_flow() {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
-    config.nats.url = Some(nats.url());
     config.ingest.max_event_bytes = MAX_EVENT_BYTES;
-    let app = TestApp::start(config).await;
-    eventually("NATS consumer ready", || async { (app.get("/readyz").await.0 == 200).then_some(()) }).await;
+    let app = app_with_nats(&nats, config).await;
 
-    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let js = jetstream(&nats).await;
     let bad = bad_records();
     for (index, (raw, _)) in bad.iter().enumerate() {
         js.publish("trustpath.in.native.test", raw.clone().into()).await.unwrap().await.unwrap();

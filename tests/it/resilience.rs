@@ -3,16 +3,17 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream;
+use async_nats::jetstream::Context;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::harness::{
-    NatsServer, ServeProcess, TestApp, eventually, stats, store_dir, test_config, wait_for_counts,
+    NatsServer, ServeProcess, TestApp, app_with_nats, eventually, jetstream, stats, store_dir, test_config,
+    wait_for_counts, wait_until_ready,
 };
 
 /// Publishes events `first..first+count` with JetStream acks, pipelined in windows.
-async fn publish_range(js: &jetstream::Context, first: usize, count: usize) {
+async fn publish_range(js: &Context, first: usize, count: usize) {
     let ids: Vec<usize> = (first..first + count).collect();
     for window in ids.chunks(500) {
         let mut acks = Vec::with_capacity(window.len());
@@ -36,13 +37,9 @@ async fn sigkill_mid_ingest_loses_nothing_and_duplicates_nothing() {
     let mut serve = ServeProcess::spawn(&store, &nats.url(), &settings);
     let http = reqwest::Client::new();
     let base = serve.base.clone();
-    eventually("NATS consumer ready", || async {
-        let ready = http.get(format!("{base}/readyz")).send().await.ok()?;
-        (ready.status() == 200).then_some(())
-    })
-    .await;
+    wait_until_ready(&http, &base).await;
 
-    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let js = jetstream(&nats).await;
     let publisher = tokio::spawn({
         let js = js.clone();
         async move { publish_range(&js, 0, N).await }
@@ -77,12 +74,8 @@ async fn sigterm_finishes_the_batch_and_exits_cleanly() {
     let mut serve = ServeProcess::spawn(&store, &nats.url(), &[]);
     let http = reqwest::Client::new();
     let base = serve.base.clone();
-    eventually("NATS consumer ready", || async {
-        let ready = http.get(format!("{base}/readyz")).send().await.ok()?;
-        (ready.status() == 200).then_some(())
-    })
-    .await;
-    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    wait_until_ready(&http, &base).await;
+    let js = jetstream(&nats).await;
     publish_range(&js, 0, 1_000).await;
     eventually("events stored", || async { (stats(&http, &base).await["events"] == 1_000).then_some(()) }).await;
 
@@ -100,12 +93,9 @@ async fn sigterm_finishes_the_batch_and_exits_cleanly() {
 async fn nats_restart_mid_stream_loses_nothing_and_ingest_resumes() {
     let mut nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(dir.path());
-    config.nats.url = Some(nats.url());
-    let app = TestApp::start(config).await;
-    eventually("NATS consumer ready", || async { (app.get("/readyz").await.0 == 200).then_some(()) }).await;
+    let app = app_with_nats(&nats, test_config(dir.path())).await;
 
-    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let js = jetstream(&nats).await;
     publish_range(&js, 0, 1_000).await;
     nats.stop();
 
@@ -122,8 +112,8 @@ async fn nats_restart_mid_stream_loses_nothing_and_ingest_resumes() {
     assert_eq!((status, answer["accepted"].as_u64()), (200, Some(1)), "HTTP ingest works during the outage");
 
     nats.restart();
-    eventually("NATS consumer ready again", || async { (app.get("/readyz").await.0 == 200).then_some(()) }).await;
-    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    wait_until_ready(&app.http, &app.base).await;
+    let js = jetstream(&nats).await;
     publish_range(&js, 1_000, 1_000).await;
     wait_for_counts(&app, 2_001, 0).await;
     app.stop().await;
@@ -143,9 +133,8 @@ async fn nats_down_at_start_is_not_fatal() {
     assert_eq!(app.get("/healthz").await.0, 200);
 
     nats.restart();
-    eventually("NATS consumer ready once NATS is up", || async { (app.get("/readyz").await.0 == 200).then_some(()) })
-        .await;
-    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    wait_until_ready(&app.http, &app.base).await;
+    let js = jetstream(&nats).await;
     publish_range(&js, 0, 10).await;
     wait_for_counts(&app, 10, 0).await;
     app.stop().await;
