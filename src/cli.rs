@@ -25,7 +25,11 @@ use crate::store::read::{EventFilter, EventPage};
 use crate::store::{Collector, Store};
 
 #[derive(Debug, Parser)]
-#[command(name = "trustpath", version, about = "Audit and trust-path analytics for MCP authorization")]
+#[command(
+    name = "trustpath",
+    version,
+    about = "Audit and trust-path analytics for MCP authorization"
+)]
 pub struct Cli {
     /// Settings file (TOML). Default: ./trustpath.toml when it exists.
     #[arg(long, global = true, env = "TRUSTPATH_CONFIG")]
@@ -103,13 +107,23 @@ pub struct Settings {
     #[arg(long, global = true, env = "TRUSTPATH_NATS_URL")]
     pub nats_url: Option<String>,
     /// nats.token: token authentication.
-    #[arg(long, global = true, env = "TRUSTPATH_NATS_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "TRUSTPATH_NATS_TOKEN",
+        hide_env_values = true
+    )]
     pub nats_token: Option<String>,
     /// nats.user: user for user/password authentication.
     #[arg(long, global = true, env = "TRUSTPATH_NATS_USER")]
     pub nats_user: Option<String>,
     /// nats.password: password for user/password authentication.
-    #[arg(long, global = true, env = "TRUSTPATH_NATS_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "TRUSTPATH_NATS_PASSWORD",
+        hide_env_values = true
+    )]
     pub nats_password: Option<String>,
     /// nats.creds_file: NATS .creds file.
     #[arg(long, global = true, env = "TRUSTPATH_NATS_CREDS_FILE")]
@@ -130,7 +144,12 @@ pub struct Settings {
     #[arg(long, global = true, env = "TRUSTPATH_NATS_STREAM")]
     pub nats_stream: Option<String>,
     /// nats.subjects: subjects the stream captures, comma-separated.
-    #[arg(long, global = true, env = "TRUSTPATH_NATS_SUBJECTS", value_delimiter = ',')]
+    #[arg(
+        long,
+        global = true,
+        env = "TRUSTPATH_NATS_SUBJECTS",
+        value_delimiter = ','
+    )]
     pub nats_subjects: Option<Vec<String>>,
     /// nats.consumer: durable consumer name.
     #[arg(long, global = true, env = "TRUSTPATH_NATS_CONSUMER")]
@@ -158,26 +177,68 @@ impl Settings {
             }
         };
         set("store.path", self.store_path.as_ref().map(|v| json!(v)));
-        set("store.memory_limit", self.store_memory_limit.as_ref().map(|v| json!(v)));
-        set("ingest.max_event_bytes", self.max_event_bytes.map(|v| json!(v)));
-        set("ingest.batch_max_events", self.batch_max_events.map(|v| json!(v)));
-        set("ingest.batch_max_wait", self.batch_max_wait.as_ref().map(|v| json!(v)));
+        set(
+            "store.memory_limit",
+            self.store_memory_limit.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "ingest.max_event_bytes",
+            self.max_event_bytes.map(|v| json!(v)),
+        );
+        set(
+            "ingest.batch_max_events",
+            self.batch_max_events.map(|v| json!(v)),
+        );
+        set(
+            "ingest.batch_max_wait",
+            self.batch_max_wait.as_ref().map(|v| json!(v)),
+        );
         set("http.listen", self.listen.map(|v| json!(v.to_string())));
         set("http.max_body_bytes", self.max_body_bytes.map(|v| json!(v)));
-        set("http.server_url", self.server_url.as_ref().map(|v| json!(v)));
+        set(
+            "http.server_url",
+            self.server_url.as_ref().map(|v| json!(v)),
+        );
         set("nats.url", self.nats_url.as_ref().map(|v| json!(v)));
         set("nats.token", self.nats_token.as_ref().map(|v| json!(v)));
         set("nats.user", self.nats_user.as_ref().map(|v| json!(v)));
-        set("nats.password", self.nats_password.as_ref().map(|v| json!(v)));
-        set("nats.creds_file", self.nats_creds_file.as_ref().map(|v| json!(v)));
-        set("nats.tls_required", self.nats_tls_required.map(|v| json!(v)));
-        set("nats.tls_ca_file", self.nats_tls_ca_file.as_ref().map(|v| json!(v)));
-        set("nats.tls_cert_file", self.nats_tls_cert_file.as_ref().map(|v| json!(v)));
-        set("nats.tls_key_file", self.nats_tls_key_file.as_ref().map(|v| json!(v)));
+        set(
+            "nats.password",
+            self.nats_password.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "nats.creds_file",
+            self.nats_creds_file.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "nats.tls_required",
+            self.nats_tls_required.map(|v| json!(v)),
+        );
+        set(
+            "nats.tls_ca_file",
+            self.nats_tls_ca_file.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "nats.tls_cert_file",
+            self.nats_tls_cert_file.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "nats.tls_key_file",
+            self.nats_tls_key_file.as_ref().map(|v| json!(v)),
+        );
         set("nats.stream", self.nats_stream.as_ref().map(|v| json!(v)));
-        set("nats.subjects", self.nats_subjects.as_ref().map(|v| json!(v)));
-        set("nats.consumer", self.nats_consumer.as_ref().map(|v| json!(v)));
-        set("nats.ack_wait", self.nats_ack_wait.as_ref().map(|v| json!(v)));
+        set(
+            "nats.subjects",
+            self.nats_subjects.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "nats.consumer",
+            self.nats_consumer.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "nats.ack_wait",
+            self.nats_ack_wait.as_ref().map(|v| json!(v)),
+        );
         set("log.level", self.log_level.as_ref().map(|v| json!(v)));
         set("log.format", self.log_format.map(|v| json!(v)));
         Value::Object(root)
@@ -206,10 +267,15 @@ pub async fn main() -> ExitCode {
 
 fn init_logging(log: &LogConfig) {
     let filter = tracing_subscriber::EnvFilter::try_new(&log.level).unwrap_or_else(|error| {
-        eprintln!("warning: log.level '{}' is not a valid filter ({error}); using info", log.level);
+        eprintln!(
+            "warning: log.level '{}' is not a valid filter ({error}); using info",
+            log.level
+        );
         tracing_subscriber::EnvFilter::new("info")
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match log.format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -239,7 +305,9 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
             Ok(term) => term,
             Err(error) => {
                 tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the service");
@@ -279,15 +347,28 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
     let input: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if file == "-" {
         Box::new(tokio::io::stdin())
     } else {
-        Box::new(tokio::fs::File::open(file).await.with_context(|| format!("cannot open {file}"))?)
+        Box::new(
+            tokio::fs::File::open(file)
+                .await
+                .with_context(|| format!("cannot open {file}"))?,
+        )
     };
     let mut reader = NdjsonReader::new(input, file, format);
     let chunk = config.ingest.batch_max_events.max(1);
-    let mut total = IngestAnswer { batch_id: None, accepted: 0, duplicates: 0, rejected: 0, errors: vec![] };
+    let mut total = IngestAnswer {
+        batch_id: None,
+        accepted: 0,
+        duplicates: 0,
+        rejected: 0,
+        errors: vec![],
+    };
 
     if let Some(server) = server(config).await? {
         loop {
-            let records = reader.next_chunk(chunk).await.with_context(|| format!("cannot read {file}"))?;
+            let records = reader
+                .next_chunk(chunk)
+                .await
+                .with_context(|| format!("cannot read {file}"))?;
             if records.is_empty() {
                 break;
             }
@@ -304,26 +385,46 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
                 index: None,
                 reason: error.reason,
             });
-            add(&mut total, answer.batch_id, answer.accepted, answer.duplicates, answer.rejected, errors);
+            add(
+                &mut total,
+                answer.batch_id,
+                answer.accepted,
+                answer.duplicates,
+                answer.rejected,
+                errors,
+            );
         }
     } else {
         let store = Store::open(&config.store)?;
         let (writer, writer_thread) = store.writer(2)?;
         let ingest = Ingest::new(Normalizer::new(config.ingest.max_event_bytes), writer);
         loop {
-            let records = reader.next_chunk(chunk).await.with_context(|| format!("cannot read {file}"))?;
+            let records = reader
+                .next_chunk(chunk)
+                .await
+                .with_context(|| format!("cannot read {file}"))?;
             if records.is_empty() {
                 break;
             }
             let (lines, records): (Vec<usize>, Vec<_>) = records.into_iter().unzip();
             let report = ingest.ingest(Collector::File, records).await?;
-            let errors = report.rejected.into_iter().map(|(position, reason)| RecordError {
-                line: Some(lines[position]),
-                index: None,
-                reason,
-            });
+            let errors = report
+                .rejected
+                .into_iter()
+                .map(|(position, reason)| RecordError {
+                    line: Some(lines[position]),
+                    index: None,
+                    reason,
+                });
             let commit = report.commit;
-            add(&mut total, Some(commit.batch_id), commit.accepted, commit.duplicates, commit.rejected, errors);
+            add(
+                &mut total,
+                Some(commit.batch_id),
+                commit.accepted,
+                commit.duplicates,
+                commit.rejected,
+                errors,
+            );
         }
         drop(ingest);
         tokio::task::spawn_blocking(move || writer_thread.join()).await?;
@@ -333,7 +434,11 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
         println!("{}", serde_json::to_string_pretty(&total)?);
     } else {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{file}: accepted {}, duplicates {}, rejected {}", total.accepted, total.duplicates, total.rejected)?;
+        writeln!(
+            out,
+            "{file}: accepted {}, duplicates {}, rejected {}",
+            total.accepted, total.duplicates, total.rejected
+        )?;
         for error in &total.errors {
             writeln!(out, "  line {}: {}", error.line.unwrap_or(0), error.reason)?;
         }
@@ -368,7 +473,16 @@ async fn events(config: &Config, filter: EventFilter, as_json: bool) -> anyhow::
         println!("{}", serde_json::to_string_pretty(&page)?);
         return Ok(());
     }
-    let columns = ["time", "kind", "outcome", "subject", "client_id", "resource", "token_id", "event_id"];
+    let columns = [
+        "time",
+        "kind",
+        "outcome",
+        "subject",
+        "client_id",
+        "resource",
+        "token_id",
+        "event_id",
+    ];
     let rows: Vec<Vec<String>> = page
         .events
         .iter()
@@ -386,17 +500,27 @@ async fn rejected(config: &Config, limit: u32, as_json: bool) -> anyhow::Result<
         Some(server) => server.rejected(limit).await?["rejected"].clone(),
         None => {
             let reader = Store::open(&config.store)?.reader()?;
-            Value::Array(tokio::task::spawn_blocking(move || reader.rejected(None, None, limit)).await??)
+            Value::Array(
+                tokio::task::spawn_blocking(move || reader.rejected(None, None, limit)).await??,
+            )
         }
     };
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "rejected": rejected }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "rejected": rejected }))?
+        );
         return Ok(());
     }
     let columns = ["received_at", "origin", "reason"];
     let rows: Vec<Vec<String>> = rejected
         .as_array()
-        .map(|items| items.iter().map(|item| columns.iter().map(|c| cell(&item[*c])).collect()).collect())
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| columns.iter().map(|c| cell(&item[*c])).collect())
+                .collect()
+        })
         .unwrap_or_default();
     print_table(&columns, &rows)?;
     Ok(())
@@ -431,10 +555,17 @@ fn print_table(columns: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
     }
     let mut out = std::io::stdout().lock();
     let line = |out: &mut std::io::StdoutLock, cells: &[String]| -> std::io::Result<()> {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         writeln!(out, "{}", padded.join("  ").trim_end())
     };
-    line(&mut out, &columns.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>())?;
+    line(
+        &mut out,
+        &columns.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>(),
+    )?;
     for row in rows {
         line(&mut out, row)?;
     }

@@ -14,7 +14,11 @@ pub enum ClientError {
     #[error("cannot reach trustpath at {url}: {source}")]
     Unreachable { url: String, source: reqwest::Error },
     #[error("trustpath at {url} answered {status}: {message}")]
-    Status { url: String, status: u16, message: String },
+    Status {
+        url: String,
+        status: u16,
+        message: String,
+    },
     #[error("unexpected answer from {url}: {source}")]
     Decode { url: String, source: reqwest::Error },
 }
@@ -27,12 +31,20 @@ pub struct ServerClient {
 
 impl ServerClient {
     pub fn new(base: &str) -> Self {
-        ServerClient { base: base.trim_end_matches('/').to_owned(), http: reqwest::Client::new() }
+        ServerClient {
+            base: base.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+        }
     }
 
     /// True when a trustpath answers `/healthz` at this address within a second.
     pub async fn is_up(&self) -> bool {
-        let probe = self.http.get(format!("{}/healthz", self.base)).timeout(Duration::from_secs(1)).send().await;
+        let probe = self
+            .http
+            .get(format!("{}/healthz", self.base))
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await;
         matches!(probe, Ok(response) if response.status().is_success())
     }
 
@@ -43,7 +55,8 @@ impl ServerClient {
 
     pub async fn rejected(&self, limit: u32) -> Result<serde_json::Value, ClientError> {
         let url = format!("{}/v1/rejected", self.base);
-        self.answer(&url, self.http.get(&url).query(&[("limit", limit)])).await
+        self.answer(&url, self.http.get(&url).query(&[("limit", limit)]))
+            .await
     }
 
     pub async fn stats(&self) -> Result<Stats, ClientError> {
@@ -68,14 +81,29 @@ impl ServerClient {
         url: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
-        let response =
-            request.send().await.map_err(|source| ClientError::Unreachable { url: url.to_owned(), source })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: url.to_owned(),
+                source,
+            })?;
         let status = response.status();
         if !status.is_success() {
             let body: serde_json::Value = response.json().await.unwrap_or_default();
-            let message = body["error"].as_str().unwrap_or("no error message").to_owned();
-            return Err(ClientError::Status { url: url.to_owned(), status: status.as_u16(), message });
+            let message = body["error"]
+                .as_str()
+                .unwrap_or("no error message")
+                .to_owned();
+            return Err(ClientError::Status {
+                url: url.to_owned(),
+                status: status.as_u16(),
+                message,
+            });
         }
-        response.json().await.map_err(|source| ClientError::Decode { url: url.to_owned(), source })
+        response.json().await.map_err(|source| ClientError::Decode {
+            url: url.to_owned(),
+            source,
+        })
     }
 }

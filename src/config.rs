@@ -39,7 +39,10 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { path: PathBuf::from("./data/trustpath.duckdb"), memory_limit: String::new() }
+        StoreConfig {
+            path: PathBuf::from("./data/trustpath.duckdb"),
+            memory_limit: String::new(),
+        }
     }
 }
 
@@ -167,7 +170,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { level: "info".to_owned(), format: LogFormat::Text }
+        LogConfig {
+            level: "info".to_owned(),
+            format: LogFormat::Text,
+        }
     }
 }
 
@@ -213,32 +219,55 @@ mod tests {
     #[test]
     fn defaults_then_file_then_overrides() {
         let dir = tempfile::tempdir().unwrap();
-        let file = write(dir.path(), "[store]\npath = \"/srv/tp.duckdb\"\n[nats]\nurl = \"nats://a:4222\"\nack_wait = \"1m\"\n");
+        let file = write(
+            dir.path(),
+            "[store]\npath = \"/srv/tp.duckdb\"\n[nats]\nurl = \"nats://a:4222\"\nack_wait = \"1m\"\n",
+        );
         let config = Config::load(Some(&file), json!({"nats": {"url": "nats://b:4222"}})).unwrap();
         assert_eq!(config.store.path, PathBuf::from("/srv/tp.duckdb"));
-        assert_eq!(config.nats.url.as_deref(), Some("nats://b:4222"), "flags and env win over the file");
+        assert_eq!(
+            config.nats.url.as_deref(),
+            Some("nats://b:4222"),
+            "flags and env win over the file"
+        );
         assert_eq!(config.nats.ack_wait, Duration::from_secs(60));
-        assert_eq!(config.ingest.batch_max_events, 5_000, "untouched keys keep their default");
+        assert_eq!(
+            config.ingest.batch_max_events, 5_000,
+            "untouched keys keep their default"
+        );
     }
 
     #[test]
     fn unknown_keys_are_errors_that_name_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let file = write(dir.path(), "[nats]\nurll = \"nats://a:4222\"\n");
-        let error = Config::load(Some(&file), json!({})).unwrap_err().to_string();
+        let error = Config::load(Some(&file), json!({}))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("unknown field: found `urll`"), "{error}");
     }
 
     #[test]
     fn a_missing_explicit_file_is_an_error() {
-        let error = Config::load(Some(Path::new("/nonexistent/trustpath.toml")), json!({})).unwrap_err();
-        assert!(error.to_string().contains("/nonexistent/trustpath.toml"), "{error}");
+        let error =
+            Config::load(Some(Path::new("/nonexistent/trustpath.toml")), json!({})).unwrap_err();
+        assert!(
+            error.to_string().contains("/nonexistent/trustpath.toml"),
+            "{error}"
+        );
     }
 
     #[test]
     fn secrets_never_print() {
-        let config = Config::load(None, json!({"nats": {"token": "s3cr3t", "password": "hunter2"}})).unwrap();
+        let config = Config::load(
+            None,
+            json!({"nats": {"token": "s3cr3t", "password": "hunter2"}}),
+        )
+        .unwrap();
         let printed = format!("{config:?}");
-        assert!(!printed.contains("s3cr3t") && !printed.contains("hunter2"), "{printed}");
+        assert!(
+            !printed.contains("s3cr3t") && !printed.contains("hunter2"),
+            "{printed}"
+        );
     }
 }

@@ -36,7 +36,8 @@ pub fn batch_committed(collector: Collector, report: &CommitReport, took: Durati
         .increment(report.duplicates as u64);
     counter!("trustpath_records_total", "collector" => collector, "result" => "rejected")
         .increment(report.rejected as u64);
-    histogram!("trustpath_batch_commit_seconds", "collector" => collector).record(took.as_secs_f64());
+    histogram!("trustpath_batch_commit_seconds", "collector" => collector)
+        .record(took.as_secs_f64());
 }
 
 pub fn batch_failed(collector: Collector) {

@@ -115,7 +115,10 @@ impl Normalizer {
             .should_validate_formats(true)
             .build(&schema)
             .expect("bundled schema compiles");
-        Normalizer { schema, max_event_bytes }
+        Normalizer {
+            schema,
+            max_event_bytes,
+        }
     }
 
     /// Reads one record into an event, or says why it cannot be one.
@@ -131,9 +134,17 @@ impl Normalizer {
             Ok((mut fields, format)) => {
                 fields.fold_unknown();
                 let raw_sha256 = sha256_hex(&record.raw);
-                Ok(Event { fields, raw_sha256, format: format.as_str(), record })
+                Ok(Event {
+                    fields,
+                    raw_sha256,
+                    format: format.as_str(),
+                    record,
+                })
             }
-            Err(rejection) => Err(Rejected { record, reason: rejection.to_string() }),
+            Err(rejection) => Err(Rejected {
+                record,
+                reason: rejection.to_string(),
+            }),
         }
     }
 
@@ -141,10 +152,14 @@ impl Normalizer {
     pub fn read(&self, raw: &[u8], format: Format) -> Result<WireEvent, Rejection> {
         let Format::Native = format;
         if raw.len() > self.max_event_bytes {
-            return Err(Rejection::TooLarge { size: raw.len(), limit: self.max_event_bytes });
+            return Err(Rejection::TooLarge {
+                size: raw.len(),
+                limit: self.max_event_bytes,
+            });
         }
-        let text = std::str::from_utf8(raw)
-            .map_err(|e| Rejection::InvalidUtf8 { offset: e.valid_up_to() })?;
+        let text = std::str::from_utf8(raw).map_err(|e| Rejection::InvalidUtf8 {
+            offset: e.valid_up_to(),
+        })?;
         if text.trim().is_empty() {
             return Err(Rejection::Empty);
         }
@@ -158,8 +173,13 @@ impl Normalizer {
         if !value.is_object() {
             return Err(Rejection::NotAnObject(json_type(&value)));
         }
-        let problems: Vec<String> = self.schema.iter_errors(&value).map(|e| describe(&e)).collect();
-        if !problems.is_empty() {
+        // The valid case is the common one: check cheaply, describe only on failure.
+        if !self.schema.is_valid(&value) {
+            let problems = self
+                .schema
+                .iter_errors(&value)
+                .map(|e| describe(&e))
+                .collect();
             return Err(Rejection::Invalid(problems));
         }
         serde_json::from_value(value).map_err(|e| Rejection::Invalid(vec![e.to_string()]))
@@ -184,12 +204,21 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> String {
             }
         }
         ValidationErrorKind::Format { format } if format == "date-time" => {
-            format!("field `{field}`: not an RFC 3339 timestamp: {}", preview(value))
+            format!(
+                "field `{field}`: not an RFC 3339 timestamp: {}",
+                preview(value)
+            )
         }
         ValidationErrorKind::Enum { options } => {
             let allowed: Vec<String> = options
                 .as_array()
-                .map(|values| values.iter().filter(|v| !v.is_null()).map(|v| v.to_string()).collect())
+                .map(|values| {
+                    values
+                        .iter()
+                        .filter(|v| !v.is_null())
+                        .map(|v| v.to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
             format!(
                 "field `{field}`: {} is not one of {}",
@@ -198,7 +227,12 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> String {
             )
         }
         ValidationErrorKind::Type { kind } => {
-            format!("field `{field}`: expected {}, got {} {}", expected_types(kind), json_type(value), preview(value))
+            format!(
+                "field `{field}`: expected {}, got {} {}",
+                expected_types(kind),
+                json_type(value),
+                preview(value)
+            )
         }
         _ => format!("field `{field}`: {error}"),
     }
@@ -229,7 +263,11 @@ fn expected_types(kind: &TypeKind) -> String {
         TypeKind::Multiple(set) => set.into_iter().map(|t| t.to_string()).collect(),
     };
     let names: Vec<String> = names.into_iter().filter(|name| name != "null").collect();
-    if names.is_empty() { "another type".to_owned() } else { names.join(" or ") }
+    if names.is_empty() {
+        "another type".to_owned()
+    } else {
+        names.join(" or ")
+    }
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -272,7 +310,10 @@ mod tests {
     }
 
     fn reject(raw: &str) -> String {
-        Normalizer::new(64 * 1024).normalize(record(raw)).expect_err("record must be rejected").reason
+        Normalizer::new(64 * 1024)
+            .normalize(record(raw))
+            .expect_err("record must be rejected")
+            .reason
     }
 
     const MINIMAL: &str = r#"{"id":"e1","time":"2026-11-26T10:00:00Z","kind":"token.issue","source":{"type":"authorization_server"}}"#;
@@ -288,12 +329,20 @@ mod tests {
     #[test]
     fn time_that_is_not_rfc3339_is_named() {
         let reason = reject(&MINIMAL.replace("2026-11-26T10:00:00Z", "26/11/2026"));
-        assert_eq!(reason, "field `time`: not an RFC 3339 timestamp: '26/11/2026'");
+        assert_eq!(
+            reason,
+            "field `time`: not an RFC 3339 timestamp: '26/11/2026'"
+        );
     }
 
     #[test]
     fn missing_required_fields_are_each_named() {
-        assert_eq!(reject(r#"{"time":"2026-11-26T10:00:00Z","kind":"token.issue","source":{"type":"client"}}"#), "missing required field `id`");
+        assert_eq!(
+            reject(
+                r#"{"time":"2026-11-26T10:00:00Z","kind":"token.issue","source":{"type":"client"}}"#
+            ),
+            "missing required field `id`"
+        );
         assert_eq!(
             reject(r#"{"id":"x","time":"2026-11-26T10:00:00Z","kind":"token.issue","source":{}}"#),
             "missing required field `source.type`"
@@ -303,15 +352,23 @@ mod tests {
     #[test]
     fn unknown_kind_lists_the_known_ones() {
         let reason = reject(&MINIMAL.replace("token.issue", "token.minted"));
-        assert!(reason.starts_with("field `kind`: 'token.minted' is not one of \"resource.challenge\""), "{reason}");
+        assert!(
+            reason.starts_with("field `kind`: 'token.minted' is not one of \"resource.challenge\""),
+            "{reason}"
+        );
     }
 
     #[test]
     fn wrong_types_name_the_field_and_value() {
         let reason = reject(&MINIMAL.replace(r#""id":"e1""#, r#""id":42"#));
         assert_eq!(reason, "field `id`: expected string, got number 42");
-        let reason = reject(r#"{"id":"e1","time":"2026-11-26T10:00:00Z","kind":"token.issue","source":{"type":"client"},"http":{"status":"ok"}}"#);
-        assert!(reason.contains("field `http.status`: expected integer, got string 'ok'"), "{reason}");
+        let reason = reject(
+            r#"{"id":"e1","time":"2026-11-26T10:00:00Z","kind":"token.issue","source":{"type":"client"},"http":{"status":"ok"}}"#,
+        );
+        assert!(
+            reason.contains("field `http.status`: expected integer, got string 'ok'"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -319,9 +376,13 @@ mod tests {
         assert!(reject(r#"{"id":"e1","time""#).starts_with("truncated JSON"));
         assert!(reject("hello").starts_with("not JSON: expected value at line 1 column 1"));
         assert!(reject("[1,2]").starts_with("not a JSON object: got array"));
-        let bad_utf8 = Normalizer::new(1024).read(b"{\"id\":\"\xff\"}", Format::Native).unwrap_err();
+        let bad_utf8 = Normalizer::new(1024)
+            .read(b"{\"id\":\"\xff\"}", Format::Native)
+            .unwrap_err();
         assert_eq!(bad_utf8, Rejection::InvalidUtf8 { offset: 7 });
-        let big = Normalizer::new(10).read(MINIMAL.as_bytes(), Format::Native).unwrap_err();
+        let big = Normalizer::new(10)
+            .read(MINIMAL.as_bytes(), Format::Native)
+            .unwrap_err();
         assert!(matches!(big, Rejection::TooLarge { limit: 10, .. }));
     }
 
@@ -343,13 +404,20 @@ mod tests {
         let mut okta = record(MINIMAL);
         okta.format = "okta".to_owned();
         let rejected = Normalizer::new(1024).normalize(okta).unwrap_err();
-        assert!(rejected.reason.starts_with("no adapter for format `okta`"), "{}", rejected.reason);
+        assert!(
+            rejected.reason.starts_with("no adapter for format `okta`"),
+            "{}",
+            rejected.reason
+        );
         assert_eq!(rejected.record.raw.as_ref(), MINIMAL.as_bytes());
     }
 
     #[test]
     fn field_names_read_like_paths() {
-        assert_eq!(field_name("/client/redirect_uris/0"), "client.redirect_uris[0]");
+        assert_eq!(
+            field_name("/client/redirect_uris/0"),
+            "client.redirect_uris[0]"
+        );
         assert_eq!(field_name(""), "");
     }
 }

@@ -24,7 +24,10 @@ pub struct Ingest {
 
 impl Ingest {
     pub fn new(normalizer: Normalizer, writer: Writer) -> Self {
-        Ingest { normalizer: Arc::new(normalizer), writer }
+        Ingest {
+            normalizer: Arc::new(normalizer),
+            writer,
+        }
     }
 
     /// Normalizes `records` and commits them as one batch. Returns once the batch is
@@ -57,6 +60,9 @@ impl Ingest {
         if commit.is_err() {
             crate::metrics::batch_failed(collector);
         }
-        Ok(IngestReport { commit: commit?, rejected })
+        Ok(IngestReport {
+            commit: commit?,
+            rejected,
+        })
     }
 }

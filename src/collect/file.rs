@@ -17,7 +17,12 @@ pub struct NdjsonReader<R> {
 
 impl<R: AsyncRead + Unpin> NdjsonReader<R> {
     pub fn new(reader: R, name: impl Into<String>, format: impl Into<String>) -> Self {
-        NdjsonReader { reader: BufReader::new(reader), name: name.into(), format: format.into(), line: 0 }
+        NdjsonReader {
+            reader: BufReader::new(reader),
+            name: name.into(),
+            format: format.into(),
+            line: 0,
+        }
     }
 
     /// Up to `max` non-blank lines with their 1-based line numbers; empty at end of input.
@@ -58,7 +63,10 @@ mod tests {
         let input: &[u8] = b"{\"a\":1}\n\n{\"b\":2}\r\n{\"c\":3}";
         let mut reader = NdjsonReader::new(input, "events.ndjson", "native");
         let first = reader.next_chunk(2).await.unwrap();
-        assert_eq!(first.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(
+            first.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            vec![1, 3]
+        );
         assert_eq!(first[1].1.raw.as_ref(), b"{\"b\":2}");
         assert_eq!(first[1].1.origin, "file:events.ndjson:3");
         let second = reader.next_chunk(2).await.unwrap();

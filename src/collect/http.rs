@@ -30,12 +30,21 @@ pub fn split_body(body: &Bytes, peer: &str, format: &str) -> (Numbering, Vec<(us
                 .iter()
                 .enumerate()
                 .map(|(index, element)| {
-                    (index, record(body.slice_ref(element.get().as_bytes()), format!("index {index}")))
+                    (
+                        index,
+                        record(
+                            body.slice_ref(element.get().as_bytes()),
+                            format!("index {index}"),
+                        ),
+                    )
                 })
                 .collect();
             return (Numbering::Index, records);
         }
-        return (Numbering::Index, vec![(0, record(body.clone(), "body".to_owned()))]);
+        return (
+            Numbering::Index,
+            vec![(0, record(body.clone(), "body".to_owned()))],
+        );
     }
     let records = ndjson_lines(body)
         .map(|(line, raw)| (line, record(raw, format!("line {line}"))))
@@ -46,14 +55,16 @@ pub fn split_body(body: &Bytes, peer: &str, format: &str) -> (Numbering, Vec<(us
 /// Non-blank lines of an NDJSON buffer with their 1-based line numbers. `\r\n` endings
 /// are accepted; bytes are not required to be UTF-8 (the normalizer judges that).
 pub fn ndjson_lines(body: &Bytes) -> impl Iterator<Item = (usize, Bytes)> + '_ {
-    body.split(|b| *b == b'\n').enumerate().filter_map(|(index, line)| {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            Some((index + 1, body.slice_ref(line)))
-        }
-    })
+    body.split(|b| *b == b'\n')
+        .enumerate()
+        .filter_map(|(index, line)| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                None
+            } else {
+                Some((index + 1, body.slice_ref(line)))
+            }
+        })
 }
 
 #[cfg(test)]
@@ -65,7 +76,8 @@ mod tests {
         let body = Bytes::from_static(b"{\"a\":1}\r\n\n  \n{\"b\":2}\n");
         let (numbering, records) = split_body(&body, "127.0.0.1:1", "native");
         assert_eq!(numbering, Numbering::Line);
-        let lines: Vec<(usize, &[u8])> = records.iter().map(|(n, r)| (*n, r.raw.as_ref())).collect();
+        let lines: Vec<(usize, &[u8])> =
+            records.iter().map(|(n, r)| (*n, r.raw.as_ref())).collect();
         assert_eq!(lines, vec![(1, &b"{\"a\":1}"[..]), (4, &b"{\"b\":2}"[..])]);
         assert_eq!(records[1].1.origin, "http:127.0.0.1:1 line 4");
     }

@@ -33,13 +33,19 @@ const MAX_BACKOFF: Duration = Duration::from_secs(15);
 #[derive(Debug, thiserror::Error)]
 pub enum NatsSetupError {
     #[error("cannot read the NATS credentials file {path}: {source}")]
-    Creds { path: String, source: std::io::Error },
+    Creds {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("nats.tls_cert_file and nats.tls_key_file must be set together")]
     HalfClientCert,
     #[error("nats.user and nats.password must be set together")]
     HalfUserPassword,
     #[error("cannot start the NATS client for {url}: {source}")]
-    Connect { url: String, source: async_nats::ConnectError },
+    Connect {
+        url: String,
+        source: async_nats::ConnectError,
+    },
 }
 
 /// What /readyz reports about NATS.
@@ -66,8 +72,12 @@ impl NatsStatus {
             (async_nats::connection::State::Connected, false, Some(error)) => {
                 format!("connected, consumer not ready: {error}")
             }
-            (async_nats::connection::State::Connected, false, None) => "connected, setting up consumer".to_owned(),
-            (state, _, Some(error)) => format!("{state:?}, reconnecting: last error: {error}").to_lowercase(),
+            (async_nats::connection::State::Connected, false, None) => {
+                "connected, setting up consumer".to_owned()
+            }
+            (state, _, Some(error)) => {
+                format!("{state:?}, reconnecting: last error: {error}").to_lowercase()
+            }
             (state, _, None) => format!("{state:?}, reconnecting").to_lowercase(),
         };
         (ready, text)
@@ -107,7 +117,9 @@ impl NatsCollector {
             .event_callback(|event| async move {
                 match event {
                     async_nats::Event::Connected => tracing::info!("NATS connected"),
-                    async_nats::Event::Disconnected => tracing::warn!("NATS disconnected; reconnecting"),
+                    async_nats::Event::Disconnected => {
+                        tracing::warn!("NATS disconnected; reconnecting")
+                    }
                     other => tracing::info!(event = %other, "NATS client event"),
                 }
             });
@@ -116,16 +128,21 @@ impl NatsCollector {
         }
         match (&config.user, &config.password) {
             (Some(user), Some(password)) => {
-                options = options.user_and_password(user.clone(), password.expose_secret().to_owned());
+                options =
+                    options.user_and_password(user.clone(), password.expose_secret().to_owned());
             }
             (None, None) => {}
             _ => return Err(NatsSetupError::HalfUserPassword),
         }
         if let Some(path) = &config.creds_file {
-            options = options
-                .credentials_file(path)
-                .await
-                .map_err(|source| NatsSetupError::Creds { path: path.display().to_string(), source })?;
+            options =
+                options
+                    .credentials_file(path)
+                    .await
+                    .map_err(|source| NatsSetupError::Creds {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
         }
         if config.tls_required {
             options = options.require_tls(true);
@@ -134,16 +151,30 @@ impl NatsCollector {
             options = options.add_root_certificates(ca.clone());
         }
         match (&config.tls_cert_file, &config.tls_key_file) {
-            (Some(cert), Some(key)) => options = options.add_client_certificate(cert.clone(), key.clone()),
+            (Some(cert), Some(key)) => {
+                options = options.add_client_certificate(cert.clone(), key.clone())
+            }
             (None, None) => {}
             _ => return Err(NatsSetupError::HalfClientCert),
         }
         let client = options
             .connect(url)
             .await
-            .map_err(|source| NatsSetupError::Connect { url: url.to_owned(), source })?;
-        let status = NatsStatus { client: client.clone(), inner: Arc::default() };
-        Ok(NatsCollector { client, config: config.clone(), batch: batch.clone(), ingest, status })
+            .map_err(|source| NatsSetupError::Connect {
+                url: url.to_owned(),
+                source,
+            })?;
+        let status = NatsStatus {
+            client: client.clone(),
+            inner: Arc::default(),
+        };
+        Ok(NatsCollector {
+            client,
+            config: config.clone(),
+            batch: batch.clone(),
+            ingest,
+            status,
+        })
     }
 
     pub fn status(&self) -> NatsStatus {
@@ -251,7 +282,10 @@ impl NatsCollector {
     }
 
     async fn commit_and_ack(&self, messages: Vec<jetstream::Message>) -> Result<(), String> {
-        let records = messages.iter().map(|m| record(m, &self.config.stream)).collect();
+        let records = messages
+            .iter()
+            .map(|m| record(m, &self.config.stream))
+            .collect();
         let report = self
             .ingest
             .ingest(Collector::Nats, records)
@@ -267,7 +301,10 @@ impl NatsCollector {
         let failed = acks.iter().filter(|ack| ack.is_err()).count();
         if failed > 0 {
             // Committed but not acked: they come back after ack_wait and are deduplicated.
-            tracing::warn!(failed, "acks failed after commit; those messages will be redelivered");
+            tracing::warn!(
+                failed,
+                "acks failed after commit; those messages will be redelivered"
+            );
         }
         Ok(())
     }
@@ -279,10 +316,18 @@ fn record(message: &jetstream::Message, stream: &str) -> RawRecord {
     let subject = message.subject.as_str();
     let sequence = message.info().map(|info| info.stream_sequence).ok();
     let (origin, delivery_key) = match sequence {
-        Some(seq) => (format!("nats:{subject}#{seq}"), Some(format!("nats:{stream}:{seq}"))),
+        Some(seq) => (
+            format!("nats:{subject}#{seq}"),
+            Some(format!("nats:{stream}:{seq}")),
+        ),
         None => (format!("nats:{subject}"), None),
     };
-    RawRecord { raw: message.payload.clone(), origin, delivery_key, format: format_of(subject).to_owned() }
+    RawRecord {
+        raw: message.payload.clone(),
+        origin,
+        delivery_key,
+        format: format_of(subject).to_owned(),
+    }
 }
 
 /// `trustpath.in.<format>.…` names the format; any other subject carries native events.

@@ -74,13 +74,21 @@ async fn ingest_events(
 ) -> Result<Json<IngestAnswer>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: state.max_body_bytes },
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+            limit: state.max_body_bytes,
+        },
         _ => ApiError::BadRequest(e.body_text()),
     })?;
     let format = params.format.as_deref().unwrap_or("native");
     let (numbering, numbered) = split_body(&body, &peer.to_string(), format);
     if numbered.is_empty() {
-        return Ok(Json(IngestAnswer { batch_id: None, accepted: 0, duplicates: 0, rejected: 0, errors: vec![] }));
+        return Ok(Json(IngestAnswer {
+            batch_id: None,
+            accepted: 0,
+            duplicates: 0,
+            rejected: 0,
+            errors: vec![],
+        }));
     }
     let (places, records): (Vec<usize>, Vec<_>) = numbered.into_iter().unzip();
     let report = state.ingest.ingest(Collector::Http, records).await?;
@@ -90,8 +98,16 @@ async fn ingest_events(
         .map(|(position, reason)| {
             let place = places[position];
             match numbering {
-                Numbering::Line => RecordError { line: Some(place), index: None, reason },
-                Numbering::Index => RecordError { line: None, index: Some(place), reason },
+                Numbering::Line => RecordError {
+                    line: Some(place),
+                    index: None,
+                    reason,
+                },
+                Numbering::Index => RecordError {
+                    line: None,
+                    index: Some(place),
+                    reason,
+                },
             }
         })
         .collect();
@@ -155,7 +171,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
         None => (true, "disabled".to_owned()),
     };
     let ready = store.0 && nats.0;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
         "store": store.1,
@@ -174,6 +194,10 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(call)
         .await
-        .map_err(|e| ApiError::Store(crate::store::StoreError::Internal(format!("query task failed: {e}"))))?
+        .map_err(|e| {
+            ApiError::Store(crate::store::StoreError::Internal(format!(
+                "query task failed: {e}"
+            )))
+        })?
         .map_err(ApiError::from)
 }

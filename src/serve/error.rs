@@ -26,13 +26,19 @@ impl IntoResponse for ApiError {
         let (status, message) = match &self {
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, message.clone()),
             ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, self.to_string()),
-            ApiError::Store(StoreError::BadParameter(message)) => (StatusCode::BAD_REQUEST, message.clone()),
-            ApiError::Store(StoreError::WriterStopped) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down; retry shortly".to_owned())
+            ApiError::Store(StoreError::BadParameter(message)) => {
+                (StatusCode::BAD_REQUEST, message.clone())
             }
+            ApiError::Store(StoreError::WriterStopped) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down; retry shortly".to_owned(),
+            ),
             ApiError::Store(error) => {
                 tracing::error!(%error, "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error; the server log has the cause".to_owned())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; the server log has the cause".to_owned(),
+                )
             }
         };
         (status, Json(json!({ "error": message }))).into_response()

@@ -34,8 +34,13 @@ pub struct AppState {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot listen on {addr}: {source}; pick another address with --listen or TRUSTPATH_HTTP_LISTEN")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(
+        "cannot listen on {addr}: {source}; pick another address with --listen or TRUSTPATH_HTTP_LISTEN"
+    )]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Nats(#[from] NatsSetupError),
 }
@@ -56,9 +61,14 @@ impl App {
         let ingest = Ingest::new(Normalizer::new(config.ingest.max_event_bytes), writer);
         let listener = TcpListener::bind(config.http.listen)
             .await
-            .map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
+            .map_err(|source| StartError::Bind {
+                addr: config.http.listen,
+                source,
+            })?;
         let nats = match &config.nats.url {
-            Some(url) => Some(NatsCollector::connect(url, &config.nats, &config.ingest, ingest.clone()).await?),
+            Some(url) => Some(
+                NatsCollector::connect(url, &config.nats, &config.ingest, ingest.clone()).await?,
+            ),
             None => None,
         };
         let state = AppState {
@@ -68,22 +78,38 @@ impl App {
             metrics: crate::metrics::handle(),
             max_body_bytes: config.http.max_body_bytes,
         };
-        Ok(App { listener, state, nats, writer: writer_thread, _config: Arc::new(config) })
+        Ok(App {
+            listener,
+            state,
+            nats,
+            writer: writer_thread,
+            _config: Arc::new(config),
+        })
     }
 
     /// The address the API is listening on (the real port when configured with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         // A bound TCP listener always has a local address.
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let App { listener, state, nats, writer, .. } = self;
+        let App {
+            listener,
+            state,
+            nats,
+            writer,
+            ..
+        } = self;
         tracing::info!(addr = %listener.local_addr()?, "HTTP API listening");
         let collector = nats.map(|collector| tokio::spawn(collector.run(shutdown.clone())));
 
         let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await;
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
         // If the server failed on its own, stop the collector too.
         shutdown.cancel();
         if let Some(collector) = collector
@@ -92,7 +118,9 @@ impl App {
             tracing::error!(%error, "NATS collector task failed");
         }
         // Every writer handle is gone now; wait for the last commit and the checkpoint.
-        tokio::task::spawn_blocking(move || writer.join()).await.ok();
+        tokio::task::spawn_blocking(move || writer.join())
+            .await
+            .ok();
         tracing::info!("stopped");
         served
     }

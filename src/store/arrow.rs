@@ -118,8 +118,10 @@ pub fn staging_schema() -> SchemaRef {
         ("format", Utf8),
         ("schema_version", Utf8),
     ];
-    let fields: Vec<Field> =
-        columns.into_iter().map(|(name, data_type)| Field::new(name, data_type, true)).collect();
+    let fields: Vec<Field> = columns
+        .into_iter()
+        .map(|(name, data_type)| Field::new(name, data_type, true))
+        .collect();
     Arc::new(Schema::new(fields))
 }
 
@@ -180,41 +182,58 @@ impl Columns {
         self.kind.append_value(e.kind.as_str());
         self.outcome.append_option(e.outcome.map(|o| o.as_str()));
         self.reason.append_option(e.reason.as_deref());
-        self.source_type.append_option(e.source.source_type.map(|t| t.as_str()));
+        self.source_type
+            .append_option(e.source.source_type.map(|t| t.as_str()));
         self.source_name.append_option(e.source.name.as_deref());
         self.connection_id.append_option(e.connection_id.as_deref());
         self.subject.append_option(e.subject.as_deref());
         self.client_id.append_option(e.client.id.as_deref());
-        self.client_registration.append_option(e.client.registration.map(|r| r.as_str()));
+        self.client_registration
+            .append_option(e.client.registration.map(|r| r.as_str()));
         self.client_name.append_option(e.client.name.as_deref());
-        self.client_doc_sha256.append_option(e.client.document_sha256.as_deref());
-        append_list(&mut self.client_redirect_uris, e.client.redirect_uris.as_deref());
+        self.client_doc_sha256
+            .append_option(e.client.document_sha256.as_deref());
+        append_list(
+            &mut self.client_redirect_uris,
+            e.client.redirect_uris.as_deref(),
+        );
         self.resource.append_option(e.resource.as_deref());
         self.metadata_url.append_option(e.metadata.url.as_deref());
-        self.metadata_sha256.append_option(e.metadata.document_sha256.as_deref());
+        self.metadata_sha256
+            .append_option(e.metadata.document_sha256.as_deref());
         append_list(
             &mut self.metadata_authorization_servers,
             e.metadata.authorization_servers.as_deref(),
         );
-        append_list(&mut self.metadata_scopes_supported, e.metadata.scopes_supported.as_deref());
+        append_list(
+            &mut self.metadata_scopes_supported,
+            e.metadata.scopes_supported.as_deref(),
+        );
         self.issuer.append_option(e.issuer.as_deref());
         append_list(&mut self.scopes_requested, e.scopes.requested.as_deref());
         append_list(&mut self.scopes_granted, e.scopes.granted.as_deref());
         self.token_id.append_option(e.token.id.as_deref());
-        self.token_parent_id.append_option(e.token.parent_id.as_deref());
-        self.token_refresh_id.append_option(e.token.refresh_token_id.as_deref());
+        self.token_parent_id
+            .append_option(e.token.parent_id.as_deref());
+        self.token_refresh_id
+            .append_option(e.token.refresh_token_id.as_deref());
         append_list(&mut self.token_audience, e.token.audience.as_deref());
         self.grant_type.append_option(e.token.grant_type.as_deref());
-        self.token_expires_at.append_option(e.token.expires_at.map(|t| t.timestamp_micros()));
+        self.token_expires_at
+            .append_option(e.token.expires_at.map(|t| t.timestamp_micros()));
         self.redirect_uri.append_option(e.redirect_uri.as_deref());
         self.consent.append_option(e.consent.map(|c| c.as_str()));
         self.tool.append_option(e.tool.as_deref());
         self.ip.append_option(e.network.ip.as_deref());
-        self.user_agent.append_option(e.network.user_agent.as_deref());
+        self.user_agent
+            .append_option(e.network.user_agent.as_deref());
         // The schema bounds status to 100..=599 and bytes to 2^53 - 1, so both fit.
-        self.http_status.append_option(e.http.status.and_then(|s| i16::try_from(s).ok()));
-        self.http_bytes.append_option(e.http.bytes.and_then(|b| i64::try_from(b).ok()));
-        self.http_resolved_ip.append_option(e.http.resolved_ip.as_deref());
+        self.http_status
+            .append_option(e.http.status.and_then(|s| i16::try_from(s).ok()));
+        self.http_bytes
+            .append_option(e.http.bytes.and_then(|b| i64::try_from(b).ok()));
+        self.http_resolved_ip
+            .append_option(e.http.resolved_ip.as_deref());
         self.http_redirected.append_option(e.http.redirected);
         if e.attributes.is_empty() {
             self.attributes.append_null();

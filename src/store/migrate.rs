@@ -9,8 +9,11 @@ use duckdb::Connection;
 use super::StoreError;
 
 /// (version, name, DDL). Versions are dense and never reused.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "events", include_str!("../../queries/migrations/0001_events.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "events",
+    include_str!("../../queries/migrations/0001_events.sql"),
+)];
 
 /// The schema version this build writes.
 pub fn current_version() -> i64 {
@@ -22,10 +25,17 @@ pub fn apply(db: &Connection, path: &Path) -> Result<(), StoreError> {
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
     )?;
-    let found: i64 =
-        db.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |row| row.get(0))?;
+    let found: i64 = db.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )?;
     if found > current_version() {
-        return Err(StoreError::TooNew { path: path.to_owned(), found, known: current_version() });
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            known: current_version(),
+        });
     }
     for &(version, name, ddl) in MIGRATIONS.iter().filter(|(version, _, _)| *version > found) {
         let run = || -> Result<(), duckdb::Error> {
@@ -39,7 +49,11 @@ pub fn apply(db: &Connection, path: &Path) -> Result<(), StoreError> {
         };
         if let Err(source) = run() {
             let _ = db.execute_batch("ROLLBACK");
-            return Err(StoreError::Migration { version, name, source });
+            return Err(StoreError::Migration {
+                version,
+                name,
+                source,
+            });
         }
         tracing::info!(version, name, "store migrated");
     }
@@ -56,12 +70,21 @@ mod tests {
         let path = Path::new(":memory:");
         apply(&db, path).unwrap();
         apply(&db, path).unwrap();
-        let versions: i64 = db.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+        let versions: i64 = db
+            .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(versions, MIGRATIONS.len() as i64);
 
-        db.execute("INSERT INTO schema_migrations VALUES (999, 'future', now())", []).unwrap();
+        db.execute(
+            "INSERT INTO schema_migrations VALUES (999, 'future', now())",
+            [],
+        )
+        .unwrap();
         let error = apply(&db, path).unwrap_err();
-        assert!(matches!(error, StoreError::TooNew { found: 999, .. }), "{error}");
+        assert!(
+            matches!(error, StoreError::TooNew { found: 999, .. }),
+            "{error}"
+        );
         assert!(error.to_string().contains("upgrade trustpath"));
     }
 }

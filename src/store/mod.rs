@@ -35,16 +35,30 @@ pub enum StoreError {
     )]
     Locked { path: PathBuf, detail: String },
     #[error("cannot open the store {path}: {source}")]
-    Open { path: PathBuf, source: duckdb::Error },
+    Open {
+        path: PathBuf,
+        source: duckdb::Error,
+    },
     #[error("cannot create the store's directory {path}: {source}")]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "the store {path} has schema version {found}, newer than this trustpath knows ({known}); \
          upgrade trustpath"
     )]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("migration {version} ({name}) failed: {source}")]
-    Migration { version: i64, name: &'static str, source: duckdb::Error },
+    Migration {
+        version: i64,
+        name: &'static str,
+        source: duckdb::Error,
+    },
     #[error("store query failed: {0}")]
     Query(#[from] duckdb::Error),
     #[error("building the Arrow batch failed: {0}")]
@@ -87,7 +101,12 @@ pub struct Batch {
 
 impl Batch {
     pub fn new(collector: Collector) -> Self {
-        Batch { collector, received_at: Utc::now(), events: Vec::new(), rejected: Vec::new() }
+        Batch {
+            collector,
+            received_at: Utc::now(),
+            events: Vec::new(),
+            rejected: Vec::new(),
+        }
     }
 
     pub fn records(&self) -> usize {
@@ -118,12 +137,17 @@ impl Store {
     pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
         let path = config.path.clone();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
         }
         let db = Connection::open(&path).map_err(|source| open_error(&path, source))?;
         if !config.memory_limit.is_empty() {
-            db.execute_batch(&format!("SET memory_limit = '{}'", config.memory_limit.replace('\'', "")))?;
+            db.execute_batch(&format!(
+                "SET memory_limit = '{}'",
+                config.memory_limit.replace('\'', "")
+            ))?;
         }
         migrate::apply(&db, &path)?;
         Ok(Store { path, db })
@@ -147,8 +171,14 @@ impl Store {
 fn open_error(path: &Path, source: duckdb::Error) -> StoreError {
     let detail = source.to_string();
     if detail.contains("Could not set lock") || detail.contains("Conflicting lock") {
-        StoreError::Locked { path: path.to_owned(), detail }
+        StoreError::Locked {
+            path: path.to_owned(),
+            detail,
+        }
     } else {
-        StoreError::Open { path: path.to_owned(), source }
+        StoreError::Open {
+            path: path.to_owned(),
+            source,
+        }
     }
 }

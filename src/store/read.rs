@@ -109,7 +109,10 @@ impl Reader {
 
     fn connection(&self) -> Result<Connection, StoreError> {
         // A poisoned lock means a clone panicked; the connection itself is still usable.
-        let template = self.template.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let template = self
+            .template
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         Ok(template.try_clone()?)
     }
 
@@ -122,7 +125,9 @@ impl Reader {
     pub fn events(&self, filter: &EventFilter) -> Result<EventPage, StoreError> {
         let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
-            return Err(StoreError::BadParameter(format!("limit must be 1 to {MAX_LIMIT}, got {limit}")));
+            return Err(StoreError::BadParameter(format!(
+                "limit must be 1 to {MAX_LIMIT}, got {limit}"
+            )));
         }
         let cursor = filter.cursor.as_deref().map(Cursor::decode).transpose()?;
         let db = self.connection()?;
@@ -143,7 +148,13 @@ impl Reader {
                 cursor.as_ref().map(|c| c.event_id.as_str()),
                 i64::from(limit),
             ],
-            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)),
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            },
         )?;
         let mut events = Vec::new();
         let mut last = None;
@@ -152,8 +163,15 @@ impl Reader {
             events.push(parse_json(&json)?);
             last = Some(Cursor { time_us, event_id });
         }
-        let next_cursor = if events.len() == limit as usize { last.map(|c| c.encode()) } else { None };
-        Ok(EventPage { events, next_cursor })
+        let next_cursor = if events.len() == limit as usize {
+            last.map(|c| c.encode())
+        } else {
+            None
+        };
+        Ok(EventPage {
+            events,
+            next_cursor,
+        })
     }
 
     pub fn rejected(
@@ -165,7 +183,11 @@ impl Reader {
         let db = self.connection()?;
         let mut statement = db.prepare_cached(REJECTED)?;
         let rows = statement.query_map(
-            params![from.map(|t| t.to_rfc3339()), to.map(|t| t.to_rfc3339()), i64::from(limit.min(MAX_LIMIT))],
+            params![
+                from.map(|t| t.to_rfc3339()),
+                to.map(|t| t.to_rfc3339()),
+                i64::from(limit.min(MAX_LIMIT))
+            ],
             |row| row.get::<_, String>(0),
         )?;
         rows.map(|json| parse_json(&json?)).collect()
@@ -203,10 +225,12 @@ impl Cursor {
     }
 
     fn decode(text: &str) -> Result<Cursor, StoreError> {
-        let invalid = || StoreError::BadParameter(format!("cursor '{text}' is not one this server issued"));
+        let invalid =
+            || StoreError::BadParameter(format!("cursor '{text}' is not one this server issued"));
         let (time_us, event_id) = text.split_once('.').ok_or_else(invalid)?;
         let time_us = time_us.parse().map_err(|_| invalid())?;
-        let event_id = String::from_utf8(hex::decode(event_id).map_err(|_| invalid())?).map_err(|_| invalid())?;
+        let event_id = String::from_utf8(hex::decode(event_id).map_err(|_| invalid())?)
+            .map_err(|_| invalid())?;
         Ok(Cursor { time_us, event_id })
     }
 }

@@ -44,7 +44,10 @@ impl WriterThread {
 }
 
 impl Writer {
-    pub(super) fn spawn(db: Connection, queue: usize) -> Result<(Writer, WriterThread), StoreError> {
+    pub(super) fn spawn(
+        db: Connection,
+        queue: usize,
+    ) -> Result<(Writer, WriterThread), StoreError> {
         db.execute_batch(CREATE_STAGING)?;
         let (jobs, mut inbox) = mpsc::channel::<Job>(queue.max(1));
         let thread = thread::Builder::new()
@@ -69,13 +72,20 @@ impl Writer {
     /// Commits `batch` in one transaction. Returns once it is durable.
     pub async fn commit(&self, batch: Batch) -> Result<CommitReport, StoreError> {
         let (reply, report) = oneshot::channel();
-        self.jobs.send(Job { batch, reply }).await.map_err(|_| StoreError::WriterStopped)?;
+        self.jobs
+            .send(Job { batch, reply })
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
         report.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
 
 fn commit(db: &Connection, batch: Batch) -> Result<CommitReport, StoreError> {
-    let span = tracing::debug_span!("commit", collector = batch.collector.as_str(), records = batch.records());
+    let span = tracing::debug_span!(
+        "commit",
+        collector = batch.collector.as_str(),
+        records = batch.records()
+    );
     let _entered = span.enter();
     let started = std::time::Instant::now();
 
@@ -108,7 +118,8 @@ fn write(
 
     let mut accepted = 0;
     if staged.num_rows() > 0 {
-        db.appender_to_catalog_and_db("events_staging", "temp", "main")?.append_record_batch(staged)?;
+        db.appender_to_catalog_and_db("events_staging", "temp", "main")?
+            .append_record_batch(staged)?;
         accepted = db.execute(MERGE_EVENTS, params![received_at, batch_id_text])?;
     }
     let mut rejected: Vec<Rejected> = Vec::new();
@@ -160,14 +171,23 @@ fn write(
 fn conflicts(db: &Connection, batch: &Batch) -> Result<Vec<Rejected>, StoreError> {
     let mut statement = db.prepare_cached(FIND_CONFLICTS)?;
     let rows = statement.query_map([], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+        ))
     })?;
-    let by_key: HashMap<(&str, &str), &crate::event::Event> =
-        batch.events.iter().map(|e| ((e.fields.id.as_str(), e.raw_sha256.as_str()), e)).collect();
+    let by_key: HashMap<(&str, &str), &crate::event::Event> = batch
+        .events
+        .iter()
+        .map(|e| ((e.fields.id.as_str(), e.raw_sha256.as_str()), e))
+        .collect();
     let mut found = Vec::new();
     for row in rows {
         let (event_id, staged_sha256, stored_sha256) = row?;
-        let Some(event) = by_key.get(&(event_id.as_str(), staged_sha256.as_str())) else { continue };
+        let Some(event) = by_key.get(&(event_id.as_str(), staged_sha256.as_str())) else {
+            continue;
+        };
         found.push(Rejected {
             record: event.record.clone(),
             reason: format!(

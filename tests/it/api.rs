@@ -18,18 +18,41 @@ async fn filters_and_cursor_pagination() {
     let mut body = String::new();
     for minute in 0..25 {
         let subject = if minute % 2 == 0 { "alice" } else { "bob" };
-        let kind = if minute % 5 == 0 { "token.issue" } else { "resource.access" };
-        body.push_str(&event(&format!("e{minute:02}"), &format!("2026-11-26T10:{minute:02}:00Z"), kind, subject));
+        let kind = if minute % 5 == 0 {
+            "token.issue"
+        } else {
+            "resource.access"
+        };
+        body.push_str(&event(
+            &format!("e{minute:02}"),
+            &format!("2026-11-26T10:{minute:02}:00Z"),
+            kind,
+            subject,
+        ));
         body.push('\n');
     }
     let (_, answer) = app.post("/v1/events", body).await;
     assert_eq!(answer["accepted"], 25);
 
-    let (_, page) = app.get("/v1/events?subject=alice&kind=resource.access").await;
-    let ids: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["e24", "e22", "e18", "e16", "e14", "e12", "e08", "e06", "e04", "e02"]);
+    let (_, page) = app
+        .get("/v1/events?subject=alice&kind=resource.access")
+        .await;
+    let ids: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "e24", "e22", "e18", "e16", "e14", "e12", "e08", "e06", "e04", "e02"
+        ]
+    );
 
-    let (_, page) = app.get("/v1/events?from=2026-11-26T10:10:00Z&to=2026-11-26T10:12:00Z").await;
+    let (_, page) = app
+        .get("/v1/events?from=2026-11-26T10:10:00Z&to=2026-11-26T10:12:00Z")
+        .await;
     assert_eq!(page["events"].as_array().unwrap().len(), 2);
 
     // token_id matches the parent token too, so a refresh token shows its children.
@@ -45,7 +68,13 @@ async fn filters_and_cursor_pagination() {
         };
         let (status, page) = app.get(&path).await;
         assert_eq!(status, 200, "{page}");
-        seen.extend(page["events"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["event_id"].as_str().unwrap().to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
             None => break,
@@ -65,19 +94,40 @@ async fn client_mistakes_get_a_4xx_that_says_what_to_fix() {
 
     let (status, body) = app.post("/v1/events", vec![b' '; 2048]).await;
     assert_eq!(status, 413);
-    assert!(body["error"].as_str().unwrap().contains("larger than 1024 bytes (http.max_body_bytes)"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 1024 bytes (http.max_body_bytes)"),
+        "{body}"
+    );
 
     let (status, body) = app.get("/v1/events?kind=token.minted").await;
     assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().contains("token.minted"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("token.minted"),
+        "{body}"
+    );
 
     let (status, body) = app.get("/v1/events?subjet=alice").await;
     assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().contains("unknown field `subjet`"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `subjet`"),
+        "{body}"
+    );
 
     let (status, body) = app.get("/v1/events?limit=0").await;
     assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().contains("limit must be 1 to 10000"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("limit must be 1 to 10000"),
+        "{body}"
+    );
 
     let (status, body) = app.get("/v1/events?cursor=garbage").await;
     assert_eq!(status, 400, "{body}");
@@ -85,10 +135,18 @@ async fn client_mistakes_get_a_4xx_that_says_what_to_fix() {
     let (status, _) = app.post("/v1/events", crate::event("m1")).await;
     assert_eq!(status, 200);
     let (status, metrics) = {
-        let response = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap();
+        let response = app
+            .http
+            .get(format!("{}/metrics", app.base))
+            .send()
+            .await
+            .unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
     };
     assert_eq!(status, 200);
-    assert!(metrics.contains(r#"trustpath_records_total{collector="http",result="accepted"}"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"trustpath_records_total{collector="http",result="accepted"}"#),
+        "{metrics}"
+    );
     app.stop().await;
 }

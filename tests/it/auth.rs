@@ -13,7 +13,11 @@ async fn assert_consumes(config: Config, publisher: async_nats::Client) {
     let app = TestApp::start(config).await;
     wait_until_ready(&app.http, &app.base).await;
     let js = jetstream::new(publisher);
-    js.publish("trustpath.in.native.auth", crate::event("auth-1").into()).await.unwrap().await.unwrap();
+    js.publish("trustpath.in.native.auth", crate::event("auth-1").into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
     wait_for_counts(&app, 1, 0).await;
     app.stop().await;
 }
@@ -32,13 +36,20 @@ async fn token_authentication() {
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let (status, readiness) = app.get("/readyz").await;
     assert_eq!(status, 503, "{readiness}");
-    assert_eq!(app.get("/healthz").await.0, 200, "bad credentials never stop the service");
+    assert_eq!(
+        app.get("/healthz").await.0,
+        200,
+        "bad credentials never stop the service"
+    );
     app.stop().await;
 
     let mut config = test_config(dir.path());
     config.nats.url = Some(nats.url());
     config.nats.token = Some("s3cret-token".into());
-    let publisher = async_nats::ConnectOptions::with_token("s3cret-token".into()).connect(nats.url()).await.unwrap();
+    let publisher = async_nats::ConnectOptions::with_token("s3cret-token".into())
+        .connect(nats.url())
+        .await
+        .unwrap();
     assert_consumes(config, publisher).await;
 }
 
@@ -50,10 +61,11 @@ async fn user_and_password_authentication() {
     config.nats.url = Some(nats.url());
     config.nats.user = Some("trustpath".into());
     config.nats.password = Some("pa55word".into());
-    let publisher = async_nats::ConnectOptions::with_user_and_password("trustpath".into(), "pa55word".into())
-        .connect(nats.url())
-        .await
-        .unwrap();
+    let publisher =
+        async_nats::ConnectOptions::with_user_and_password("trustpath".into(), "pa55word".into())
+            .connect(nats.url())
+            .await
+            .unwrap();
     assert_consumes(config, publisher).await;
 }
 
@@ -65,7 +77,10 @@ fn write_pki(dir: &Path) {
     std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
     for (name, san) in [("server", "127.0.0.1"), ("client", "trustpath")] {
         let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec![san.to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
+        let cert = CertificateParams::new(vec![san.to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
         std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
         std::fs::write(dir.join(format!("{name}-key.pem")), key.serialize_pem()).unwrap();
     }
@@ -95,7 +110,10 @@ async fn mutual_tls() {
     let publisher = async_nats::ConnectOptions::new()
         .require_tls(true)
         .add_root_certificates(pki.path().join("ca.pem"))
-        .add_client_certificate(pki.path().join("client.pem"), pki.path().join("client-key.pem"))
+        .add_client_certificate(
+            pki.path().join("client.pem"),
+            pki.path().join("client-key.pem"),
+        )
         .connect(nats.url())
         .await
         .unwrap();

@@ -3,7 +3,9 @@
 
 use bytes::Bytes;
 
-use crate::harness::{NatsServer, TestApp, app_with_nats, eventually, jetstream, test_config, wait_for_counts};
+use crate::harness::{
+    NatsServer, TestApp, app_with_nats, eventually, jetstream, test_config, wait_for_counts,
+};
 use trustpath::normalize::{Normalizer, RawRecord};
 use trustpath::store::{Batch, Collector, Store};
 
@@ -16,7 +18,11 @@ async fn an_event_delivered_twice_is_stored_once() {
     let js = jetstream(&nats).await;
     let event = crate::event("dup-1");
     for _ in 0..3 {
-        js.publish("trustpath.in.native.gw", event.clone().into()).await.unwrap().await.unwrap();
+        js.publish("trustpath.in.native.gw", event.clone().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
     }
     eventually("three deliveries committed", || async {
         let stats = app.stats().await;
@@ -24,7 +30,10 @@ async fn an_event_delivered_twice_is_stored_once() {
     })
     .await;
     let (_, answer) = app.post("/v1/events", format!("{event}\n{event}")).await;
-    assert_eq!((answer["accepted"].as_u64(), answer["duplicates"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(
+        (answer["accepted"].as_u64(), answer["duplicates"].as_u64()),
+        (Some(0), Some(2))
+    );
     wait_for_counts(&app, 1, 0).await;
     app.stop().await;
 }
@@ -44,8 +53,16 @@ async fn a_reused_id_with_other_content_is_rejected_not_overwritten() {
     assert_eq!(page["events"][0]["subject"], "bob@example.com");
     let (_, rejected) = app.get("/v1/rejected").await;
     let reason = rejected["rejected"][0]["reason"].as_str().unwrap();
-    assert!(reason.starts_with("event id `same-id` is already stored with different content"), "{reason}");
-    assert!(rejected["rejected"][0]["raw"].as_str().unwrap().contains("mallory"));
+    assert!(
+        reason.starts_with("event id `same-id` is already stored with different content"),
+        "{reason}"
+    );
+    assert!(
+        rejected["rejected"][0]["raw"]
+            .as_str()
+            .unwrap()
+            .contains("mallory")
+    );
     app.stop().await;
 }
 
@@ -63,7 +80,9 @@ async fn a_redelivered_bad_message_is_kept_once() {
     };
     for _ in 0..2 {
         let mut batch = Batch::new(Collector::Nats);
-        batch.rejected.push(normalizer.normalize(delivery("{broken")).unwrap_err());
+        batch
+            .rejected
+            .push(normalizer.normalize(delivery("{broken")).unwrap_err());
         writer.commit(batch).await.unwrap();
     }
     let stats = store.reader().unwrap().stats().unwrap();

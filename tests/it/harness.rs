@@ -38,7 +38,12 @@ impl NatsServer {
         let store = tempfile::tempdir().expect("temp dir");
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let (child, port) = spawn_nats(None, store.path(), &args);
-        NatsServer { child, port, store, args }
+        NatsServer {
+            child,
+            port,
+            store,
+            args,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -83,7 +88,11 @@ fn spawn_nats(port: Option<u16>, store: &Path, args: &[String]) -> (Child, u16) 
             if let Some(rest) = line.split("Listening for client connections on ").nth(1)
                 && let Some(sender) = found.take()
             {
-                let port = rest.trim().rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+                let port = rest
+                    .trim()
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse::<u16>().ok());
                 let _ = sender.send(port);
             }
         }
@@ -125,17 +134,33 @@ impl TestApp {
         let base = format!("http://{}", app.local_addr());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-        TestApp { base, http: reqwest::Client::new(), shutdown, task: Some(task) }
+        TestApp {
+            base,
+            http: reqwest::Client::new(),
+            shutdown,
+            task: Some(task),
+        }
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
-        let response = self.http.post(format!("{}{path}", self.base)).body(body).send().await.expect("POST");
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -178,11 +203,21 @@ pub async fn wait_until_ready(http: &reqwest::Client, base: &str) {
 
 /// A JetStream publisher on `nats`.
 pub async fn jetstream(nats: &NatsServer) -> async_nats::jetstream::Context {
-    async_nats::jetstream::new(async_nats::connect(nats.url()).await.expect("connect to nats-server"))
+    async_nats::jetstream::new(
+        async_nats::connect(nats.url())
+            .await
+            .expect("connect to nats-server"),
+    )
 }
 
 pub async fn stats(http: &reqwest::Client, base: &str) -> Value {
-    http.get(format!("{base}/v1/stats")).send().await.expect("stats").json().await.expect("stats JSON")
+    http.get(format!("{base}/v1/stats"))
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("stats JSON")
 }
 
 /// Polls `check` until it returns Some, or fails the test after [`PATIENCE`].
@@ -203,10 +238,13 @@ where
 
 /// Waits until the store holds `events` events and `rejected` rejected records.
 pub async fn wait_for_counts(app: &TestApp, events: i64, rejected: i64) {
-    eventually(&format!("{events} events and {rejected} rejected"), || async {
-        let stats = app.stats().await;
-        (stats["events"] == events && stats["rejected"] == rejected).then_some(())
-    })
+    eventually(
+        &format!("{events} events and {rejected} rejected"),
+        || async {
+            let stats = app.stats().await;
+            (stats["events"] == events && stats["rejected"] == rejected).then_some(())
+        },
+    )
     .await;
 }
 
@@ -214,7 +252,9 @@ pub async fn wait_for_counts(app: &TestApp, events: i64, rejected: i64) {
 pub fn trustpath() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trustpath"));
     // Keep every test away from a trustpath a developer may be running on the default port.
-    command.env("TRUSTPATH_HTTP_LISTEN", "127.0.0.1:1").env_remove("TRUSTPATH_HTTP_SERVER_URL");
+    command
+        .env("TRUSTPATH_HTTP_LISTEN", "127.0.0.1:1")
+        .env_remove("TRUSTPATH_HTTP_SERVER_URL");
     command
 }
 
@@ -244,7 +284,9 @@ impl ServeProcess {
         std::thread::spawn(move || {
             let mut found = Some(found);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
+                let Ok(log) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
                 if log["fields"]["message"] == "HTTP API listening"
                     && let Some(sender) = found.take()
                 {
@@ -257,7 +299,10 @@ impl ServeProcess {
             .ok()
             .flatten()
             .expect("trustpath serve did not report its address");
-        ServeProcess { child, base: format!("http://{addr}") }
+        ServeProcess {
+            child,
+            base: format!("http://{addr}"),
+        }
     }
 
     pub fn kill(&mut self) {

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use crate::harness::{NatsServer, TestApp, app_with_nats, eventually, jetstream, store_dir, test_config, trustpath};
+use crate::harness::{
+    NatsServer, TestApp, app_with_nats, eventually, jetstream, store_dir, test_config, trustpath,
+};
 use crate::{FULL_EVENT, assert_full_event};
 
 async fn only_event(app: &TestApp) -> Value {
@@ -22,11 +24,14 @@ async fn nats_event_lands_with_every_field_mapped() {
     let app = app_with_nats(&nats, test_config(dir.path())).await;
 
     let js = jetstream(&nats).await;
-    js.publish("trustpath.in.native.auth-eu-1", FULL_EVENT.trim_end().as_bytes().to_vec().into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    js.publish(
+        "trustpath.in.native.auth-eu-1",
+        FULL_EVENT.trim_end().as_bytes().to_vec().into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
 
     assert_full_event(&only_event(&app).await, "native");
     let (_, rejected) = app.get("/v1/rejected").await;
@@ -65,16 +70,34 @@ async fn cli_ingest_lands_with_every_field_mapped() {
     let file = dir.path().join("events.ndjson");
     std::fs::write(&file, format!("{FULL_EVENT}\n\nnot json\n")).unwrap();
 
-    let output = trustpath().arg("ingest").arg(&file).env("TRUSTPATH_STORE_PATH", &store).output().unwrap();
+    let output = trustpath()
+        .arg("ingest")
+        .arg(&file)
+        .env("TRUSTPATH_STORE_PATH", &store)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("accepted 1, duplicates 0, rejected 1"), "{stdout}");
-    assert!(stdout.contains("line 4: not JSON: expected ident at line 1 column 2"), "{stdout}");
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("accepted 1, duplicates 0, rejected 1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 4: not JSON: expected ident at line 1 column 2"),
+        "{stdout}"
+    );
 
     // The store is free again: read it with the library, and with `trustpath events`.
     let mut config = trustpath::config::Config::default();
     config.store.path = store.clone();
-    let reader = trustpath::store::Store::open(&config.store).unwrap().reader().unwrap();
+    let reader = trustpath::store::Store::open(&config.store)
+        .unwrap()
+        .reader()
+        .unwrap();
     let page = reader.events(&Default::default()).unwrap();
     assert_full_event(&page.events[0], "native");
     let rejected = reader.rejected(None, None, 10).unwrap();
@@ -82,8 +105,16 @@ async fn cli_ingest_lands_with_every_field_mapped() {
     assert_eq!(rejected[0]["raw"], "not json");
     drop(reader);
 
-    let output = trustpath().args(["events", "--json"]).env("TRUSTPATH_STORE_PATH", &store).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = trustpath()
+        .args(["events", "--json"])
+        .env("TRUSTPATH_STORE_PATH", &store)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let page: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_full_event(&page["events"][0], "native");
 }
@@ -94,35 +125,77 @@ async fn cli_goes_through_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::start(test_config(dir.path())).await;
     let file = dir.path().join("events.ndjson");
-    std::fs::write(&file, format!("{}\n{{\"id\":1}}\n{FULL_EVENT}", crate::event("x1"))).unwrap();
+    std::fs::write(
+        &file,
+        format!("{}\n{{\"id\":1}}\n{FULL_EVENT}", crate::event("x1")),
+    )
+    .unwrap();
 
     // The server holds the store; the CLI must use its API for writes and reads alike.
-    let ingest = trustpath().arg("ingest").arg(&file).args(["--server", &app.base]).output().unwrap();
-    let stdout = String::from_utf8_lossy(&ingest.stdout);
-    assert!(ingest.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&ingest.stderr));
-    assert!(stdout.contains("accepted 2, duplicates 0, rejected 1"), "{stdout}");
-    assert!(stdout.contains("line 2: "), "file line numbers survive the trip: {stdout}");
-
-    let events = trustpath()
-        .args(["events", "--json", "--kind", "token.issue", "--server", &app.base])
+    let ingest = trustpath()
+        .arg("ingest")
+        .arg(&file)
+        .args(["--server", &app.base])
         .output()
         .unwrap();
-    assert!(events.status.success(), "{}", String::from_utf8_lossy(&events.stderr));
+    let stdout = String::from_utf8_lossy(&ingest.stdout);
+    assert!(
+        ingest.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&ingest.stderr)
+    );
+    assert!(
+        stdout.contains("accepted 2, duplicates 0, rejected 1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 2: "),
+        "file line numbers survive the trip: {stdout}"
+    );
+
+    let events = trustpath()
+        .args([
+            "events",
+            "--json",
+            "--kind",
+            "token.issue",
+            "--server",
+            &app.base,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        events.status.success(),
+        "{}",
+        String::from_utf8_lossy(&events.stderr)
+    );
     let page: Value = serde_json::from_slice(&events.stdout).unwrap();
     assert_eq!(page["events"].as_array().unwrap().len(), 1);
     assert_full_event(&page["events"][0], "native");
 
-    let table = trustpath().args(["events", "--server", &app.base]).output().unwrap();
+    let table = trustpath()
+        .args(["events", "--server", &app.base])
+        .output()
+        .unwrap();
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(table.starts_with("TIME"), "{table}");
-    assert!(table.contains("tok-sha256-7c1f2e") && table.contains("tok-x1"), "{table}");
+    assert!(
+        table.contains("tok-sha256-7c1f2e") && table.contains("tok-x1"),
+        "{table}"
+    );
     app.stop().await;
 }
 
 #[tokio::test]
 async fn explicit_server_that_is_down_is_an_error() {
-    let output = trustpath().args(["events", "--server", "http://127.0.0.1:1"]).output().unwrap();
+    let output = trustpath()
+        .args(["events", "--server", "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no trustpath answers at http://127.0.0.1:1"), "{stderr}");
+    assert!(
+        stderr.contains("no trustpath answers at http://127.0.0.1:1"),
+        "{stderr}"
+    );
 }

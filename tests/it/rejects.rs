@@ -17,13 +17,34 @@ fn variant(change: impl FnOnce(&mut Map<String, Value>)) -> Vec<u8> {
 /// (raw record, a phrase its rejection reason must contain).
 fn bad_records() -> Vec<(Vec<u8>, &'static str)> {
     vec![
-        (b"hello there".to_vec(), "not JSON: expected value at line 1 column 1"),
-        (br#"{"id":"t1","time":"2026-11-26T10:00:00Z","kind":"#.to_vec(), "truncated JSON"),
-        (variant(|e| drop(e.remove("id"))), "missing required field `id`"),
-        (variant(|e| drop(e.remove("time"))), "missing required field `time`"),
-        (variant(|e| drop(e.remove("kind"))), "missing required field `kind`"),
-        (variant(|e| drop(e.remove("source"))), "missing required field `source`"),
-        (variant(|e| drop(e.insert("id".into(), json!(7)))), "field `id`: expected string, got number 7"),
+        (
+            b"hello there".to_vec(),
+            "not JSON: expected value at line 1 column 1",
+        ),
+        (
+            br#"{"id":"t1","time":"2026-11-26T10:00:00Z","kind":"#.to_vec(),
+            "truncated JSON",
+        ),
+        (
+            variant(|e| drop(e.remove("id"))),
+            "missing required field `id`",
+        ),
+        (
+            variant(|e| drop(e.remove("time"))),
+            "missing required field `time`",
+        ),
+        (
+            variant(|e| drop(e.remove("kind"))),
+            "missing required field `kind`",
+        ),
+        (
+            variant(|e| drop(e.remove("source"))),
+            "missing required field `source`",
+        ),
+        (
+            variant(|e| drop(e.insert("id".into(), json!(7)))),
+            "field `id`: expected string, got number 7",
+        ),
         (
             variant(|e| drop(e.insert("source".into(), json!("gw-1")))),
             "field `source`: expected object, got string 'gw-1'",
@@ -40,18 +61,29 @@ fn bad_records() -> Vec<(Vec<u8>, &'static str)> {
             variant(|e| drop(e.insert("padding".into(), json!("x".repeat(MAX_EVENT_BYTES))))),
             "above the limit of 2048 bytes",
         ),
-        (b"{\"id\":\"bad-\xff\xfe\"}".to_vec(), "not valid UTF-8: invalid byte sequence at byte offset 11"),
+        (
+            b"{\"id\":\"bad-\xff\xfe\"}".to_vec(),
+            "not valid UTF-8: invalid byte sequence at byte offset 11",
+        ),
         (b"[1, 2, 3]".to_vec(), "not a JSON object: got array"),
     ]
 }
 
 fn reasons(rejected: &Value) -> Vec<String> {
-    rejected["rejected"].as_array().unwrap().iter().map(|r| r["reason"].as_str().unwrap().to_owned()).collect()
+    rejected["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn assert_each_reason_present(reasons: &[String]) {
     for (_, phrase) in bad_records() {
-        assert!(reasons.iter().any(|r| r.contains(phrase)), "no reason contains {phrase:?} in {reasons:#?}");
+        assert!(
+            reasons.iter().any(|r| r.contains(phrase)),
+            "no reason contains {phrase:?} in {reasons:#?}"
+        );
     }
 }
 
@@ -66,22 +98,56 @@ async fn bad_nats_messages_are_kept_and_good_ones_still_flow() {
     let js = jetstream(&nats).await;
     let bad = bad_records();
     for (index, (raw, _)) in bad.iter().enumerate() {
-        js.publish("trustpath.in.native.test", raw.clone().into()).await.unwrap().await.unwrap();
+        js.publish("trustpath.in.native.test", raw.clone().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
         let good = crate::event(&format!("good-{index}"));
-        js.publish("trustpath.in.native.test", good.into()).await.unwrap().await.unwrap();
+        js.publish("trustpath.in.native.test", good.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
     }
     // A format with no adapter yet is kept too, not dropped.
-    js.publish("trustpath.in.okta.test", crate::event("okta-1").into()).await.unwrap().await.unwrap();
+    js.publish("trustpath.in.okta.test", crate::event("okta-1").into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
 
     wait_for_counts(&app, bad.len() as i64, bad.len() as i64 + 1).await;
     let (_, rejected) = app.get("/v1/rejected?limit=100").await;
     let reasons = reasons(&rejected);
     assert_each_reason_present(&reasons);
-    assert!(reasons.iter().any(|r| r.starts_with("no adapter for format `okta`")), "{reasons:#?}");
-    let utf8 = rejected["rejected"].as_array().unwrap().iter().find(|r| r["reason"].as_str().unwrap().contains("UTF-8")).unwrap();
-    assert_eq!(utf8["raw"], Value::Null, "invalid UTF-8 is not shown as text");
-    assert_eq!(utf8["raw_base64"], "eyJpZCI6ImJhZC3//iJ9", "the bytes are kept exactly");
-    assert!(utf8["origin"].as_str().unwrap().starts_with("nats:trustpath.in.native.test#"));
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("no adapter for format `okta`")),
+        "{reasons:#?}"
+    );
+    let utf8 = rejected["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["reason"].as_str().unwrap().contains("UTF-8"))
+        .unwrap();
+    assert_eq!(
+        utf8["raw"],
+        Value::Null,
+        "invalid UTF-8 is not shown as text"
+    );
+    assert_eq!(
+        utf8["raw_base64"], "eyJpZCI6ImJhZC3//iJ9",
+        "the bytes are kept exactly"
+    );
+    assert!(
+        utf8["origin"]
+            .as_str()
+            .unwrap()
+            .starts_with("nats:trustpath.in.native.test#")
+    );
     app.stop().await;
 }
 
@@ -108,7 +174,11 @@ async fn bad_http_lines_are_answered_by_line_and_kept() {
     for (index, (_, phrase)) in bad.iter().enumerate() {
         let error = &errors[index];
         assert_eq!(error["line"], 2 * index + 1);
-        assert!(error["reason"].as_str().unwrap().contains(phrase), "line {}: {error}", 2 * index + 1);
+        assert!(
+            error["reason"].as_str().unwrap().contains(phrase),
+            "line {}: {error}",
+            2 * index + 1
+        );
     }
     let (_, rejected) = app.get("/v1/rejected?limit=100").await;
     assert_each_reason_present(&reasons(&rejected));

@@ -8,8 +8,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::harness::{
-    NatsServer, ServeProcess, TestApp, app_with_nats, eventually, jetstream, stats, store_dir, test_config,
-    wait_for_counts, wait_until_ready,
+    NatsServer, ServeProcess, TestApp, app_with_nats, eventually, jetstream, stats, store_dir,
+    test_config, wait_for_counts, wait_until_ready,
 };
 
 /// Publishes events `first..first+count` with JetStream acks, pipelined in windows.
@@ -18,7 +18,12 @@ async fn publish_range(js: &Context, first: usize, count: usize) {
     for window in ids.chunks(500) {
         let mut acks = Vec::with_capacity(window.len());
         for id in window {
-            let ack = js.publish("trustpath.in.native.load", crate::event(&format!("e-{id}")).into()).await;
+            let ack = js
+                .publish(
+                    "trustpath.in.native.load",
+                    crate::event(&format!("e-{id}")).into(),
+                )
+                .await;
             acks.push(ack.expect("publish"));
         }
         for ack in acks {
@@ -33,7 +38,10 @@ async fn sigkill_mid_ingest_loses_nothing_and_duplicates_nothing() {
     let nats = NatsServer::start();
     let (_dir, store) = store_dir();
     // Small batches so the kill lands between many commits.
-    let settings = [("TRUSTPATH_INGEST_BATCH_MAX_EVENTS", "200"), ("TRUSTPATH_NATS_ACK_WAIT", "2s")];
+    let settings = [
+        ("TRUSTPATH_INGEST_BATCH_MAX_EVENTS", "200"),
+        ("TRUSTPATH_NATS_ACK_WAIT", "2s"),
+    ];
     let mut serve = ServeProcess::spawn(&store, &nats.url(), &settings);
     let http = reqwest::Client::new();
     let base = serve.base.clone();
@@ -50,7 +58,10 @@ async fn sigkill_mid_ingest_loses_nothing_and_duplicates_nothing() {
     })
     .await;
     serve.kill();
-    assert!(stored_at_kill < N as i64, "the kill must land mid-stream, but all {N} were already stored");
+    assert!(
+        stored_at_kill < N as i64,
+        "the kill must land mid-stream, but all {N} were already stored"
+    );
     publisher.await.unwrap();
 
     let serve = ServeProcess::spawn(&store, &nats.url(), &settings);
@@ -63,7 +74,10 @@ async fn sigkill_mid_ingest_loses_nothing_and_duplicates_nothing() {
     // Redeliveries of what was committed but not acked arrive as duplicates, not rows.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let settled = stats(&http, &base).await;
-    assert_eq!(settled["events"], N as i64, "exactly N rows: {after} then {settled}");
+    assert_eq!(
+        settled["events"], N as i64,
+        "exactly N rows: {after} then {settled}"
+    );
     assert_eq!(settled["rejected"], 0);
 }
 
@@ -77,15 +91,26 @@ async fn sigterm_finishes_the_batch_and_exits_cleanly() {
     wait_until_ready(&http, &base).await;
     let js = jetstream(&nats).await;
     publish_range(&js, 0, 1_000).await;
-    eventually("events stored", || async { (stats(&http, &base).await["events"] == 1_000).then_some(()) }).await;
+    eventually("events stored", || async {
+        (stats(&http, &base).await["events"] == 1_000).then_some(())
+    })
+    .await;
 
     kill(Pid::from_raw(serve.child.id() as i32), Signal::SIGTERM).unwrap();
     let status = serve.child.wait().unwrap();
-    assert!(status.success(), "trustpath exits 0 on SIGTERM, got {status}");
+    assert!(
+        status.success(),
+        "trustpath exits 0 on SIGTERM, got {status}"
+    );
 
     let mut config = trustpath::config::Config::default();
     config.store.path = store;
-    let stats = trustpath::store::Store::open(&config.store).unwrap().reader().unwrap().stats().unwrap();
+    let stats = trustpath::store::Store::open(&config.store)
+        .unwrap()
+        .reader()
+        .unwrap()
+        .stats()
+        .unwrap();
     assert_eq!(stats.events, 1_000);
 }
 
@@ -109,7 +134,11 @@ async fn nats_restart_mid_stream_loses_nothing_and_ingest_resumes() {
     assert_ne!(readiness["nats"], "consuming");
     assert_eq!(app.get("/healthz").await.0, 200, "the process stays up");
     let (status, answer) = app.post("/v1/events", crate::event("during-outage")).await;
-    assert_eq!((status, answer["accepted"].as_u64()), (200, Some(1)), "HTTP ingest works during the outage");
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(1)),
+        "HTTP ingest works during the outage"
+    );
 
     nats.restart();
     wait_until_ready(&app.http, &app.base).await;
