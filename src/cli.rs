@@ -4,7 +4,7 @@
 //! `trustpath.toml` and the defaults by [`Config::load`]. Read commands and `ingest` use a
 //! running server's API when one answers and open the store themselves otherwise.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -275,7 +275,8 @@ fn init_logging(log: &LogConfig) {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match log.format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
