@@ -21,6 +21,8 @@ use crate::normalize::Normalizer;
 use crate::pipeline::Ingest;
 use crate::serve::App;
 use crate::serve::api::{IngestAnswer, RecordError};
+use crate::simulate::output::Sink;
+use crate::simulate::{self, LabelFile};
 use crate::store::read::{EventFilter, EventPage};
 use crate::store::{Collector, Store};
 
@@ -72,6 +74,105 @@ pub enum Command {
     },
     /// Counts of what the store holds.
     Stats,
+    /// Generate believable MCP authorization traffic, with labelled attacks if asked.
+    Simulate(SimulateArgs),
+    /// Start a server on a fresh demo store and stream simulated traffic with attacks into it.
+    Demo {
+        /// Store to use instead of a fresh ./data/demo/trustpath.duckdb (kept as it is).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Events per second to stream.
+        #[arg(long, default_value_t = 200.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Same seed, same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Benign flows (approval chains) to generate.
+    #[arg(long, default_value_t = 1_000)]
+    pub flows: usize,
+    #[arg(long, default_value_t = 200)]
+    pub users: usize,
+    #[arg(long, default_value_t = 24)]
+    pub clients: usize,
+    #[arg(long, default_value_t = 6)]
+    pub resources: usize,
+    /// Length of the simulated period in days.
+    #[arg(long, default_value_t = 1.0)]
+    pub days: f64,
+    /// Start of the simulated period (RFC 3339). Fixed by default so output is reproducible.
+    #[arg(long, default_value = "2026-11-01T00:00:00Z")]
+    pub start: chrono::DateTime<chrono::Utc>,
+    /// Attacks to inject: `all`, or rule ids with optional counts, e.g. TP001,TP007=3.
+    #[arg(long, default_value = "")]
+    pub attacks: String,
+    /// NDJSON output file, or - for stdout.
+    #[arg(long, default_value = "-")]
+    pub out: String,
+    /// Ground-truth labels (JSON). Default: OUT.labels.json when OUT is a file.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Send to a trustpath server's HTTP API instead of OUT.
+    #[arg(long, conflicts_with = "nats")]
+    pub http: Option<String>,
+    /// Publish to NATS JetStream (trustpath.in.native.sim) instead of OUT.
+    #[arg(long)]
+    pub nats: Option<String>,
+    /// Events per second (a live stream); default: as fast as the output takes them.
+    #[arg(long)]
+    pub rate: Option<f64>,
+}
+
+impl SimulateArgs {
+    fn options(&self) -> anyhow::Result<simulate::Options> {
+        Ok(simulate::Options {
+            seed: self.seed,
+            flows: self.flows,
+            size: simulate::world::Size {
+                users: self.users,
+                clients: self.clients,
+                resources: self.resources,
+            },
+            start: self.start,
+            days: self.days,
+            attacks: parse_attacks(&self.attacks)?,
+        })
+    }
+}
+
+/// `all` | `TP001,TP007=3`.
+pub fn parse_attacks(text: &str) -> anyhow::Result<Vec<(simulate::Attack, usize)>> {
+    let mut attacks = Vec::new();
+    for item in text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let (id, count) = match item.split_once('=') {
+            Some((id, count)) => {
+                let count = count
+                    .parse()
+                    .with_context(|| format!("--attacks: '{count}' is not a count in '{item}'"))?;
+                (id, count)
+            }
+            None => (item, 1),
+        };
+        if id.eq_ignore_ascii_case("all") {
+            attacks.extend(simulate::Attack::ALL.iter().map(|&attack| (attack, count)));
+        } else {
+            let attack = id
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--attacks: {e}"))?;
+            attacks.push((attack, count));
+        }
+    }
+    Ok(attacks)
 }
 
 /// Every configuration setting as a flag and an environment variable. Unset flags leave the
@@ -290,6 +391,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Events { filter, json } => events(&config, filter, json).await,
         Command::Rejected { limit, json } => rejected(&config, limit, json).await,
         Command::Stats => stats(&config).await,
+        Command::Simulate(args) => simulate_command(&args).await,
+        Command::Demo { store, rate, seed } => demo(config, store, rate, seed).await,
     }
 }
 
@@ -570,5 +673,133 @@ fn print_table(columns: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
     for row in rows {
         line(&mut out, row)?;
     }
+    Ok(())
+}
+
+async fn simulate_command(args: &SimulateArgs) -> anyhow::Result<()> {
+    let options = args.options()?;
+    let started = std::time::Instant::now();
+    let simulation = simulate::generate(&options);
+    let generated = started.elapsed();
+    let sink = match (&args.http, &args.nats) {
+        (Some(url), _) => Sink::Http(url.clone()),
+        (_, Some(url)) => Sink::Nats(url.clone()),
+        _ => Sink::File(args.out.clone()),
+    };
+    let labels_path = args.labels.clone().or_else(|| match &sink {
+        Sink::File(path) if path != "-" => Some(PathBuf::from(format!("{path}.labels.json"))),
+        _ => None,
+    });
+    if let Some(path) = &labels_path {
+        let file = LabelFile {
+            seed: options.seed,
+            events: simulation.events.len(),
+            labels: &simulation.labels,
+        };
+        std::fs::write(path, serde_json::to_vec_pretty(&file)?)
+            .with_context(|| format!("cannot write labels to {}", path.display()))?;
+    }
+    let sent = simulate::output::send(&simulation.events, &sink, args.rate).await?;
+    let total = started.elapsed();
+    eprintln!(
+        "simulate: {sent} events ({} flows, {} attacks) generated in {:.2}s ({:.0} events/s), sent to {} in {:.2}s{}",
+        options.flows,
+        simulation.labels.len(),
+        generated.as_secs_f64(),
+        sent as f64 / generated.as_secs_f64().max(1e-9),
+        match &sink {
+            Sink::File(path) if path == "-" => "stdout".to_owned(),
+            Sink::File(path) => path.clone(),
+            Sink::Http(url) => url.clone(),
+            Sink::Nats(url) => format!("{url} ({})", simulate::output::SUBJECT),
+        },
+        total.as_secs_f64(),
+        labels_path
+            .map(|p| format!("; labels in {}", p.display()))
+            .unwrap_or_default(),
+    );
+    Ok(())
+}
+
+/// A fresh store, the server, and a day of simulated traffic with attacks streamed in
+/// through the HTTP API, the same ingest path production traffic takes.
+async fn demo(
+    mut config: Config,
+    store: Option<PathBuf>,
+    rate: f64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    match store {
+        Some(path) => config.store.path = path,
+        None => {
+            let path = PathBuf::from("./data/demo/trustpath.duckdb");
+            for stale in [path.clone(), path.with_extension("duckdb.wal")] {
+                if stale.exists() {
+                    std::fs::remove_file(&stale).with_context(|| {
+                        format!("cannot remove the old demo store {}", stale.display())
+                    })?;
+                }
+            }
+            config.store.path = path;
+        }
+    }
+    let store_path = config.store.path.clone();
+    let app = App::build(config).await?;
+    let base = format!("http://{}", app.local_addr());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+
+    let demo_attacks = "TP001,TP003,TP005,TP007,TP009,TP012,TP013,TP017";
+    let options = simulate::Options {
+        seed,
+        flows: 400,
+        size: simulate::world::Size {
+            users: 120,
+            clients: 16,
+            resources: 6,
+        },
+        start: chrono::Utc::now() - chrono::Duration::days(1),
+        days: 1.0,
+        attacks: parse_attacks(demo_attacks)?,
+    };
+    let simulation = simulate::generate(&options);
+    println!("trustpath demo: store {}, API {base}", store_path.display());
+    println!(
+        "streaming {} simulated events ({} attacks: {demo_attacks}) at {rate:.0}/s…",
+        simulation.events.len(),
+        simulation.labels.len()
+    );
+    println!();
+    println!("Look at:");
+    println!("  {base}/v1/stats");
+    println!("  {base}/v1/events?limit=20");
+    println!("  {base}/v1/events?kind=token.issue&limit=20");
+    println!("  {base}/v1/rejected");
+    println!("  {base}/metrics");
+    println!("Try:");
+    println!("  trustpath --server {base} events --kind resource.access");
+    println!("  trustpath --server {base} stats");
+    println!("Injected (ground truth; detections arrive in a later release):");
+    for label in &simulation.labels {
+        println!(
+            "  {} {}: {}",
+            label.attack.id(),
+            label.name,
+            label.description
+        );
+        println!("      evidence: {}", label.evidence.join(", "));
+    }
+    println!("Ctrl-C stops.");
+
+    let sink = Sink::Http(base.clone());
+    tokio::select! {
+        sent = simulate::output::send(&simulation.events, &sink, Some(rate)) => {
+            let sent = sent?;
+            println!("demo: all {sent} events sent; the server keeps running until Ctrl-C.");
+        }
+        _ = shutdown.cancelled() => {}
+    }
+    server.await??;
     Ok(())
 }

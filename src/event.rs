@@ -110,7 +110,8 @@ string_enum!(
 
 /// The fields of one event as it arrives on the wire. After [`WireEvent::fold_unknown`]
 /// every field this version does not know is in `attributes`.
-#[derive(Debug, Clone, Deserialize)]
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct WireEvent {
     pub id: String,
     pub time: DateTime<Utc>,
@@ -120,29 +121,61 @@ pub struct WireEvent {
     pub source: Source,
     pub connection_id: Option<String>,
     pub subject: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "is_default"
+    )]
     pub client: Client,
     pub resource: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "is_default"
+    )]
     pub metadata: Metadata,
     pub issuer: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "is_default"
+    )]
     pub scopes: Scopes,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "is_default"
+    )]
     pub token: Token,
     pub redirect_uri: Option<String>,
     pub consent: Option<Consent>,
     pub tool: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "is_default"
+    )]
     pub network: Network,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "is_default"
+    )]
     pub http: Http,
     /// `attributes` as sent, plus (after folding) every field this version does not know.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Map::is_empty"
+    )]
     pub attributes: Map<String, Value>,
     /// Top-level fields this version does not know; empty after folding.
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// The schema allows `null` for every optional object; it means the same as absent.
@@ -154,7 +187,8 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct Source {
     #[serde(rename = "type")]
     pub source_type: Option<SourceType>,
@@ -163,7 +197,8 @@ pub struct Source {
     pub unknown: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct Client {
     pub id: Option<String>,
     pub registration: Option<Registration>,
@@ -174,7 +209,8 @@ pub struct Client {
     pub unknown: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct Metadata {
     pub url: Option<String>,
     pub document_sha256: Option<String>,
@@ -184,7 +220,8 @@ pub struct Metadata {
     pub unknown: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct Scopes {
     pub requested: Option<Vec<String>>,
     pub granted: Option<Vec<String>>,
@@ -192,7 +229,8 @@ pub struct Scopes {
     pub unknown: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct Token {
     pub id: Option<String>,
     pub parent_id: Option<String>,
@@ -204,7 +242,8 @@ pub struct Token {
     pub unknown: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct Network {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -212,7 +251,8 @@ pub struct Network {
     pub unknown: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct Http {
     pub status: Option<u16>,
     pub bytes: Option<u64>,

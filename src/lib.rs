@@ -28,4 +28,5 @@ pub mod metrics;
 pub mod normalize;
 pub mod pipeline;
 pub mod serve;
+pub mod simulate;
 pub mod store;

@@ -8,6 +8,7 @@ mod harness;
 mod ingest;
 mod rejects;
 mod resilience;
+mod simulate;
 
 use serde_json::{Value, json};
 
