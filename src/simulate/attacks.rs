@@ -5,11 +5,10 @@
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::Serialize;
-use serde_json::json;
 
 use super::flows::{
     History, Issued, Party, Recorder, Src, access, as_metadata, authorize, discover, fill_prm,
-    identify, issue, parties, party, public_ip, step, use_token,
+    identify, issue, parties, party, public_ip, request_authorization, step, use_token,
 };
 use super::world::{Client, Resource, World, document_sha256, pick, prm_sha256};
 use crate::event::{Kind, Outcome, Registration};
@@ -274,17 +273,9 @@ fn redirect_not_registered(rec: &mut Recorder, world: &World, at: &mut DateTime<
     let p = party_with(rec, world, Registration::Cimd);
     discover(rec, &p, at);
     let fetch = document_fetch(rec, &p, at, p.client, |_| {});
-    let t = step(&mut rec.rng, at, 100, 800);
     let redirect = "https://attacker.example/oauth/callback";
-    let request = rec.emit(t, Src::Auth(p.issuer), Kind::AuthorizationRequest, |e| {
-        p.fill_client(e);
-        e.subject = Some(p.user.to_owned());
-        e.resource = Some(p.resource.uri.clone());
-        e.issuer = Some(p.issuer.issuer.clone());
-        e.redirect_uri = Some(redirect.into());
-        e.scopes.requested = Some(vec![p.resource.scopes_supported[0].clone()]);
-        e.attributes.insert("pkce_method".into(), json!("S256"));
-    });
+    let scopes = [p.resource.scopes_supported[0].clone()];
+    let request = request_authorization(rec, &p, at, &scopes, redirect);
     (
         vec![fetch, request],
         format!(
@@ -481,15 +472,7 @@ fn consent_missing(rec: &mut Recorder, world: &World, at: &mut DateTime<Utc>) ->
     );
     let p = Party { user: &user, ..p };
     let scopes = discover(rec, &p, at);
-    let t = step(&mut rec.rng, at, 100, 800);
-    rec.emit(t, Src::Auth(p.issuer), Kind::AuthorizationRequest, |e| {
-        p.fill_client(e);
-        e.subject = Some(user.clone());
-        e.resource = Some(p.resource.uri.clone());
-        e.issuer = Some(p.issuer.issuer.clone());
-        e.redirect_uri = Some(p.client.redirect_uris[0].clone());
-        e.scopes.requested = Some(scopes.clone());
-    });
+    request_authorization(rec, &p, at, &scopes, &p.client.redirect_uris[0]);
     let t = step(&mut rec.rng, at, 100, 900);
     let token = issue(rec, &p, t, &scopes, "authorization_code", None);
     (

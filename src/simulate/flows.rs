@@ -331,14 +331,7 @@ pub fn authorize(
     at: &mut DateTime<Utc>,
     scopes: &[String],
 ) -> Issued {
-    let t = step(&mut rec.rng, at, 100, 800);
-    rec.emit(t, Src::Auth(p.issuer), Kind::AuthorizationRequest, |e| {
-        p.fill_who(e);
-        e.issuer = Some(p.issuer.issuer.clone());
-        e.redirect_uri = Some(p.client.redirect_uris[0].clone());
-        e.scopes.requested = Some(scopes.to_vec());
-        e.attributes.insert("pkce_method".into(), json!("S256"));
-    });
+    request_authorization(rec, p, at, scopes, &p.client.redirect_uris[0]);
     let first = history
         .consented
         .insert((p.user.to_owned(), p.client.id.clone()));
@@ -373,16 +366,27 @@ pub fn authorize(
     issue(rec, p, t, scopes, "authorization_code", None)
 }
 
-/// The user looks at the consent screen and says no: the flow ends there.
-fn deny(rec: &mut Recorder, p: &Party<'_>, at: &mut DateTime<Utc>, scopes: &[String]) {
+/// An authorization request with PKCE (S256) for `scopes`, redirecting to `redirect_uri`.
+pub fn request_authorization(
+    rec: &mut Recorder,
+    p: &Party<'_>,
+    at: &mut DateTime<Utc>,
+    scopes: &[String],
+    redirect_uri: &str,
+) -> String {
     let t = step(&mut rec.rng, at, 100, 800);
     rec.emit(t, Src::Auth(p.issuer), Kind::AuthorizationRequest, |e| {
         p.fill_who(e);
         e.issuer = Some(p.issuer.issuer.clone());
-        e.redirect_uri = Some(p.client.redirect_uris[0].clone());
+        e.redirect_uri = Some(redirect_uri.to_owned());
         e.scopes.requested = Some(scopes.to_vec());
         e.attributes.insert("pkce_method".into(), json!("S256"));
-    });
+    })
+}
+
+/// The user looks at the consent screen and says no: the flow ends there.
+fn deny(rec: &mut Recorder, p: &Party<'_>, at: &mut DateTime<Utc>, scopes: &[String]) {
+    request_authorization(rec, p, at, scopes, &p.client.redirect_uris[0]);
     let t = step(&mut rec.rng, at, 2_000, 30_000);
     rec.emit(t, Src::Auth(p.issuer), Kind::ConsentDeny, |e| {
         p.fill_who(e);
@@ -496,14 +500,7 @@ pub fn benign(rec: &mut Recorder, world: &World, history: &mut History, start: D
             e.token.id = Some(token.access.clone());
             e.http.status = Some(403);
         });
-        let t = step(&mut rec.rng, &mut at, 100, 800);
-        rec.emit(t, Src::Auth(p.issuer), Kind::AuthorizationRequest, |e| {
-            p.fill_who(e);
-            e.issuer = Some(p.issuer.issuer.clone());
-            e.redirect_uri = Some(p.client.redirect_uris[0].clone());
-            e.scopes.requested = Some(wider.clone());
-            e.attributes.insert("pkce_method".into(), json!("S256"));
-        });
+        request_authorization(rec, &p, &mut at, &wider, &p.client.redirect_uris[0]);
         let t = step(&mut rec.rng, &mut at, 2_000, 30_000);
         rec.emit(t, Src::Auth(p.issuer), Kind::ConsentGrant, |e| {
             p.fill_who(e);

@@ -297,21 +297,43 @@ async fn demo_streams_into_a_fresh_store_and_stops_on_ctrl_c() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let mut lines = BufReader::new(demo.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
     let base = lines
         .by_ref()
         .find_map(|line| line.split(", API ").nth(1).map(str::to_owned))
         .expect("demo prints its API address");
-    let printed: Vec<String> = lines.by_ref().take_while(|line| !line.starts_with("Ctrl-C")).collect();
-    assert!(printed.iter().any(|line| line.contains("/v1/events")), "{printed:#?}");
-    assert!(printed.iter().any(|line| line.contains("TP007 issuer-not-advertised")), "{printed:#?}");
-    let done = lines.find(|line| line.starts_with("demo: all")).expect("demo finishes streaming");
+    let printed: Vec<String> = lines
+        .by_ref()
+        .take_while(|line| !line.starts_with("Ctrl-C"))
+        .collect();
+    assert!(
+        printed.iter().any(|line| line.contains("/v1/events")),
+        "{printed:#?}"
+    );
+    assert!(
+        printed
+            .iter()
+            .any(|line| line.contains("TP007 issuer-not-advertised")),
+        "{printed:#?}"
+    );
+    let done = lines
+        .find(|line| line.starts_with("demo: all"))
+        .expect("demo finishes streaming");
     let sent: i64 = done.split_whitespace().nth(2).unwrap().parse().unwrap();
 
     let stats = crate::harness::stats(&reqwest::Client::new(), &base).await;
     assert_eq!(stats["events"], sent, "every streamed event is stored");
     assert_eq!(stats["rejected"], 0);
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(demo.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
-    assert!(demo.wait().unwrap().success(), "Ctrl-C stops the demo cleanly");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(demo.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert!(
+        demo.wait().unwrap().success(),
+        "Ctrl-C stops the demo cleanly"
+    );
 }
