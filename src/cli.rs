@@ -74,6 +74,15 @@ pub enum Command {
     },
     /// Counts of what the store holds.
     Stats,
+    /// Run a named query of queries/named/ (without NAME: list them).
+    Query {
+        name: Option<String>,
+        /// A parameter, as name=value; repeat for more.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Generate believable MCP authorization traffic, with labelled attacks if asked.
     Simulate(SimulateArgs),
     /// Start a server on a fresh demo store and stream simulated traffic with attacks into it.
@@ -391,6 +400,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Events { filter, json } => events(&config, filter, json).await,
         Command::Rejected { limit, json } => rejected(&config, limit, json).await,
         Command::Stats => stats(&config).await,
+        Command::Query { name, params, json } => query(&config, name, &params, json).await,
         Command::Simulate(args) => simulate_command(&args).await,
         Command::Demo { store, rate, seed } => demo(config, store, rate, seed).await,
     }
@@ -639,6 +649,57 @@ async fn stats(config: &Config) -> anyhow::Result<()> {
         }
     };
     println!("{}", serde_json::to_string_pretty(&stats)?);
+    Ok(())
+}
+
+async fn query(
+    config: &Config,
+    name: Option<String>,
+    params: &[String],
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let Some(name) = name else {
+        for query in crate::store::named::all() {
+            println!("{}: {}", query.name, query.description);
+            for param in &query.params {
+                let need = if param.required {
+                    "required"
+                } else {
+                    "optional"
+                };
+                println!(
+                    "    --param {}=…  {:?}, {need}: {}",
+                    param.name, param.param_type, param.description
+                );
+            }
+        }
+        return Ok(());
+    };
+    let mut given = std::collections::BTreeMap::new();
+    for param in params {
+        let (key, value) = param
+            .split_once('=')
+            .with_context(|| format!("--param '{param}' is not NAME=VALUE"))?;
+        given.insert(key.to_owned(), value.to_owned());
+    }
+    let result = match server(config).await? {
+        Some(server) => server.query(&name, &given).await?,
+        None => {
+            let reader = Store::open(&config.store)?.reader()?;
+            tokio::task::spawn_blocking(move || reader.named(&name, &given)).await??
+        }
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        return Ok(());
+    }
+    let columns: Vec<&str> = result.columns.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<String>> = result
+        .rows
+        .iter()
+        .map(|row| row.iter().map(cell).collect())
+        .collect();
+    print_table(&columns, &rows)?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::serve::api::IngestAnswer;
-use crate::store::read::{EventFilter, EventPage, Stats};
+use crate::store::read::{EventFilter, EventPage, QueryResult, Stats};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -62,6 +62,21 @@ impl ServerClient {
     pub async fn stats(&self) -> Result<Stats, ClientError> {
         let url = format!("{}/v1/stats", self.base);
         self.answer(&url, self.http.get(&url)).await
+    }
+
+    pub async fn query(
+        &self,
+        name: &str,
+        params: &std::collections::BTreeMap<String, String>,
+    ) -> Result<QueryResult, ClientError> {
+        let url = format!("{}/v1/queries/{name}", self.base);
+        self.answer(
+            &url,
+            self.http
+                .post(&url)
+                .json(&serde_json::json!({ "params": params })),
+        )
+        .await
     }
 
     /// Posts one NDJSON chunk.

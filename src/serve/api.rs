@@ -2,11 +2,12 @@
 
 use std::net::SocketAddr;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -19,7 +20,8 @@ use super::AppState;
 use super::error::ApiError;
 use crate::collect::http::{Numbering, split_body};
 use crate::store::Collector;
-use crate::store::read::{EventFilter, EventPage, Stats};
+use crate::store::named::{self, NamedQuery};
+use crate::store::read::{EventFilter, EventPage, QueryResult, Stats};
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.max_body_bytes;
@@ -27,6 +29,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events", get(list_events).post(ingest_events))
         .route("/v1/rejected", get(list_rejected))
         .route("/v1/stats", get(stats))
+        .route("/v1/queries", get(list_queries))
+        .route("/v1/queries/{name}", post(run_query))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -152,6 +156,47 @@ async fn list_rejected(
 async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {
     let reader = state.reader.clone();
     Ok(Json(blocking(move || reader.stats()).await?))
+}
+
+async fn list_queries() -> Json<serde_json::Value> {
+    let queries: &[NamedQuery] = named::all();
+    Json(json!({ "queries": queries }))
+}
+
+/// Body of `POST /v1/queries/{name}`: `{"params": {"name": "value", …}}`; may be empty.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryRequest {
+    #[serde(default)]
+    params: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+async fn run_query(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Json<QueryRequest>, JsonRejection>,
+) -> Result<Json<QueryResult>, ApiError> {
+    let request = match body {
+        Ok(Json(request)) => request,
+        Err(JsonRejection::MissingJsonContentType(_)) => QueryRequest::default(),
+        Err(rejection) => return Err(ApiError::BadRequest(rejection.body_text())),
+    };
+    // Parameters are text on the wire of the CLI; JSON numbers and booleans are accepted too.
+    let params = request
+        .params
+        .into_iter()
+        .map(|(key, value)| match value {
+            serde_json::Value::String(text) => Ok((key, text)),
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+                Ok((key, value.to_string()))
+            }
+            other => Err(ApiError::BadRequest(format!(
+                "parameter `{key}` must be a string, number or boolean, got {other}"
+            ))),
+        })
+        .collect::<Result<_, _>>()?;
+    let reader = state.reader.clone();
+    Ok(Json(blocking(move || reader.named(&name, &params)).await?))
 }
 
 async fn healthz() -> Json<serde_json::Value> {

@@ -29,6 +29,9 @@ impl IntoResponse for ApiError {
             ApiError::Store(StoreError::BadParameter(message)) => {
                 (StatusCode::BAD_REQUEST, message.clone())
             }
+            ApiError::Store(StoreError::NotFound(message)) => {
+                (StatusCode::NOT_FOUND, message.clone())
+            }
             ApiError::Store(StoreError::WriterStopped) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the server is shutting down; retry shortly".to_owned(),

@@ -5,9 +5,11 @@
 //! - [`arrow`]: events → Arrow record batch (the only way rows enter `events`).
 //! - [`writer`]: the single writer: batch in, one transaction, [`CommitReport`] out.
 //! - [`read`]: the queries the API and CLI answer from.
+//! - [`named`]: the named queries of `queries/named/` and their typed parameters.
 
 pub mod arrow;
 pub mod migrate;
+pub mod named;
 pub mod read;
 pub mod writer;
 
@@ -65,6 +67,8 @@ pub enum StoreError {
     Arrow(#[from] duckdb::arrow::error::ArrowError),
     #[error("invalid query parameter: {0}")]
     BadParameter(String),
+    #[error("{0}")]
+    NotFound(String),
     #[error("internal store error: {0}")]
     Internal(String),
     #[error("the store writer has stopped")]

@@ -2,6 +2,7 @@
 //! connection from the store, so reads run beside the writer (DuckDB MVCC) and see only
 //! committed batches. Calls block: async callers run them on `spawn_blocking`.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use duckdb::{Connection, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::StoreError;
+use super::{StoreError, named};
 use crate::event::{Kind, Outcome};
 
 const EVENTS: &str = include_str!("../../queries/events.sql");
@@ -93,6 +94,14 @@ pub struct Stats {
     pub batches: i64,
     pub duplicates: i64,
     pub newest_event: Option<String>,
+}
+
+/// The rows of a named query, columns in the query's order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueryResult {
+    pub query: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
 }
 
 /// Cheap to clone; each query runs on its own connection.
@@ -191,6 +200,48 @@ impl Reader {
             |row| row.get::<_, String>(0),
         )?;
         rows.map(|json| parse_json(&json?)).collect()
+    }
+
+    /// Runs a named query of `queries/named/` with text parameters (checked against its header).
+    pub fn named(
+        &self,
+        name: &str,
+        given: &BTreeMap<String, String>,
+    ) -> Result<QueryResult, StoreError> {
+        let query = named::find(name)?;
+        let bound = query.bind(given)?;
+        let params: Vec<(&str, &dyn duckdb::ToSql)> = bound
+            .iter()
+            .map(|(name, value)| (name.as_str(), value as &dyn duckdb::ToSql))
+            .collect();
+        let body = query.sql.trim_end().trim_end_matches(';');
+        let db = self.connection()?;
+
+        // Column names come from an empty run; rows come as one JSON object each, which
+        // keeps DuckDB's own rendering of every type (lists, timestamps, decimals).
+        let mut shape = db.prepare(&format!("SELECT * FROM ({body}) AS q LIMIT 0"))?;
+        let mut empty = shape.query(params.as_slice())?;
+        while empty.next()?.is_some() {}
+        drop(empty);
+        let columns = shape.column_names();
+        let mut statement =
+            db.prepare(&format!("SELECT to_json(q)::VARCHAR FROM ({body}) AS q"))?;
+        let rows = statement.query_map(params.as_slice(), |row| row.get::<_, String>(0))?;
+        let mut table = Vec::new();
+        for row in rows {
+            let object = parse_json(&row?)?;
+            table.push(
+                columns
+                    .iter()
+                    .map(|column| object[column].clone())
+                    .collect(),
+            );
+        }
+        Ok(QueryResult {
+            query: query.name.clone(),
+            columns,
+            rows: table,
+        })
     }
 
     pub fn stats(&self) -> Result<Stats, StoreError> {

@@ -6,6 +6,7 @@ mod auth;
 mod delivery;
 mod harness;
 mod ingest;
+mod queries;
 mod rejects;
 mod resilience;
 mod simulate;
