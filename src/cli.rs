@@ -824,7 +824,8 @@ async fn demo(
         days: 1.0,
         attacks: parse_attacks(demo_attacks)?,
     };
-    let simulation = simulate::generate(&options);
+    let mut simulation = simulate::generate(&options);
+    simulation.end_at(chrono::Utc::now());
     println!("trustpath demo: store {}, API {base}", store_path.display());
     println!(
         "streaming {} simulated events ({} attacks: {demo_attacks}) at {rate:.0}/s…",

@@ -99,6 +99,24 @@ pub fn generate(options: &Options) -> Simulation {
     Simulation { events, labels }
 }
 
+impl Simulation {
+    /// Moves the whole simulation in time so that its newest event happens at `newest`:
+    /// a demo then shows traffic that just happened, never traffic from the future.
+    pub fn end_at(&mut self, newest: DateTime<Utc>) {
+        let Some(latest) = self.events.iter().map(|e| e.event.time).max() else {
+            return;
+        };
+        let shift = newest - latest;
+        for sim in &mut self.events {
+            sim.event.time += shift;
+            sim.arrival += shift;
+            if let Some(expires) = &mut sim.event.token.expires_at {
+                *expires += shift;
+            }
+        }
+    }
+}
+
 /// `trustpath.event.v1` JSON, one line without the newline.
 pub fn encode_native(event: &SimEvent) -> Vec<u8> {
     // WireEvent holds only strings, numbers, timestamps and JSON maps: it always serializes.

@@ -326,6 +326,15 @@ async fn demo_streams_into_a_fresh_store_and_stops_on_ctrl_c() {
     let stats = crate::harness::stats(&reqwest::Client::new(), &base).await;
     assert_eq!(stats["events"], sent, "every streamed event is stored");
     assert_eq!(stats["rejected"], 0);
+    let newest: DateTime<Utc> = stats["newest_event"].as_str().unwrap().parse().unwrap();
+    assert!(
+        newest <= Utc::now(),
+        "the demo shows the recent past, not the future: {newest}"
+    );
+    assert!(
+        newest > Utc::now() - Duration::minutes(10),
+        "and traffic that just happened: {newest}"
+    );
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(demo.id() as i32),
