@@ -267,6 +267,12 @@ pub struct Settings {
     /// nats.ack_wait: redelivery delay for unacked messages, e.g. 30s.
     #[arg(long, global = true, env = "TRUSTPATH_NATS_ACK_WAIT")]
     pub nats_ack_wait: Option<String>,
+    /// sql.max_rows: most rows an ad-hoc SQL query returns.
+    #[arg(long, global = true, env = "TRUSTPATH_SQL_MAX_ROWS")]
+    pub sql_max_rows: Option<usize>,
+    /// sql.timeout: longest an ad-hoc SQL query runs, e.g. 10s.
+    #[arg(long, global = true, env = "TRUSTPATH_SQL_TIMEOUT")]
+    pub sql_timeout: Option<String>,
     /// log.level: tracing filter, e.g. info or trustpath=debug.
     #[arg(long, global = true, env = "TRUSTPATH_LOG_LEVEL")]
     pub log_level: Option<String>,
@@ -349,6 +355,8 @@ impl Settings {
             "nats.ack_wait",
             self.nats_ack_wait.as_ref().map(|v| json!(v)),
         );
+        set("sql.max_rows", self.sql_max_rows.map(|v| json!(v)));
+        set("sql.timeout", self.sql_timeout.as_ref().map(|v| json!(v)));
         set("log.level", self.log_level.as_ref().map(|v| json!(v)));
         set("log.format", self.log_format.map(|v| json!(v)));
         Value::Object(root)

@@ -22,7 +22,28 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub http: HttpConfig,
     pub nats: NatsConfig,
+    pub sql: SqlConfig,
     pub log: LogConfig,
+}
+
+/// Analysts' ad-hoc SQL (`POST /v1/sql`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqlConfig {
+    /// Most rows one query returns; more are cut and the answer says so.
+    pub max_rows: usize,
+    /// Longest a query may run before it is interrupted.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for SqlConfig {
+    fn default() -> Self {
+        SqlConfig {
+            max_rows: 10_000,
+            timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Where events are kept.

@@ -20,8 +20,10 @@ use super::AppState;
 use super::error::ApiError;
 use crate::collect::http::{Numbering, split_body};
 use crate::store::Collector;
+use crate::store::StoreError;
 use crate::store::named::{self, NamedQuery};
 use crate::store::read::{EventFilter, EventPage, QueryResult, Stats};
+use crate::store::sandbox;
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.max_body_bytes;
@@ -31,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/stats", get(stats))
         .route("/v1/queries", get(list_queries))
         .route("/v1/queries/{name}", post(run_query))
+        .route("/v1/sql", post(run_sql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -197,6 +200,118 @@ async fn run_query(
         .collect::<Result<_, _>>()?;
     let reader = state.reader.clone();
     Ok(Json(blocking(move || reader.named(&name, &params)).await?))
+}
+
+const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
+
+/// `POST /v1/sql`: the body is the query (text). The answer is JSON by default, CSV for
+/// `Accept: text/csv`, an Arrow IPC stream for `Accept: application/vnd.apache.arrow.stream`.
+async fn run_sql(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> Result<Response, ApiError> {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let db = state.reader.connection()?;
+    let interrupt = db.interrupt_handle();
+    let max_rows = state.sql.max_rows;
+    let mut task = tokio::task::spawn_blocking(move || sandbox::run(&db, &body, max_rows));
+    let result = match tokio::time::timeout(state.sql.timeout, &mut task).await {
+        Ok(joined) => joined,
+        Err(_elapsed) => {
+            interrupt.interrupt();
+            // The interrupted query returns promptly; its connection is then dropped.
+            let _ = task.await;
+            return Err(ApiError::SqlTimeout {
+                limit: state.sql.timeout,
+            });
+        }
+    };
+    let result = result
+        .map_err(|e| ApiError::Store(StoreError::Internal(format!("query task failed: {e}"))))??;
+    let truncated = if result.truncated { "true" } else { "false" };
+    let encoded = if accept.contains("text/csv") {
+        // CSV has no lists or structs; that is the asker's to fix, with a cast.
+        let body = encode_csv(&result).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "the result cannot be written as CSV ({e}); turn list columns into text, e.g. \
+                 array_to_string(scopes_granted, ' '), or ask for JSON or Arrow"
+            ))
+        })?;
+        Ok(("text/csv; charset=utf-8", body))
+    } else if accept.contains(ARROW_STREAM) {
+        encode_arrow(&result).map(|body| (ARROW_STREAM, body))
+    } else {
+        encode_json(&result).map(|body| ("application/json", body))
+    };
+    let (content_type, body) = encoded.map_err(|e| {
+        ApiError::Store(StoreError::Internal(format!(
+            "encoding the result failed: {e}"
+        )))
+    })?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (
+                axum::http::HeaderName::from_static("x-trustpath-truncated"),
+                truncated,
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn encode_json(result: &sandbox::SqlResult) -> Result<Vec<u8>, arrow::error::ArrowError> {
+    let mut rows = arrow::json::ArrayWriter::new(Vec::new());
+    for batch in &result.batches {
+        rows.write(batch)?;
+    }
+    rows.finish()?;
+    let mut rows = rows.into_inner();
+    if rows.is_empty() {
+        rows = b"[]".to_vec();
+    }
+    let columns: Vec<&str> = result
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let mut body =
+        serde_json::to_vec(&json!({ "columns": columns, "truncated": result.truncated }))
+            .map_err(|e| arrow::error::ArrowError::JsonError(e.to_string()))?;
+    body.pop(); // the closing brace: the rows go in before it
+    body.extend_from_slice(b",\"rows\":");
+    body.extend_from_slice(&rows);
+    body.push(b'}');
+    Ok(body)
+}
+
+fn encode_csv(result: &sandbox::SqlResult) -> Result<Vec<u8>, arrow::error::ArrowError> {
+    let mut writer = arrow::csv::WriterBuilder::new()
+        .with_header(true)
+        .build(Vec::new());
+    if result.batches.is_empty() {
+        writer.write(&arrow::record_batch::RecordBatch::new_empty(
+            result.schema.clone(),
+        ))?;
+    }
+    for batch in &result.batches {
+        writer.write(batch)?;
+    }
+    Ok(writer.into_inner())
+}
+
+fn encode_arrow(result: &sandbox::SqlResult) -> Result<Vec<u8>, arrow::error::ArrowError> {
+    let mut writer = arrow::ipc::writer::StreamWriter::try_new(Vec::new(), &result.schema)?;
+    for batch in &result.batches {
+        writer.write(batch)?;
+    }
+    writer.into_inner()
 }
 
 async fn healthz() -> Json<serde_json::Value> {

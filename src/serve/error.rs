@@ -19,6 +19,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("query timed out after {limit:?}")]
+    SqlTimeout { limit: std::time::Duration },
 }
 
 impl IntoResponse for ApiError {
@@ -32,6 +34,14 @@ impl IntoResponse for ApiError {
             ApiError::Store(StoreError::NotFound(message)) => {
                 (StatusCode::NOT_FOUND, message.clone())
             }
+            ApiError::Store(StoreError::Refused(_)) => (StatusCode::FORBIDDEN, self.to_string()),
+            ApiError::SqlTimeout { limit } => (
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the query ran past the {limit:?} limit (sql.timeout) and was interrupted; \
+                     narrow it (filters, LIMIT) or raise the limit"
+                ),
+            ),
             ApiError::Store(StoreError::WriterStopped) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the server is shutting down; retry shortly".to_owned(),

@@ -27,6 +27,7 @@ pub struct AppState {
     pub nats: Option<NatsStatus>,
     pub metrics: PrometheusHandle,
     pub max_body_bytes: usize,
+    pub sql: crate::config::SqlConfig,
 }
 
 /// Why the service could not start.
@@ -77,6 +78,7 @@ impl App {
             nats: nats.as_ref().map(NatsCollector::status),
             metrics: crate::metrics::handle(),
             max_body_bytes: config.http.max_body_bytes,
+            sql: config.sql.clone(),
         };
         Ok(App {
             listener,

@@ -6,11 +6,13 @@
 //! - [`writer`]: the single writer: batch in, one transaction, [`CommitReport`] out.
 //! - [`read`]: the queries the API and CLI answer from.
 //! - [`named`]: the named queries of `queries/named/` and their typed parameters.
+//! - [`sandbox`]: analysts' ad-hoc SQL, checked, read-only, limited.
 
 pub mod arrow;
 pub mod migrate;
 pub mod named;
 pub mod read;
+pub mod sandbox;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -69,6 +71,10 @@ pub enum StoreError {
     BadParameter(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("the query was interrupted")]
+    Interrupted,
     #[error("internal store error: {0}")]
     Internal(String),
     #[error("the store writer has stopped")]
@@ -154,6 +160,10 @@ impl Store {
             ))?;
         }
         migrate::apply(&db, &path)?;
+        // Nothing trustpath runs in SQL reads or writes other files or the network, and
+        // analysts' queries (see `sandbox`) must not either: switch it off for the whole
+        // instance and lock the settings.
+        db.execute_batch("SET enable_external_access = false; SET lock_configuration = true;")?;
         Ok(Store { path, db })
     }
 

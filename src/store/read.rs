@@ -116,7 +116,8 @@ impl Reader {
         Reader { template }
     }
 
-    fn connection(&self) -> Result<Connection, StoreError> {
+    /// A new connection of its own (for the SQL sandbox, which needs its interrupt handle).
+    pub fn connection(&self) -> Result<Connection, StoreError> {
         // A poisoned lock means a clone panicked; the connection itself is still usable.
         let template = self
             .template

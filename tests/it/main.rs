@@ -10,6 +10,7 @@ mod queries;
 mod rejects;
 mod resilience;
 mod simulate;
+mod sql;
 
 use serde_json::{Value, json};
 
