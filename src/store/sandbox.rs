@@ -82,38 +82,6 @@ pub fn explain_refusal(error: duckdb::Error) -> StoreError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn refusal(sql: &str) -> String {
-        check(sql).expect_err(sql).to_string()
-    }
-
-    #[test]
-    fn single_queries_pass_and_are_rendered_from_the_ast() {
-        assert_eq!(check("select 1 -- note\n;").unwrap(), "SELECT 1");
-        assert!(check("WITH t AS (SELECT kind FROM events) SELECT count(*) FROM t").is_ok());
-    }
-
-    #[test]
-    fn everything_else_is_refused_by_name() {
-        assert!(refusal("COPY events TO '/tmp/x.csv'").contains("COPY statements are not"));
-        assert!(refusal("ATTACH '/tmp/x.db' AS x").contains("ATTACH"));
-        assert!(refusal("INSTALL httpfs").contains("INSTALL"));
-        assert!(refusal("LOAD httpfs").contains("LOAD"));
-        assert!(refusal("SET threads = 1").contains("SET"));
-        assert!(refusal("PRAGMA database_list").contains("PRAGMA"));
-        assert!(refusal("CREATE TABLE x (a INT)").contains("CREATE TABLE"));
-        assert!(refusal("INSERT INTO events VALUES (1)").contains("INSERT"));
-        assert!(refusal("UPDATE events SET kind = 'x'").contains("UPDATE"));
-        assert!(refusal("DELETE FROM events").contains("DELETE"));
-        assert!(refusal("DROP TABLE events").contains("DROP TABLE"));
-        assert!(refusal("SELECT 1; DROP TABLE events").contains("exactly one statement"));
-        assert!(refusal("").contains("empty"));
-    }
-}
-
 /// What a sandboxed query returned.
 pub struct SqlResult {
     pub schema: duckdb::arrow::datatypes::SchemaRef,
@@ -152,4 +120,36 @@ fn fetch(db: &duckdb::Connection, query: &str, max_rows: usize) -> Result<SqlRes
         batches,
         truncated: rows > max_rows,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(sql: &str) -> String {
+        check(sql).expect_err(sql).to_string()
+    }
+
+    #[test]
+    fn single_queries_pass_and_are_rendered_from_the_ast() {
+        assert_eq!(check("select 1 -- note\n;").unwrap(), "SELECT 1");
+        assert!(check("WITH t AS (SELECT kind FROM events) SELECT count(*) FROM t").is_ok());
+    }
+
+    #[test]
+    fn everything_else_is_refused_by_name() {
+        assert!(refusal("COPY events TO '/tmp/x.csv'").contains("COPY statements are not"));
+        assert!(refusal("ATTACH '/tmp/x.db' AS x").contains("ATTACH"));
+        assert!(refusal("INSTALL httpfs").contains("INSTALL"));
+        assert!(refusal("LOAD httpfs").contains("LOAD"));
+        assert!(refusal("SET threads = 1").contains("SET"));
+        assert!(refusal("PRAGMA database_list").contains("PRAGMA"));
+        assert!(refusal("CREATE TABLE x (a INT)").contains("CREATE TABLE"));
+        assert!(refusal("INSERT INTO events VALUES (1)").contains("INSERT"));
+        assert!(refusal("UPDATE events SET kind = 'x'").contains("UPDATE"));
+        assert!(refusal("DELETE FROM events").contains("DELETE"));
+        assert!(refusal("DROP TABLE events").contains("DROP TABLE"));
+        assert!(refusal("SELECT 1; DROP TABLE events").contains("exactly one statement"));
+        assert!(refusal("").contains("empty"));
+    }
 }
