@@ -112,8 +112,9 @@ pub struct SimulateArgs {
     pub clients: usize,
     #[arg(long, default_value_t = 6)]
     pub resources: usize,
-    /// Length of the simulated period in days.
-    #[arg(long, default_value_t = 1.0)]
+    /// Length of the simulated period in days. Attacks are injected after the first day
+    /// (the detections' learning period), so with --attacks it must be more than 1.
+    #[arg(long, default_value_t = 2.0)]
     pub days: f64,
     /// Start of the simulated period (RFC 3339). Fixed by default so output is reproducible.
     #[arg(long, default_value = "2026-11-01T00:00:00Z")]
@@ -140,6 +141,14 @@ pub struct SimulateArgs {
 
 impl SimulateArgs {
     fn options(&self) -> anyhow::Result<simulate::Options> {
+        let attacks = parse_attacks(&self.attacks)?;
+        if !attacks.is_empty() && self.days <= 1.0 {
+            bail!(
+                "--attacks needs --days above 1: attacks are injected after the first day, the \
+                 detections' learning period (got --days {})",
+                self.days
+            );
+        }
         Ok(simulate::Options {
             seed: self.seed,
             flows: self.flows,
@@ -150,7 +159,7 @@ impl SimulateArgs {
             },
             start: self.start,
             days: self.days,
-            attacks: parse_attacks(&self.attacks)?,
+            attacks,
         })
     }
 }
@@ -475,7 +484,7 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
                 .with_context(|| format!("cannot open {file}"))?,
         )
     };
-    let mut reader = NdjsonReader::new(input, file, format);
+    let mut reader = NdjsonReader::new(input, file, format, config.ingest.max_event_bytes);
     let chunk = config.ingest.batch_max_events.max(1);
     let mut total = IngestAnswer {
         batch_id: None,
@@ -494,27 +503,32 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
             if records.is_empty() {
                 break;
             }
-            let lines: Vec<usize> = records.iter().map(|(line, _)| *line).collect();
-            let mut body = Vec::new();
-            for (_, record) in &records {
-                body.extend_from_slice(&record.raw);
-                body.push(b'\n');
+            // Requests stay well under the server's body limit (16 MiB by default).
+            for part in by_size(&records, REQUEST_BYTES) {
+                let lines: Vec<usize> = part.iter().map(|(line, _)| *line).collect();
+                let mut body = Vec::new();
+                for (_, record) in part {
+                    body.extend_from_slice(&record.raw);
+                    body.push(b'\n');
+                }
+                let answer = server.ingest(body, format).await?;
+                // The server numbers each request's lines from 1; map back to the file's.
+                let errors = answer.errors.into_iter().map(|error| RecordError {
+                    line: error.line.map(|n| lines[n - 1]),
+                    index: None,
+                    reason: error.reason,
+                });
+                let (accepted, duplicates, rejected) =
+                    (answer.accepted, answer.duplicates, answer.rejected);
+                add(
+                    &mut total,
+                    answer.batch_id,
+                    accepted,
+                    duplicates,
+                    rejected,
+                    errors,
+                );
             }
-            let answer = server.ingest(body, format).await?;
-            // The server numbers the lines of each chunk from 1; map back to the file's lines.
-            let errors = answer.errors.into_iter().map(|error| RecordError {
-                line: error.line.map(|n| lines[n - 1]),
-                index: None,
-                reason: error.reason,
-            });
-            add(
-                &mut total,
-                answer.batch_id,
-                answer.accepted,
-                answer.duplicates,
-                answer.rejected,
-                errors,
-            );
         }
     } else {
         let store = Store::open(&config.store)?;
@@ -566,6 +580,31 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
         }
     }
     Ok(())
+}
+
+/// Bytes of NDJSON per request when `ingest` goes through a server.
+const REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// Consecutive runs of `records` whose raw bytes add up to at most `limit` (a single larger
+/// record travels alone, for the server to judge).
+fn by_size<T>(
+    records: &[(T, crate::normalize::RawRecord)],
+    limit: usize,
+) -> Vec<&[(T, crate::normalize::RawRecord)]> {
+    let mut parts = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, (_, record)) in records.iter().enumerate() {
+        let size = record.raw.len() + 1;
+        if i > start && bytes + size > limit {
+            parts.push(&records[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < records.len() {
+        parts.push(&records[start..]);
+    }
+    parts
 }
 
 fn add(
@@ -828,8 +867,8 @@ async fn demo(
             clients: 16,
             resources: 6,
         },
-        start: chrono::Utc::now() - chrono::Duration::days(1),
-        days: 1.0,
+        start: chrono::Utc::now() - chrono::Duration::days(2),
+        days: 2.0,
         attacks: parse_attacks(demo_attacks)?,
     };
     let mut simulation = simulate::generate(&options);

@@ -50,8 +50,13 @@ impl std::str::FromStr for Format {
 pub enum Rejection {
     #[error("empty record")]
     Empty,
-    #[error("record is {size} bytes, above the limit of {limit} bytes (ingest.max_event_bytes)")]
-    TooLarge { size: usize, limit: usize },
+    /// `received` is what arrived, or what was kept of a longer line (file ingest stops
+    /// reading a line just past the limit).
+    #[error(
+        "record exceeds the limit of {limit} bytes (ingest.max_event_bytes; {received} bytes \
+         received or kept)"
+    )]
+    TooLarge { received: usize, limit: usize },
     #[error("not valid UTF-8: invalid byte sequence at byte offset {offset}")]
     InvalidUtf8 { offset: usize },
     #[error("truncated JSON: the record ends before the JSON value does ({0})")]
@@ -153,7 +158,7 @@ impl Normalizer {
         let Format::Native = format;
         if raw.len() > self.max_event_bytes {
             return Err(Rejection::TooLarge {
-                size: raw.len(),
+                received: raw.len(),
                 limit: self.max_event_bytes,
             });
         }

@@ -4,4 +4,4 @@
 INSERT OR IGNORE INTO events BY NAME
 SELECT *, $1::TIMESTAMPTZ AS received_at, $2::UUID AS batch_id
 FROM events_staging
-QUALIFY row_number() OVER (PARTITION BY event_id) = 1;
+QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY rowid) = 1;

@@ -9,6 +9,9 @@ use crate::normalize::RawRecord;
 
 pub struct NdjsonReader<R> {
     reader: BufReader<R>,
+    /// Bytes kept of one line; the rest of a longer line is skipped (the record is then
+    /// rejected as too large, with what was kept).
+    max_line_bytes: usize,
     /// File name for origins (`-` for stdin).
     name: String,
     format: String,
@@ -16,12 +19,42 @@ pub struct NdjsonReader<R> {
 }
 
 impl<R: AsyncRead + Unpin> NdjsonReader<R> {
-    pub fn new(reader: R, name: impl Into<String>, format: impl Into<String>) -> Self {
+    /// `max_event_bytes` is the normalizer's limit: a line is kept up to just past it, so
+    /// memory stays bounded however long a line is.
+    pub fn new(
+        reader: R,
+        name: impl Into<String>,
+        format: impl Into<String>,
+        max_event_bytes: usize,
+    ) -> Self {
         NdjsonReader {
             reader: BufReader::new(reader),
+            max_line_bytes: max_event_bytes.saturating_add(2),
             name: name.into(),
             format: format.into(),
             line: 0,
+        }
+    }
+
+    /// Reads one line into `buffer` (without the newline), keeping at most
+    /// `max_line_bytes`. Returns false at end of input.
+    async fn read_line_bounded(&mut self, buffer: &mut Vec<u8>) -> std::io::Result<bool> {
+        let mut read_any = false;
+        loop {
+            let available = self.reader.fill_buf().await?;
+            if available.is_empty() {
+                return Ok(read_any);
+            }
+            read_any = true;
+            let newline = available.iter().position(|b| *b == b'\n');
+            let end = newline.unwrap_or(available.len());
+            let room = self.max_line_bytes.saturating_sub(buffer.len());
+            buffer.extend_from_slice(&available[..end.min(room)]);
+            let consumed = newline.map_or(available.len(), |i| i + 1);
+            self.reader.consume(consumed);
+            if newline.is_some() {
+                return Ok(true);
+            }
         }
     }
 
@@ -31,12 +64,11 @@ impl<R: AsyncRead + Unpin> NdjsonReader<R> {
         let mut buffer = Vec::new();
         while records.len() < max {
             buffer.clear();
-            if self.reader.read_until(b'\n', &mut buffer).await? == 0 {
+            if !self.read_line_bounded(&mut buffer).await? {
                 break;
             }
             self.line += 1;
-            let line = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let line = buffer.strip_suffix(b"\r").unwrap_or(&buffer);
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -61,7 +93,7 @@ mod tests {
     #[tokio::test]
     async fn chunks_carry_file_line_origins() {
         let input: &[u8] = b"{\"a\":1}\n\n{\"b\":2}\r\n{\"c\":3}";
-        let mut reader = NdjsonReader::new(input, "events.ndjson", "native");
+        let mut reader = NdjsonReader::new(input, "events.ndjson", "native", 1024);
         let first = reader.next_chunk(2).await.unwrap();
         assert_eq!(
             first.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
@@ -72,5 +104,19 @@ mod tests {
         let second = reader.next_chunk(2).await.unwrap();
         assert_eq!(second.len(), 1);
         assert!(reader.next_chunk(2).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_huge_line_is_cut_and_the_next_line_still_read() {
+        let mut input = vec![b'x'; 100_000];
+        input.extend_from_slice(b"\n{\"a\":1}\n");
+        let mut reader = NdjsonReader::new(&input[..], "big.ndjson", "native", 10);
+        let records = reader.next_chunk(10).await.unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].1.raw.len(), 12, "kept just past the limit");
+        assert_eq!(
+            (records[1].0, records[1].1.raw.as_ref()),
+            (2, &b"{\"a\":1}"[..])
+        );
     }
 }

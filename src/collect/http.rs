@@ -7,16 +7,24 @@ use serde_json::value::RawValue;
 use crate::normalize::RawRecord;
 
 /// How the records of a body are numbered in answers: NDJSON by line (from 1), an array
-/// by element index (from 0).
+/// by element index (from 0), or the whole body when it is one broken array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Numbering {
     Line,
     Index,
+    Body,
 }
 
-/// Splits `body`. A body that starts with `[` but is not a valid JSON array is one record
-/// (it will be rejected with the parser's reason and kept).
-pub fn split_body(body: &Bytes, peer: &str, format: &str) -> (Numbering, Vec<(usize, RawRecord)>) {
+/// Splits `body`. With `ndjson_only` (the sender said `application/x-ndjson`) every line is
+/// a record, even one that starts with `[`. Otherwise a body that starts with `[` is a JSON
+/// array; one that is not a valid array is one record (rejected with the parser's reason,
+/// and kept).
+pub fn split_body(
+    body: &Bytes,
+    peer: &str,
+    format: &str,
+    ndjson_only: bool,
+) -> (Numbering, Vec<(usize, RawRecord)>) {
     let record = |raw: Bytes, place: String| RawRecord {
         raw,
         origin: format!("http:{peer} {place}"),
@@ -24,7 +32,7 @@ pub fn split_body(body: &Bytes, peer: &str, format: &str) -> (Numbering, Vec<(us
         format: format.to_owned(),
     };
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'[') {
+    if !ndjson_only && first == Some(&b'[') {
         if let Ok(elements) = serde_json::from_slice::<Vec<&RawValue>>(body) {
             let records = elements
                 .iter()
@@ -42,7 +50,7 @@ pub fn split_body(body: &Bytes, peer: &str, format: &str) -> (Numbering, Vec<(us
             return (Numbering::Index, records);
         }
         return (
-            Numbering::Index,
+            Numbering::Body,
             vec![(0, record(body.clone(), "body".to_owned()))],
         );
     }
@@ -74,7 +82,7 @@ mod tests {
     #[test]
     fn ndjson_keeps_line_numbers_and_skips_blank_lines() {
         let body = Bytes::from_static(b"{\"a\":1}\r\n\n  \n{\"b\":2}\n");
-        let (numbering, records) = split_body(&body, "127.0.0.1:1", "native");
+        let (numbering, records) = split_body(&body, "127.0.0.1:1", "native", false);
         assert_eq!(numbering, Numbering::Line);
         let lines: Vec<(usize, &[u8])> =
             records.iter().map(|(n, r)| (*n, r.raw.as_ref())).collect();
@@ -85,7 +93,7 @@ mod tests {
     #[test]
     fn array_elements_are_records() {
         let body = Bytes::from_static(b" [ {\"a\":1}, {\"b\": [2]} ]");
-        let (numbering, records) = split_body(&body, "p", "native");
+        let (numbering, records) = split_body(&body, "p", "native", false);
         assert_eq!(numbering, Numbering::Index);
         assert_eq!(records[1].1.raw.as_ref(), b"{\"b\": [2]}");
     }
@@ -93,8 +101,14 @@ mod tests {
     #[test]
     fn broken_array_is_one_record() {
         let body = Bytes::from_static(b"[{\"a\":1},");
-        let (_, records) = split_body(&body, "p", "native");
-        assert_eq!(records.len(), 1);
+        let (numbering, records) = split_body(&body, "p", "native", false);
+        assert_eq!((numbering, records.len()), (Numbering::Body, 1));
         assert_eq!(records[0].1.raw, body);
+        let (numbering, records) = split_body(&body, "p", "native", true);
+        assert_eq!(
+            (numbering, records.len()),
+            (Numbering::Line, 1),
+            "declared NDJSON is never an array"
+        );
     }
 }

@@ -208,9 +208,11 @@ impl NatsCollector {
         tracing::info!("NATS collector stopped");
     }
 
-    async fn consumer(&self) -> Result<pull::Stream, String> {
+    /// The pull stream, and the identity of the JetStream stream: its name and creation
+    /// time, so sequence numbers of a re-created stream never collide with old ones.
+    async fn consumer(&self) -> Result<(pull::Stream, String), String> {
         let js = jetstream::new(self.client.clone());
-        let stream = js
+        let mut stream = js
             .get_or_create_stream(stream::Config {
                 name: self.config.stream.clone(),
                 subjects: self.config.subjects.clone(),
@@ -219,6 +221,13 @@ impl NatsCollector {
             })
             .await
             .map_err(|e| format!("cannot get or create stream {}: {e}", self.config.stream))?;
+        let created = stream
+            .info()
+            .await
+            .map_err(|e| format!("cannot read stream {}: {e}", self.config.stream))?
+            .created
+            .unix_timestamp_nanos();
+        let stream_identity = format!("{}@{created}", self.config.stream);
         let batch = self.batch.batch_max_events.max(1);
         // create_consumer creates or updates, so changed settings apply on restart.
         let consumer = stream
@@ -231,18 +240,19 @@ impl NatsCollector {
             })
             .await
             .map_err(|e| format!("cannot create consumer {}: {e}", self.config.consumer))?;
-        consumer
+        let messages = consumer
             .stream()
             .max_messages_per_batch(batch)
             .heartbeat(Duration::from_secs(5))
             .expires(Duration::from_secs(30))
             .messages()
             .await
-            .map_err(|e| format!("cannot start pulling from {}: {e}", self.config.consumer))
+            .map_err(|e| format!("cannot start pulling from {}: {e}", self.config.consumer))?;
+        Ok((messages, stream_identity))
     }
 
     async fn consume(&self, shutdown: &CancellationToken) -> Result<(), String> {
-        let mut messages = self.consumer().await?;
+        let (mut messages, stream_identity) = self.consumer().await?;
         self.status.set(true, None);
         tracing::info!(stream = %self.config.stream, consumer = %self.config.consumer, "consuming from JetStream");
         let max = self.batch.batch_max_events.max(1);
@@ -274,18 +284,19 @@ impl NatsCollector {
                 }
             }
             // What was received is committed even when the pull broke off mid-batch.
-            self.commit_and_ack(batch).await?;
+            self.commit_and_ack(batch, &stream_identity).await?;
             if let Some(error) = interrupted {
                 return Err(error);
             }
         }
     }
 
-    async fn commit_and_ack(&self, messages: Vec<jetstream::Message>) -> Result<(), String> {
-        let records = messages
-            .iter()
-            .map(|m| record(m, &self.config.stream))
-            .collect();
+    async fn commit_and_ack(
+        &self,
+        messages: Vec<jetstream::Message>,
+        stream: &str,
+    ) -> Result<(), String> {
+        let records = messages.iter().map(|m| record(m, stream)).collect();
         let report = self
             .ingest
             .ingest(Collector::Nats, records)
@@ -310,8 +321,9 @@ impl NatsCollector {
     }
 }
 
-/// One message as a record: its origin names subject and stream sequence, and the
-/// sequence is the delivery key that keeps a redelivered bad message from being stored twice.
+/// One message as a record: its origin names subject and stream sequence; the stream's
+/// identity (name and creation time) and the sequence are the delivery key that keeps a
+/// redelivered bad message from being stored twice.
 fn record(message: &jetstream::Message, stream: &str) -> RawRecord {
     let subject = message.subject.as_str();
     let sequence = message.info().map(|info| info.stream_sequence).ok();

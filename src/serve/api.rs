@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
@@ -73,9 +72,13 @@ pub struct RecordError {
     pub reason: String,
 }
 
+/// Records one `POST /v1/events` may carry: bounds the memory one request can take.
+pub const MAX_RECORDS_PER_REQUEST: usize = 100_000;
+
 async fn ingest_events(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     params: Result<Query<IngestParams>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestAnswer>, ApiError> {
@@ -87,44 +90,61 @@ async fn ingest_events(
         _ => ApiError::BadRequest(e.body_text()),
     })?;
     let format = params.format.as_deref().unwrap_or("native");
-    let (numbering, numbered) = split_body(&body, &peer.to_string(), format);
-    if numbered.is_empty() {
-        return Ok(Json(IngestAnswer {
-            batch_id: None,
-            accepted: 0,
-            duplicates: 0,
-            rejected: 0,
-            errors: vec![],
-        }));
+    let ndjson_only = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-ndjson"));
+    let (numbering, numbered) = split_body(&body, &peer.to_string(), format, ndjson_only);
+    if numbered.len() > MAX_RECORDS_PER_REQUEST {
+        return Err(ApiError::TooManyRecords {
+            found: numbered.len(),
+            limit: MAX_RECORDS_PER_REQUEST,
+        });
     }
-    let (places, records): (Vec<usize>, Vec<_>) = numbered.into_iter().unzip();
-    let report = state.ingest.ingest(Collector::Http, records).await?;
-    let errors = report
-        .rejected
-        .into_iter()
-        .map(|(position, reason)| {
-            let place = places[position];
-            match numbering {
-                Numbering::Line => RecordError {
-                    line: Some(place),
-                    index: None,
-                    reason,
-                },
-                Numbering::Index => RecordError {
-                    line: None,
-                    index: Some(place),
-                    reason,
-                },
-            }
-        })
-        .collect();
-    Ok(Json(IngestAnswer {
-        batch_id: Some(report.commit.batch_id),
-        accepted: report.commit.accepted,
-        duplicates: report.commit.duplicates,
-        rejected: report.commit.rejected,
-        errors,
-    }))
+    let mut answer = IngestAnswer {
+        batch_id: None,
+        accepted: 0,
+        duplicates: 0,
+        rejected: 0,
+        errors: vec![],
+    };
+    // One commit per batch_max_events records keeps every transaction bounded.
+    let mut numbered = numbered.into_iter().peekable();
+    while numbered.peek().is_some() {
+        let chunk: Vec<(usize, _)> = numbered
+            .by_ref()
+            .take(state.batch_max_events.max(1))
+            .collect();
+        let (places, records): (Vec<usize>, Vec<_>) = chunk.into_iter().unzip();
+        let report = state.ingest.ingest(Collector::Http, records).await?;
+        answer.batch_id = Some(report.commit.batch_id);
+        answer.accepted += report.commit.accepted;
+        answer.duplicates += report.commit.duplicates;
+        answer.rejected += report.commit.rejected;
+        answer
+            .errors
+            .extend(report.rejected.into_iter().map(|(position, reason)| {
+                let place = places[position];
+                match numbering {
+                    Numbering::Line => RecordError {
+                        line: Some(place),
+                        index: None,
+                        reason,
+                    },
+                    Numbering::Index => RecordError {
+                        line: None,
+                        index: Some(place),
+                        reason,
+                    },
+                    Numbering::Body => RecordError {
+                        line: None,
+                        index: None,
+                        reason,
+                    },
+                }
+            }));
+    }
+    Ok(Json(answer))
 }
 
 async fn list_events(
@@ -177,12 +197,18 @@ struct QueryRequest {
 async fn run_query(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Result<Json<QueryRequest>, JsonRejection>,
+    body: Bytes,
 ) -> Result<Json<QueryResult>, ApiError> {
-    let request = match body {
-        Ok(Json(request)) => request,
-        Err(JsonRejection::MissingJsonContentType(_)) => QueryRequest::default(),
-        Err(rejection) => return Err(ApiError::BadRequest(rejection.body_text())),
+    // Read as JSON whatever the Content-Type says (curl -d sends a form type): parameters
+    // must never be dropped silently. An empty body means no parameters.
+    let request: QueryRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        QueryRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "the body must be JSON like {{\"params\": {{\"subject\": \"alice\"}}}}: {e}"
+            ))
+        })?
     };
     // Parameters are text on the wire of the CLI; JSON numbers and booleans are accepted too.
     let params = request
@@ -202,6 +228,21 @@ async fn run_query(
     Ok(Json(blocking(move || reader.named(&name, &params)).await?))
 }
 
+/// Interrupts the query when dropped while armed: when the client goes away, axum drops
+/// the handler, and the query must not run on without anyone waiting for it.
+struct InterruptOnDrop {
+    handle: std::sync::Arc<duckdb::InterruptHandle>,
+    armed: bool,
+}
+
+impl Drop for InterruptOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            self.handle.interrupt();
+        }
+    }
+}
+
 const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
 /// `POST /v1/sql`: the body is the query (text). The answer is JSON by default, CSV for
@@ -215,16 +256,35 @@ async fn run_sql(
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    // A few queries at a time: each may use a core and up to DuckDB's memory limit.
+    let Ok(_slot) = state.sql_slots.clone().try_acquire_owned() else {
+        return Err(ApiError::Busy);
+    };
     let db = state.reader.connection()?;
-    let interrupt = db.interrupt_handle();
+    let mut guard = InterruptOnDrop {
+        handle: db.interrupt_handle(),
+        armed: true,
+    };
     let max_rows = state.sql.max_rows;
     let mut task = tokio::task::spawn_blocking(move || sandbox::run(&db, &body, max_rows));
     let result = match tokio::time::timeout(state.sql.timeout, &mut task).await {
-        Ok(joined) => joined,
+        Ok(joined) => {
+            guard.armed = false;
+            joined
+        }
         Err(_elapsed) => {
-            interrupt.interrupt();
-            // The interrupted query returns promptly; its connection is then dropped.
-            let _ = task.await;
+            // DuckDB clears the interrupt flag when a query starts, so an interrupt that
+            // lands just before execution would be lost: repeat until the task is done.
+            loop {
+                guard.handle.interrupt();
+                if tokio::time::timeout(std::time::Duration::from_millis(100), &mut task)
+                    .await
+                    .is_ok()
+                {
+                    break;
+                }
+            }
+            guard.armed = false;
             return Err(ApiError::SqlTimeout {
                 limit: state.sql.timeout,
             });
@@ -247,10 +307,11 @@ async fn run_sql(
     } else {
         encode_json(&result).map(|body| ("application/json", body))
     };
-    let (content_type, body) = encoded.map_err(|e| {
-        ApiError::Store(StoreError::Internal(format!(
-            "encoding the result failed: {e}"
-        )))
+    // What cannot be encoded is a column type of the asker's query (e.g. a UNION).
+    let (content_type, body) = encoded.map_err(|e: arrow::error::ArrowError| {
+        ApiError::BadRequest(format!(
+            "the result cannot be encoded ({e}); cast the column to text"
+        ))
     })?;
     Ok((
         [

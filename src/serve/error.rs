@@ -19,6 +19,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the body holds {found} records, more than {limit} in one request; split it")]
+    TooManyRecords { found: usize, limit: usize },
+    #[error("too many ad-hoc SQL queries are running; retry in a moment")]
+    Busy,
     #[error("query timed out after {limit:?}")]
     SqlTimeout { limit: std::time::Duration },
 }
@@ -35,6 +39,8 @@ impl IntoResponse for ApiError {
                 (StatusCode::NOT_FOUND, message.clone())
             }
             ApiError::Store(StoreError::Refused(_)) => (StatusCode::FORBIDDEN, self.to_string()),
+            ApiError::Busy => (StatusCode::TOO_MANY_REQUESTS, self.to_string()),
+            ApiError::TooManyRecords { .. } => (StatusCode::PAYLOAD_TOO_LARGE, self.to_string()),
             ApiError::SqlTimeout { limit } => (
                 StatusCode::REQUEST_TIMEOUT,
                 format!(

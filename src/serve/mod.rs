@@ -19,6 +19,9 @@ use crate::pipeline::Ingest;
 use crate::store::writer::WriterThread;
 use crate::store::{Reader, Store, StoreError};
 
+/// Ad-hoc SQL queries running at once; more get 429.
+const SQL_CONCURRENCY: usize = 2;
+
 /// Shared by every request handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -27,7 +30,10 @@ pub struct AppState {
     pub nats: Option<NatsStatus>,
     pub metrics: PrometheusHandle,
     pub max_body_bytes: usize,
+    pub batch_max_events: usize,
     pub sql: crate::config::SqlConfig,
+    /// Ad-hoc SQL queries that may run at once.
+    pub sql_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Why the service could not start.
@@ -78,7 +84,9 @@ impl App {
             nats: nats.as_ref().map(NatsCollector::status),
             metrics: crate::metrics::handle(),
             max_body_bytes: config.http.max_body_bytes,
+            batch_max_events: config.ingest.batch_max_events,
             sql: config.sql.clone(),
+            sql_slots: Arc::new(tokio::sync::Semaphore::new(SQL_CONCURRENCY)),
         };
         Ok(App {
             listener,

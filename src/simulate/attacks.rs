@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::flows::{
     History, Issued, Party, Recorder, Src, access, as_metadata, authorize, discover, fill_prm,
-    identify, issue, parties, party, public_ip, request_authorization, step, use_token,
+    hosting_ip, identify, issue, parties, party, public_ip, request_authorization, step, use_token,
 };
 use super::world::{Client, Resource, World, document_sha256, pick, prm_sha256};
 use crate::event::{Kind, Outcome, Registration};
@@ -151,7 +151,7 @@ fn document_fetch(
     fill: impl FnOnce(&mut crate::event::WireEvent),
 ) -> String {
     let t = step(&mut rec.rng, at, 50, 400);
-    let resolved = public_ip(&mut rec.rng);
+    let resolved = hosting_ip(&mut rec.rng);
     rec.emit(t, Src::Auth(p.issuer), Kind::ClientDocumentFetch, |e| {
         e.client.id = Some(client.id.clone());
         e.client.registration = Some(Registration::Cimd);

@@ -169,7 +169,17 @@ pub struct History {
     registered: BTreeSet<(String, String)>,
 }
 
-/// A public IP address from the documentation ranges.
+/// Where a public client document is hosted: ordinary public (not special-use) addresses.
+pub fn hosting_ip(rng: &mut ChaCha8Rng) -> String {
+    let net = pick(rng, &["34.120", "151.101", "104.18", "185.199"]);
+    format!(
+        "{net}.{}.{}",
+        rng.random_range(0..255),
+        rng.random_range(1..255)
+    )
+}
+
+/// A client's address, from the documentation ranges.
 pub fn public_ip(rng: &mut ChaCha8Rng) -> String {
     let net = pick(rng, &["203.0.113", "198.51.100", "192.0.2"]);
     format!("{net}.{}", rng.random_range(1..255))
@@ -191,13 +201,19 @@ pub fn parties<'w>(rec: &mut Recorder, world: &'w World) -> Party<'w> {
     party(rec, world, client)
 }
 
-/// The parties of a flow of `client`: a resource, an issuer of that resource that suits
-/// the client (see [`World::issuers_for`]), a user, a session and an address.
+/// The parties of a flow of `client`: a resource with an issuer that suits the client
+/// (see [`World::issuers_for`]; the first resource always has one), that issuer, a user,
+/// a session and an address.
 pub fn party<'w>(rec: &mut Recorder, world: &'w World, client: &'w Client) -> Party<'w> {
     let rng = &mut rec.rng;
-    let resource = pick(rng, &world.resources);
-    let usable = world.issuers_for(resource, client);
-    let issuer = &world.issuers[*pick(rng, &usable)];
+    let served: Vec<(&Resource, Vec<usize>)> = world
+        .resources
+        .iter()
+        .map(|resource| (resource, world.issuers_for(resource, client)))
+        .filter(|(_, issuers)| !issuers.is_empty())
+        .collect();
+    let (resource, usable) = pick(rng, &served);
+    let issuer = &world.issuers[*pick(rng, usable)];
     let user = pick(rng, &world.users);
     Party {
         user,
@@ -290,7 +306,7 @@ pub fn identify(rec: &mut Recorder, history: &mut History, p: &Party<'_>, at: &m
         Registration::Cimd => {
             let t = step(&mut rec.rng, at, 50, 400);
             let bytes = rec.rng.random_range(280..1_400);
-            let resolved = public_ip(&mut rec.rng);
+            let resolved = hosting_ip(&mut rec.rng);
             rec.emit(t, Src::Auth(p.issuer), Kind::ClientDocumentFetch, |e| {
                 p.fill_client(e);
                 e.issuer = Some(p.issuer.issuer.clone());

@@ -26,6 +26,10 @@ pub use flows::SimEvent;
 use flows::{History, Recorder};
 use world::{Size, World};
 
+const HOUR_MS: i64 = 3_600_000;
+/// The detections' learning period: attacks are injected after it.
+pub const DAY_MS: i64 = 24 * HOUR_MS;
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -75,15 +79,14 @@ pub fn generate(options: &Options) -> Simulation {
         );
     }
 
-    // Attacks come after the learning period (the first day, or the first half of a
-    // shorter simulation), when detections are expected to be armed.
-    let armed_from = span_ms.min(86_400_000).min(span_ms / 2);
+    // Attacks come after the learning period (the first day), when detections are armed.
+    // A period of a day or less gets them in the hour after it.
+    let armed_from = DAY_MS;
+    let until = span_ms.max(DAY_MS + HOUR_MS);
     let mut labels = Vec::new();
     for &(attack, count) in &options.attacks {
         for _ in 0..count {
-            let offset = rec
-                .rng
-                .random_range(armed_from..span_ms.max(armed_from + 1));
+            let offset = rec.rng.random_range(armed_from..until);
             let at = options.start + Duration::milliseconds(offset);
             labels.push(attacks::inject(&mut rec, &world, &mut history, attack, at));
         }

@@ -119,10 +119,13 @@ impl World {
                 if rng.random_bool(0.5) {
                     scopes.push(format!("{name}:admin"));
                 }
-                // Some resources trust two authorization servers.
+                // Some resources trust two authorization servers. The first trusts one with
+                // CIMD support and one without, so every kind of client has somewhere to go.
                 let first = i % issuers.len();
                 let mut trusted = vec![first];
-                if rng.random_bool(0.3) {
+                if i == 0 {
+                    trusted.push(issuers.len() - 1);
+                } else if rng.random_bool(0.3) {
                     trusted.push((first + 1) % issuers.len());
                 }
                 let uri = format!("{host}/mcp");
@@ -159,9 +162,9 @@ impl World {
     }
 
     /// The issuers of `resource` that suit `client`: CIMD clients need CIMD support, DCR
-    /// clients go where DCR is the expected fallback (no CIMD support).
+    /// clients go where DCR is the expected fallback (no CIMD support). May be empty.
     pub fn issuers_for(&self, resource: &Resource, client: &Client) -> Vec<usize> {
-        let usable: Vec<usize> = resource
+        resource
             .issuers
             .iter()
             .copied()
@@ -170,12 +173,7 @@ impl World {
                 Registration::Dcr => !self.issuers[i].cimd_supported,
                 Registration::PreRegistered => true,
             })
-            .collect();
-        if usable.is_empty() {
-            resource.issuers.clone()
-        } else {
-            usable
-        }
+            .collect()
     }
 }
 

@@ -152,18 +152,24 @@ impl Store {
                 source,
             })?;
         }
-        let db = Connection::open(&path).map_err(|source| open_error(&path, source))?;
-        if !config.memory_limit.is_empty() {
-            db.execute_batch(&format!(
-                "SET memory_limit = '{}'",
-                config.memory_limit.replace('\'', "")
-            ))?;
-        }
-        migrate::apply(&db, &path)?;
         // Nothing trustpath runs in SQL reads or writes other files or the network, and
-        // analysts' queries (see `sandbox`) must not either: switch it off for the whole
-        // instance and lock the settings.
-        db.execute_batch("SET enable_external_access = false; SET lock_configuration = true;")?;
+        // analysts' queries (see `sandbox`) must not either: the instance is opened with
+        // external access off and its configuration locked.
+        let mut settings = duckdb::Config::default()
+            .enable_external_access(false)
+            .and_then(|c| c.enable_autoload_extension(false))
+            .and_then(|c| c.with("lock_configuration", "true"))?;
+        if !config.memory_limit.is_empty() {
+            settings = settings
+                .max_memory(&config.memory_limit)
+                .map_err(|source| StoreError::Open {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        let db = Connection::open_with_flags(&path, settings)
+            .map_err(|source| open_error(&path, source))?;
+        migrate::apply(&db, &path)?;
         Ok(Store { path, db })
     }
 

@@ -134,11 +134,7 @@ impl Reader {
 
     pub fn events(&self, filter: &EventFilter) -> Result<EventPage, StoreError> {
         let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
-        if limit == 0 || limit > MAX_LIMIT {
-            return Err(StoreError::BadParameter(format!(
-                "limit must be 1 to {MAX_LIMIT}, got {limit}"
-            )));
-        }
+        check_limit(limit)?;
         let cursor = filter.cursor.as_deref().map(Cursor::decode).transpose()?;
         let db = self.connection()?;
         let mut statement = db.prepare_cached(EVENTS)?;
@@ -190,13 +186,14 @@ impl Reader {
         to: Option<DateTime<Utc>>,
         limit: u32,
     ) -> Result<Vec<Value>, StoreError> {
+        check_limit(limit)?;
         let db = self.connection()?;
         let mut statement = db.prepare_cached(REJECTED)?;
         let rows = statement.query_map(
             params![
                 from.map(|t| t.to_rfc3339()),
                 to.map(|t| t.to_rfc3339()),
-                i64::from(limit.min(MAX_LIMIT))
+                i64::from(limit)
             ],
             |row| row.get::<_, String>(0),
         )?;
@@ -257,6 +254,15 @@ impl Reader {
             })
         })?)
     }
+}
+
+fn check_limit(limit: u32) -> Result<(), StoreError> {
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(StoreError::BadParameter(format!(
+            "limit must be 1 to {MAX_LIMIT}, got {limit}"
+        )));
+    }
+    Ok(())
 }
 
 fn parse_json(text: &str) -> Result<Value, StoreError> {

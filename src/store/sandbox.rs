@@ -2,8 +2,13 @@
 //!
 //! 1. The text must parse (sqlparser, DuckDB dialect) as exactly one query: a SELECT or
 //!    WITH … SELECT. Anything else (COPY, ATTACH, INSTALL, LOAD, PRAGMA, SET, DDL, DML, a
-//!    second statement) is refused with its name. What runs is the parsed query rendered
-//!    back, so no trailing text can ride along.
+//!    second statement) is refused with its name. Its FROM clauses may name only the
+//!    store's tables, its own CTEs and a few pure table functions ([`TABLES`],
+//!    [`TABLE_FUNCTIONS`]): DuckDB has table functions with instance-wide side effects
+//!    (`enable_logging`, `checkpoint`) that neither a read-only transaction nor external
+//!    access settings stop. Scalar functions with side effects ([`DENIED_FUNCTIONS`]) are
+//!    refused too. What runs is the parsed query rendered back, so no trailing text can
+//!    ride along.
 //! 2. It runs in a `READ ONLY` transaction that is rolled back: a function with side
 //!    effects cannot write either.
 //! 3. The store's DuckDB instance has external access disabled and its configuration
@@ -11,18 +16,36 @@
 //!    (`read_csv`, `read_text`, `read_json`, …) and no settings change.
 //! 4. A row limit, and a timeout that interrupts the query.
 
-use sqlparser::ast::{SetExpr, Statement};
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{Expr, ObjectName, Query, SetExpr, Statement, TableFactor, Visit, Visitor};
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
 
 use super::StoreError;
 
+/// Tables (and views) a query may read.
+pub const TABLES: &[&str] = &["events", "rejected", "ingest_log", "schema_migrations"];
+/// Table functions a query may call: they only compute.
+pub const TABLE_FUNCTIONS: &[&str] = &["range", "generate_series", "unnest"];
+/// Scalar functions with side effects or access to the process.
+pub const DENIED_FUNCTIONS: &[&str] = &[
+    "getenv",
+    "nextval",
+    "currval",
+    "setseed",
+    "enable_logging",
+    "disable_logging",
+    "checkpoint",
+];
+
 /// Checks `sql` and returns the single query to run, as sqlparser renders it.
 pub fn check(sql: &str) -> Result<String, StoreError> {
     let refused = |why: String| StoreError::Refused(why);
     let statements = Parser::parse_sql(&DuckDbDialect {}, sql).map_err(|e| {
-        refused(format!(
-            "the query could not be parsed (DuckDB dialect): {e}"
+        StoreError::BadParameter(format!(
+            "the query could not be parsed (DuckDB dialect, as the sandbox reads it): {e}"
         ))
     })?;
     match statements.as_slice() {
@@ -35,6 +58,9 @@ pub fn check(sql: &str) -> Result<String, StoreError> {
                     "SELECT … INTO writes a table; only reading is allowed".to_owned(),
                 ));
             }
+            if let ControlFlow::Break(why) = statements[0].visit(&mut Allowlist::default()) {
+                return Err(refused(why));
+            }
             Ok(statements[0].to_string())
         }
         [other] => Err(refused(format!(
@@ -45,6 +71,89 @@ pub fn check(sql: &str) -> Result<String, StoreError> {
             "exactly one statement is allowed; this has {} (separated by `;`)",
             many.len()
         ))),
+    }
+}
+
+/// Walks the query: every relation must be a store table, a CTE of the query or an
+/// allowed table function; no denied scalar function may appear.
+#[derive(Default)]
+struct Allowlist {
+    ctes: BTreeSet<String>,
+}
+
+fn last_part(name: &ObjectName) -> String {
+    name.to_string()
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_ascii_lowercase()
+}
+
+impl Visitor for Allowlist {
+    type Break = String;
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<String> {
+        if let Some(with) = &query.with {
+            self.ctes.extend(
+                with.cte_tables
+                    .iter()
+                    .map(|cte| cte.alias.name.value.to_ascii_lowercase()),
+            );
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<String> {
+        match factor {
+            TableFactor::Table {
+                name, args: None, ..
+            } => {
+                let table = last_part(name);
+                let schema_ok =
+                    name.0.len() == 1 || name.to_string().to_ascii_lowercase().starts_with("main.");
+                if schema_ok && (TABLES.contains(&table.as_str()) || self.ctes.contains(&table)) {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(format!(
+                        "`{name}` is not a table the sandbox reads; it reads {} and the query's own CTEs",
+                        TABLES.join(", ")
+                    ))
+                }
+            }
+            TableFactor::Table {
+                name,
+                args: Some(_),
+                ..
+            } => {
+                if TABLE_FUNCTIONS.contains(&last_part(name).as_str()) {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(format!(
+                        "table function `{name}` is not allowed; the sandbox allows {}",
+                        TABLE_FUNCTIONS.join(", ")
+                    ))
+                }
+            }
+            TableFactor::Derived { .. }
+            | TableFactor::NestedJoin { .. }
+            | TableFactor::UNNEST { .. }
+            | TableFactor::Pivot { .. }
+            | TableFactor::Unpivot { .. } => ControlFlow::Continue(()),
+            other => ControlFlow::Break(format!("`{other}` is not allowed in the sandbox")),
+        }
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<String> {
+        if let Expr::Function(function) = expr {
+            let name = last_part(&function.name);
+            if DENIED_FUNCTIONS.contains(&name.as_str()) {
+                return ControlFlow::Break(format!(
+                    "function `{name}` is not allowed in the sandbox"
+                ));
+            }
+        }
+        ControlFlow::Continue(())
     }
 }
 
@@ -151,5 +260,21 @@ mod tests {
         assert!(refusal("DROP TABLE events").contains("DROP TABLE"));
         assert!(refusal("SELECT 1; DROP TABLE events").contains("exactly one statement"));
         assert!(refusal("").contains("empty"));
+        assert!(
+            refusal("SELECT * FROM enable_logging(level := 'trace')").contains("enable_logging")
+        );
+        assert!(refusal("SELECT * FROM checkpoint()").contains("checkpoint"));
+        assert!(refusal("SELECT * FROM read_csv('/etc/passwd')").contains("read_csv"));
+        assert!(refusal("SELECT * FROM '/etc/passwd'").contains("not a table the sandbox reads"));
+        assert!(refusal("SELECT getenv('HOME')").contains("getenv"));
+        assert!(refusal("SELECT * FROM other.events").contains("not a table"));
+    }
+
+    #[test]
+    fn tables_ctes_and_pure_functions_pass() {
+        assert!(check("SELECT * FROM main.events e JOIN rejected r ON true").is_ok());
+        assert!(check("WITH recent AS (SELECT * FROM events) SELECT * FROM recent").is_ok());
+        assert!(check("SELECT * FROM range(10) t(i), (SELECT 1) s").is_ok());
+        assert!(check("SELECT unnest(scopes_granted) FROM events").is_ok());
     }
 }

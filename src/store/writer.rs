@@ -118,8 +118,11 @@ fn write(
 
     let mut accepted = 0;
     if staged.num_rows() > 0 {
-        db.appender_to_catalog_and_db("events_staging", "temp", "main")?
-            .append_record_batch(staged)?;
+        let mut appender = db.appender_to_catalog_and_db("events_staging", "temp", "main")?;
+        appender.append_record_batch(staged)?;
+        // Flush explicitly: a failure on drop would be silent.
+        appender.flush()?;
+        drop(appender);
         accepted = db.execute(MERGE_EVENTS, params![received_at, batch_id_text])?;
     }
     let mut rejected: Vec<Rejected> = Vec::new();

@@ -150,3 +150,25 @@ async fn client_mistakes_get_a_4xx_that_says_what_to_fix() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn too_many_records_in_one_request_are_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::start(test_config(dir.path())).await;
+    let many = "{}\n".repeat(trustpath::serve::api::MAX_RECORDS_PER_REQUEST + 1);
+    let (status, body) = app.post("/v1/events", many).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than 100000 in one request"),
+        "{body}"
+    );
+    assert_eq!(
+        app.stats().await["rejected"],
+        0,
+        "nothing of a refused request is stored"
+    );
+    app.stop().await;
+}

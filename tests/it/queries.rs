@@ -137,6 +137,18 @@ async fn named_queries_answer_from_the_store() {
     let (status, error) = run(&app, "no_such_query", json!({})).await;
     assert_eq!(status, 404, "{error}");
 
+    // A body sent as a form (curl -d) is still read as JSON: parameters are never dropped.
+    let response = app
+        .http
+        .post(format!("{}/v1/queries/scopes_held", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(r#"{"params": {"subject": "nobody"}}"#)
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["rows"], json!([]), "{answer}");
+
     // The CLI runs the same query through the server.
     let output = trustpath()
         .args([

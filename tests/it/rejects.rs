@@ -59,7 +59,7 @@ fn bad_records() -> Vec<(Vec<u8>, &'static str)> {
         ),
         (
             variant(|e| drop(e.insert("padding".into(), json!("x".repeat(MAX_EVENT_BYTES))))),
-            "above the limit of 2048 bytes",
+            "exceeds the limit of 2048 bytes",
         ),
         (
             b"{\"id\":\"bad-\xff\xfe\"}".to_vec(),

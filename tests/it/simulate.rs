@@ -133,6 +133,37 @@ fn benign_flows_obey_the_authorization_flow() {
     }
     assert!(uses > 500, "{uses} uses");
 
+    // Client identity fits the issuer: CIMD documents are fetched only by issuers that
+    // support CIMD, and DCR clients registered at the issuer before getting a token.
+    let cimd_issuers: BTreeSet<String> = events
+        .iter()
+        .filter(|e| e.kind == Kind::AsMetadataFetch && e.attributes["cimd_supported"] == true)
+        .map(|e| e.issuer.clone().unwrap())
+        .collect();
+    for &event in &events {
+        if event.kind == Kind::ClientDocumentFetch {
+            assert!(
+                cimd_issuers.contains(event.issuer.as_ref().unwrap()),
+                "{} fetched at a non-CIMD issuer",
+                event.id
+            );
+        }
+        if event.kind == Kind::TokenIssue
+            && event.client.registration == Some(trustpath::event::Registration::Dcr)
+        {
+            let registered = events.iter().any(|e| {
+                e.kind == Kind::ClientRegister
+                    && e.client.id == event.client.id
+                    && e.issuer == event.issuer
+            });
+            assert!(
+                registered,
+                "DCR client of {} never registered at {:?}",
+                event.id, event.issuer
+            );
+        }
+    }
+
     // Metadata facts are stable per entity.
     let mut prm: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut documents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

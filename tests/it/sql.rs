@@ -120,6 +120,10 @@ async fn the_sandbox_refuses_and_keeps_answering() {
         "DELETE FROM events".to_owned(),
         "DROP TABLE events".to_owned(),
         "SELECT 1; DELETE FROM events".to_owned(),
+        "SELECT * FROM enable_logging(level := 'trace')".to_owned(),
+        "SELECT * FROM checkpoint()".to_owned(),
+        "SELECT * FROM query('DELETE FROM events')".to_owned(),
+        "SELECT getenv('HOME')".to_owned(),
     ];
     for query in &refused {
         let (status, answer) = json(&app, query).await;
