@@ -485,6 +485,9 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
         )
     };
     let mut reader = NdjsonReader::new(input, file, format, config.ingest.max_event_bytes);
+    if file != "-" {
+        reader = reader.with_path(std::path::Path::new(file));
+    }
     let chunk = config.ingest.batch_max_events.max(1);
     let mut total = IngestAnswer {
         batch_id: None,

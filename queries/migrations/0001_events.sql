@@ -50,8 +50,9 @@ CREATE TABLE events (
 );
 
 -- Input that could not be stored as an event, byte for byte, with the reason.
--- `delivery_key` identifies a delivery that may be repeated (a NATS stream sequence), so
--- a redelivered bad message is kept once; it is NULL for HTTP and file input.
+-- `delivery_key` identifies a delivery that may be repeated (a NATS stream sequence, a
+-- file line), so a redelivered or re-ingested bad record is kept once; together with the
+-- bytes' hash, so different bytes under the same key are never dropped. NULL for HTTP.
 CREATE TABLE rejected (
     received_at   TIMESTAMPTZ NOT NULL,
     origin        VARCHAR NOT NULL,
@@ -59,8 +60,9 @@ CREATE TABLE rejected (
     reason        VARCHAR NOT NULL,
     raw           BLOB NOT NULL,
     raw_sha256    VARCHAR NOT NULL,
-    delivery_key  VARCHAR UNIQUE,
-    batch_id      UUID NOT NULL
+    delivery_key  VARCHAR,
+    batch_id      UUID NOT NULL,
+    UNIQUE (delivery_key, raw_sha256)
 );
 
 -- One row per committed batch: what came in, from where, and what became of it.

@@ -14,6 +14,8 @@ pub struct NdjsonReader<R> {
     max_line_bytes: usize,
     /// File name for origins (`-` for stdin).
     name: String,
+    /// The file's absolute path, when it has one (not stdin): a delivery key.
+    stable_name: Option<String>,
     format: String,
     line: usize,
 }
@@ -30,10 +32,19 @@ impl<R: AsyncRead + Unpin> NdjsonReader<R> {
         NdjsonReader {
             reader: BufReader::new(reader),
             max_line_bytes: max_event_bytes.saturating_add(2),
+            stable_name: None,
             name: name.into(),
             format: format.into(),
             line: 0,
         }
+    }
+
+    /// Names the file by its absolute path, so re-ingesting it is recognised.
+    pub fn with_path(mut self, path: &std::path::Path) -> Self {
+        self.stable_name = std::fs::canonicalize(path)
+            .ok()
+            .map(|p| p.display().to_string());
+        self
     }
 
     /// Reads one line into `buffer` (without the newline), keeping at most
@@ -77,7 +88,11 @@ impl<R: AsyncRead + Unpin> NdjsonReader<R> {
                 RawRecord {
                     raw: Bytes::copy_from_slice(line),
                     origin: format!("file:{}:{}", self.name, self.line),
-                    delivery_key: None,
+                    // Ingesting the same file again keeps its bad lines once.
+                    delivery_key: self
+                        .stable_name
+                        .as_ref()
+                        .map(|name| format!("file:{name}:{}", self.line)),
                     format: self.format.clone(),
                 },
             ));

@@ -132,7 +132,8 @@ pub struct CommitReport {
     pub accepted: usize,
     /// Events whose id was already stored (or repeated in the batch) with the same content.
     pub duplicates: usize,
-    /// New rows in `rejected`, conflicting duplicates included.
+    /// Records of this batch kept in `rejected` (id conflicts included). A record already
+    /// kept under the same delivery key with the same bytes is counted but not stored again.
     pub rejected: usize,
 }
 

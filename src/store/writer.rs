@@ -134,9 +134,10 @@ fn write(
 
     rejected.extend(batch.rejected.iter().cloned());
     let mut insert = db.prepare_cached(INSERT_REJECTED)?;
-    let mut rejected_rows = 0;
+    // A record kept before (same delivery key, same bytes) is not stored again, but it is
+    // still a rejected record of this batch.
     for Rejected { record, reason } in &rejected {
-        rejected_rows += insert.execute(params![
+        insert.execute(params![
             received_at,
             record.origin,
             record.format,
@@ -152,7 +153,7 @@ fn write(
         batch_id,
         accepted,
         duplicates: repeated - conflicts,
-        rejected: rejected_rows,
+        rejected: rejected.len(),
     };
     db.execute(
         INSERT_INGEST_LOG,

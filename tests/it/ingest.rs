@@ -91,6 +91,19 @@ async fn cli_ingest_lands_with_every_field_mapped() {
         "{stdout}"
     );
 
+    // Ingesting the same file again stores nothing twice, and still reports the bad line.
+    let again = trustpath()
+        .arg("ingest")
+        .arg(&file)
+        .env("TRUSTPATH_STORE_PATH", &store)
+        .output()
+        .unwrap();
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again.contains("accepted 0, duplicates 1, rejected 1"),
+        "{again}"
+    );
+
     // The store is free again: read it with the library, and with `trustpath events`.
     let mut config = trustpath::config::Config::default();
     config.store.path = store.clone();
@@ -101,6 +114,7 @@ async fn cli_ingest_lands_with_every_field_mapped() {
     let page = reader.events(&Default::default()).unwrap();
     assert_full_event(&page.events[0], "native");
     let rejected = reader.rejected(None, None, 10).unwrap();
+    assert_eq!(rejected.len(), 1, "the bad line is kept once: {rejected:?}");
     assert_eq!(rejected[0]["origin"], format!("file:{}:4", file.display()));
     assert_eq!(rejected[0]["raw"], "not json");
     drop(reader);
