@@ -258,6 +258,20 @@ pub fn trustpath() -> Command {
     command
 }
 
+/// Runs `command` to completion and returns its standard output; fails the test, showing
+/// standard error, if the command failed.
+pub fn succeed(command: &mut Command) -> String {
+    let output = command.output().expect("the command runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// `trustpath serve` as a child process, killed (SIGKILL) on drop.
 pub struct ServeProcess {
     pub child: Child,

@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use crate::harness::{
-    NatsServer, TestApp, app_with_nats, eventually, jetstream, store_dir, test_config, trustpath,
+    NatsServer, TestApp, app_with_nats, eventually, jetstream, store_dir, succeed, test_config,
+    trustpath,
 };
 use crate::{FULL_EVENT, assert_full_event};
 
@@ -70,17 +71,11 @@ async fn cli_ingest_lands_with_every_field_mapped() {
     let file = dir.path().join("events.ndjson");
     std::fs::write(&file, format!("{FULL_EVENT}\n\nnot json\n")).unwrap();
 
-    let output = trustpath()
-        .arg("ingest")
-        .arg(&file)
-        .env("TRUSTPATH_STORE_PATH", &store)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = succeed(
+        trustpath()
+            .arg("ingest")
+            .arg(&file)
+            .env("TRUSTPATH_STORE_PATH", &store),
     );
     assert!(
         stdout.contains("accepted 1, duplicates 0, rejected 1"),
@@ -119,17 +114,12 @@ async fn cli_ingest_lands_with_every_field_mapped() {
     assert_eq!(rejected[0]["raw"], "not json");
     drop(reader);
 
-    let output = trustpath()
-        .args(["events", "--json"])
-        .env("TRUSTPATH_STORE_PATH", &store)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = succeed(
+        trustpath()
+            .args(["events", "--json"])
+            .env("TRUSTPATH_STORE_PATH", &store),
     );
-    let page: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let page: Value = serde_json::from_str(&output).unwrap();
     assert_full_event(&page["events"][0], "native");
 }
 
@@ -146,17 +136,11 @@ async fn cli_goes_through_a_running_server() {
     .unwrap();
 
     // The server holds the store; the CLI must use its API for writes and reads alike.
-    let ingest = trustpath()
-        .arg("ingest")
-        .arg(&file)
-        .args(["--server", &app.base])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&ingest.stdout);
-    assert!(
-        ingest.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&ingest.stderr)
+    let stdout = succeed(
+        trustpath()
+            .arg("ingest")
+            .arg(&file)
+            .args(["--server", &app.base]),
     );
     assert!(
         stdout.contains("accepted 2, duplicates 0, rejected 1"),
@@ -167,31 +151,19 @@ async fn cli_goes_through_a_running_server() {
         "file line numbers survive the trip: {stdout}"
     );
 
-    let events = trustpath()
-        .args([
-            "events",
-            "--json",
-            "--kind",
-            "token.issue",
-            "--server",
-            &app.base,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        events.status.success(),
-        "{}",
-        String::from_utf8_lossy(&events.stderr)
-    );
-    let page: Value = serde_json::from_slice(&events.stdout).unwrap();
+    let events = succeed(trustpath().args([
+        "events",
+        "--json",
+        "--kind",
+        "token.issue",
+        "--server",
+        &app.base,
+    ]));
+    let page: Value = serde_json::from_str(&events).unwrap();
     assert_eq!(page["events"].as_array().unwrap().len(), 1);
     assert_full_event(&page["events"][0], "native");
 
-    let table = trustpath()
-        .args(["events", "--server", &app.base])
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&table.stdout);
+    let table = succeed(trustpath().args(["events", "--server", &app.base]));
     assert!(table.starts_with("TIME"), "{table}");
     assert!(
         table.contains("tok-sha256-7c1f2e") && table.contains("tok-x1"),

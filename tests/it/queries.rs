@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, test_config, trustpath};
+use crate::harness::{TestApp, succeed, test_config, trustpath};
 
 fn fixture() -> String {
     let events = [
@@ -150,23 +150,14 @@ async fn named_queries_answer_from_the_store() {
     assert_eq!(answer["rows"], json!([]), "{answer}");
 
     // The CLI runs the same query through the server.
-    let output = trustpath()
-        .args([
-            "query",
-            "scopes_held",
-            "--param",
-            "subject=alice",
-            "--server",
-            &app.base,
-        ])
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let table = succeed(trustpath().args([
+        "query",
+        "scopes_held",
+        "--param",
+        "subject=alice",
+        "--server",
+        &app.base,
+    ]));
     assert!(
         table.starts_with("SUBJECT") && table.contains("tok-2"),
         "{table}"

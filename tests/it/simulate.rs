@@ -8,7 +8,9 @@ use trustpath::event::{Kind, Outcome, WireEvent};
 use trustpath::simulate::world::Size;
 use trustpath::simulate::{Attack, Options, encode_native, generate};
 
-use crate::harness::{NatsServer, TestApp, app_with_nats, test_config, trustpath, wait_for_counts};
+use crate::harness::{
+    NatsServer, TestApp, app_with_nats, succeed, test_config, trustpath, wait_for_counts,
+};
 
 fn options(seed: u64, attacks: Vec<(Attack, usize)>) -> Options {
     Options {
@@ -252,14 +254,13 @@ fn simulated_events_are_all_valid() {
 /// Lines `trustpath simulate` writes for these arguments.
 fn simulate_lines(dir: &std::path::Path, args: &[&str]) -> i64 {
     let out = dir.join("sim.ndjson");
-    let status = trustpath()
-        .arg("simulate")
-        .args(args)
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    succeed(
+        trustpath()
+            .arg("simulate")
+            .args(args)
+            .arg("--out")
+            .arg(&out),
+    );
     std::fs::read_to_string(&out).unwrap().lines().count() as i64
 }
 
@@ -271,16 +272,11 @@ async fn published_to_nats_stored_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let expected = simulate_lines(dir.path(), ARGS);
     let app = app_with_nats(&nats, test_config(dir.path())).await;
-    let output = trustpath()
-        .arg("simulate")
-        .args(ARGS)
-        .args(["--nats", &nats.url()])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    succeed(
+        trustpath()
+            .arg("simulate")
+            .args(ARGS)
+            .args(["--nats", &nats.url()]),
     );
     wait_for_counts(&app, expected, 0).await;
     app.stop().await;
@@ -291,25 +287,19 @@ async fn posted_over_http_stored_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let expected = simulate_lines(dir.path(), ARGS);
     let app = TestApp::start(test_config(dir.path())).await;
-    let output = trustpath()
-        .arg("simulate")
-        .args(ARGS)
-        .args(["--http", &app.base])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    succeed(
+        trustpath()
+            .arg("simulate")
+            .args(ARGS)
+            .args(["--http", &app.base]),
     );
     // Sending twice changes nothing: the ids are the same.
-    let again = trustpath()
-        .arg("simulate")
-        .args(ARGS)
-        .args(["--http", &app.base])
-        .output()
-        .unwrap();
-    assert!(again.status.success());
+    succeed(
+        trustpath()
+            .arg("simulate")
+            .args(ARGS)
+            .args(["--http", &app.base]),
+    );
     wait_for_counts(&app, expected, 0).await;
     assert_eq!(app.stats().await["duplicates"], expected);
     app.stop().await;
