@@ -3,6 +3,8 @@
 -- Every filter is optional (NULL = no filter). `token_id` matches an event whose access
 -- token, parent token or refresh token has that id, so one token's whole lineage shows.
 -- Pagination is a keyset over (time, event_id): pass the last row's values to get the next page.
+-- The page is chosen first and only its rows are rendered as JSON, so DuckDB can pick the
+-- top rows from the sort columns alone.
 -- params:
 --   $1  from            TIMESTAMPTZ  events at or after
 --   $2  to              TIMESTAMPTZ  events before
@@ -17,6 +19,26 @@
 --   $11 before_time_us  BIGINT       cursor: time of the last row seen (epoch µs)
 --   $12 before_id       VARCHAR      cursor: event_id of the last row seen
 --   $13 limit           BIGINT
+WITH page AS (
+    SELECT *
+    FROM events
+    WHERE ($1::TIMESTAMPTZ IS NULL OR time >= $1::TIMESTAMPTZ)
+      AND ($2::TIMESTAMPTZ IS NULL OR time < $2::TIMESTAMPTZ)
+      AND ($3::VARCHAR IS NULL OR kind = $3::VARCHAR)
+      AND ($4::VARCHAR IS NULL OR subject = $4::VARCHAR)
+      AND ($5::VARCHAR IS NULL OR client_id = $5::VARCHAR)
+      AND ($6::VARCHAR IS NULL OR resource = $6::VARCHAR)
+      AND ($7::VARCHAR IS NULL OR issuer = $7::VARCHAR)
+      AND ($8::VARCHAR IS NULL OR $8::VARCHAR IN (token_id, token_parent_id, token_refresh_id))
+      AND ($9::VARCHAR IS NULL OR connection_id = $9::VARCHAR)
+      AND ($10::VARCHAR IS NULL OR outcome = $10::VARCHAR)
+      AND ($11::BIGINT IS NULL
+           OR epoch_us(time) < $11::BIGINT
+           OR (epoch_us(time) = $11::BIGINT AND event_id < $12::VARCHAR))
+    ORDER BY time DESC, event_id DESC
+    LIMIT $13::BIGINT
+)
+
 SELECT
     epoch_us(time) AS time_us,
     event_id,
@@ -65,19 +87,5 @@ SELECT
         'schema_version', schema_version,
         'batch_id', batch_id::VARCHAR
     )::VARCHAR AS event
-FROM events
-WHERE ($1::TIMESTAMPTZ IS NULL OR time >= $1::TIMESTAMPTZ)
-  AND ($2::TIMESTAMPTZ IS NULL OR time < $2::TIMESTAMPTZ)
-  AND ($3::VARCHAR IS NULL OR kind = $3::VARCHAR)
-  AND ($4::VARCHAR IS NULL OR subject = $4::VARCHAR)
-  AND ($5::VARCHAR IS NULL OR client_id = $5::VARCHAR)
-  AND ($6::VARCHAR IS NULL OR resource = $6::VARCHAR)
-  AND ($7::VARCHAR IS NULL OR issuer = $7::VARCHAR)
-  AND ($8::VARCHAR IS NULL OR $8::VARCHAR IN (token_id, token_parent_id, token_refresh_id))
-  AND ($9::VARCHAR IS NULL OR connection_id = $9::VARCHAR)
-  AND ($10::VARCHAR IS NULL OR outcome = $10::VARCHAR)
-  AND ($11::BIGINT IS NULL
-       OR epoch_us(time) < $11::BIGINT
-       OR (epoch_us(time) = $11::BIGINT AND event_id < $12::VARCHAR))
-ORDER BY time DESC, event_id DESC
-LIMIT $13::BIGINT;
+FROM page
+ORDER BY time DESC, event_id DESC;
