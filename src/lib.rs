@@ -14,7 +14,8 @@
 //! - [`pipeline`]: the one ingest path all collectors share.
 //! - [`store`]: the DuckDB file: migrations, the single writer, the read queries.
 //! - [`serve`]: `App::build` / `run_until_stopped`, the axum API.
-//! - [`client`]: the CLI's view of a running server.
+//! - [`client`], [`cli`]: the command line and its view of a running server.
+//! - [`simulate`]: labelled MCP authorization traffic for demos, tests and benchmarks.
 //! - [`config`], [`metrics`]: settings and Prometheus counters.
 //!
 //! SQL lives in `queries/`, the wire format's JSON Schema in `schemas/`.
