@@ -57,7 +57,6 @@ pub struct App {
     state: AppState,
     nats: Option<NatsCollector>,
     writer: WriterThread,
-    _config: Arc<Config>,
 }
 
 impl App {
@@ -93,7 +92,6 @@ impl App {
             state,
             nats,
             writer: writer_thread,
-            _config: Arc::new(config),
         })
     }
 

@@ -115,6 +115,9 @@ pub fn inject(
 
 type Injected = (Vec<String>, String);
 
+/// The authorization server an attacker stands up (mix-up, spoofed metadata).
+const ROGUE_ISSUER: &str = "https://auth.mcp-login.example";
+
 /// Parties whose client has the wanted registration.
 fn party_with<'w>(rec: &mut Recorder, world: &'w World, registration: Registration) -> Party<'w> {
     let candidates: Vec<&Client> = world
@@ -156,7 +159,6 @@ fn document_fetch(
         e.client.id = Some(client.id.clone());
         e.client.registration = Some(Registration::Cimd);
         e.client.name = Some(client.name.clone());
-        e.issuer = Some(p.issuer.issuer.clone());
         e.client.document_sha256 = Some(client.document_sha256.clone());
         e.client.redirect_uris = Some(client.redirect_uris.clone());
         e.http.status = Some(200);
@@ -339,9 +341,8 @@ fn issuer_not_advertised(
 ) -> Injected {
     let base = parties(rec, world);
     let rogue = super::world::Issuer {
-        issuer: "https://auth.mcp-login.example".into(),
-        metadata_url: "https://auth.mcp-login.example/.well-known/oauth-authorization-server"
-            .into(),
+        issuer: ROGUE_ISSUER.into(),
+        metadata_url: format!("{ROGUE_ISSUER}/.well-known/oauth-authorization-server"),
         cimd_supported: true,
         skew_ms: 0,
     };
@@ -378,7 +379,7 @@ fn metadata_drift(rec: &mut Recorder, world: &World, at: &mut DateTime<Utc>) -> 
     });
     *at += Duration::minutes(rec.rng.random_range(5..120));
     let mut servers = resource.authorization_servers.clone();
-    servers.push("https://auth.mcp-login.example".into());
+    servers.push(ROGUE_ISSUER.into());
     let sha = prm_sha256(&resource.uri, &servers, &resource.scopes_supported);
     let after = rec.emit(*at, Src::Gateway(resource), Kind::MetadataFetch, |e| {
         e.resource = Some(resource.uri.clone());
@@ -495,7 +496,6 @@ fn revoked_token_use(
     let revoke = rec.emit(t, Src::Auth(p.issuer), Kind::TokenRevoke, |e| {
         p.fill_client(e);
         e.subject = Some(p.user.to_owned());
-        e.issuer = Some(p.issuer.issuer.clone());
         e.token.id = Some(token.access.clone());
     });
     let t = step(&mut rec.rng, at, 1_000, 60_000);
@@ -590,7 +590,6 @@ fn auth_failure_burst(rec: &mut Recorder, world: &World, at: &mut DateTime<Utc>)
         let t = step(&mut rec.rng, at, 100, 3_000);
         evidence.push(rec.emit(t, Src::Auth(p.issuer), Kind::TokenIssue, |e| {
             p.fill_client(e);
-            e.issuer = Some(p.issuer.issuer.clone());
             e.outcome = Some(Outcome::Failure);
             e.reason = Some("invalid_client".into());
             e.token.grant_type = Some("client_credentials".into());
@@ -622,7 +621,6 @@ fn dcr_where_cimd_expected(rec: &mut Recorder, world: &World, at: &mut DateTime<
         e.client.name = Some("Quick MCP Tool".into());
         e.client.document_sha256 = Some(sha);
         e.client.redirect_uris = Some(vec![redirect]);
-        e.issuer = Some(issuer.issuer.clone());
         e.network.ip = Some(ip);
     });
     (
@@ -650,7 +648,6 @@ fn issuer_endpoint_origin(rec: &mut Recorder, world: &World, at: &mut DateTime<U
         )
     };
     let fetch = rec.emit(*at, Src::Auth(issuer), Kind::AsMetadataFetch, |e| {
-        e.issuer = Some(issuer.issuer.clone());
         e.attributes = as_metadata(issuer, advertised, origin);
         e.http.status = Some(200);
     });

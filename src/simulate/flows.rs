@@ -93,6 +93,10 @@ impl Recorder {
             attributes: Map::new(),
             unknown: Map::new(),
         };
+        // An authorization server's own events name it as the issuer.
+        if let Src::Auth(issuer) = src {
+            event.issuer = Some(issuer.issuer.clone());
+        }
         fill(&mut event);
         let arrival = at + Duration::milliseconds(self.rng.random_range(0..=max_delay_ms));
         self.events.push(SimEvent { event, arrival });
@@ -250,7 +254,6 @@ pub fn discover(rec: &mut Recorder, p: &Party<'_>, at: &mut DateTime<Utc>) -> Ve
     });
     let t = step(&mut rec.rng, at, 20, 300);
     rec.emit(t, Src::Auth(p.issuer), Kind::AsMetadataFetch, |e| {
-        e.issuer = Some(p.issuer.issuer.clone());
         e.attributes = as_metadata(p.issuer, &p.issuer.issuer, &p.issuer.issuer);
         e.http.status = Some(200);
     });
@@ -309,7 +312,6 @@ pub fn identify(rec: &mut Recorder, history: &mut History, p: &Party<'_>, at: &m
             let resolved = hosting_ip(&mut rec.rng);
             rec.emit(t, Src::Auth(p.issuer), Kind::ClientDocumentFetch, |e| {
                 p.fill_client(e);
-                e.issuer = Some(p.issuer.issuer.clone());
                 e.client.document_sha256 = Some(p.client.document_sha256.clone());
                 e.client.redirect_uris = Some(p.client.redirect_uris.clone());
                 e.http.status = Some(200);
@@ -328,7 +330,6 @@ pub fn identify(rec: &mut Recorder, history: &mut History, p: &Party<'_>, at: &m
                 let t = step(&mut rec.rng, at, 50, 400);
                 rec.emit(t, Src::Auth(p.issuer), Kind::ClientRegister, |e| {
                     p.fill_client(e);
-                    e.issuer = Some(p.issuer.issuer.clone());
                     e.client.document_sha256 = Some(p.client.document_sha256.clone());
                     e.client.redirect_uris = Some(p.client.redirect_uris.clone());
                     e.network.ip = Some(p.ip.clone());
@@ -357,22 +358,17 @@ pub fn authorize(
         if first { 3_000 } else { 50 },
         if first { 40_000 } else { 400 },
     );
-    rec.emit(t, Src::Auth(p.issuer), Kind::ConsentGrant, |e| {
-        p.fill_who(e);
-        e.issuer = Some(p.issuer.issuer.clone());
-        e.scopes.granted = Some(scopes.to_vec());
-        e.consent = Some(if first {
-            Consent::Explicit
-        } else {
-            Consent::Remembered
-        });
-    });
+    let consent = if first {
+        Consent::Explicit
+    } else {
+        Consent::Remembered
+    };
+    grant_consent(rec, p, t, scopes, consent);
     // An honest failure now and then: a code exchanged too late, then a fresh attempt.
     if rec.rng.random_bool(0.04) {
         let t = step(&mut rec.rng, at, 100, 900);
         rec.emit(t, Src::Auth(p.issuer), Kind::TokenIssue, |e| {
             p.fill_who(e);
-            e.issuer = Some(p.issuer.issuer.clone());
             e.outcome = Some(Outcome::Failure);
             e.reason = Some("invalid_grant".into());
             e.token.grant_type = Some("authorization_code".into());
@@ -393,11 +389,25 @@ pub fn request_authorization(
     let t = step(&mut rec.rng, at, 100, 800);
     rec.emit(t, Src::Auth(p.issuer), Kind::AuthorizationRequest, |e| {
         p.fill_who(e);
-        e.issuer = Some(p.issuer.issuer.clone());
         e.redirect_uri = Some(redirect_uri.to_owned());
         e.scopes.requested = Some(scopes.to_vec());
         e.attributes.insert("pkce_method".into(), json!("S256"));
     })
+}
+
+/// The user (or a remembered consent) approves `scopes` for the client.
+fn grant_consent(
+    rec: &mut Recorder,
+    p: &Party<'_>,
+    t: DateTime<Utc>,
+    scopes: &[String],
+    consent: Consent,
+) {
+    rec.emit(t, Src::Auth(p.issuer), Kind::ConsentGrant, |e| {
+        p.fill_who(e);
+        e.scopes.granted = Some(scopes.to_vec());
+        e.consent = Some(consent);
+    });
 }
 
 /// The user looks at the consent screen and says no: the flow ends there.
@@ -406,7 +416,6 @@ fn deny(rec: &mut Recorder, p: &Party<'_>, at: &mut DateTime<Utc>, scopes: &[Str
     let t = step(&mut rec.rng, at, 2_000, 30_000);
     rec.emit(t, Src::Auth(p.issuer), Kind::ConsentDeny, |e| {
         p.fill_who(e);
-        e.issuer = Some(p.issuer.issuer.clone());
         e.outcome = Some(Outcome::Denied);
         e.reason = Some("access_denied".into());
         e.scopes.requested = Some(scopes.to_vec());
@@ -427,7 +436,6 @@ pub fn issue(
     let expires = t + Duration::hours(1);
     let event_id = rec.emit(t, Src::Auth(p.issuer), Kind::TokenIssue, |e| {
         p.fill_who(e);
-        e.issuer = Some(p.issuer.issuer.clone());
         e.scopes.granted = Some(scopes.to_vec());
         e.token.id = Some(access.clone());
         e.token.parent_id = parent.map(str::to_owned);
@@ -480,6 +488,7 @@ pub fn access(
         p.fill_who(e);
         e.connection_id = Some(p.session.clone());
         e.resource = Some(resource.to_owned());
+        // The token's issuer, as the gateway reads it from the JWT.
         e.issuer = Some(p.issuer.issuer.clone());
         e.token.id = Some(token.access.clone());
         e.scopes.granted = Some(token.scopes.clone());
@@ -518,12 +527,7 @@ pub fn benign(rec: &mut Recorder, world: &World, history: &mut History, start: D
         });
         request_authorization(rec, &p, &mut at, &wider, &p.client.redirect_uris[0]);
         let t = step(&mut rec.rng, &mut at, 2_000, 30_000);
-        rec.emit(t, Src::Auth(p.issuer), Kind::ConsentGrant, |e| {
-            p.fill_who(e);
-            e.issuer = Some(p.issuer.issuer.clone());
-            e.scopes.granted = Some(wider.clone());
-            e.consent = Some(Consent::Explicit);
-        });
+        grant_consent(rec, &p, t, &wider, Consent::Explicit);
         let t = step(&mut rec.rng, &mut at, 100, 900);
         token = issue(rec, &p, t, &wider, "authorization_code", None);
         let calls = rec.rng.random_range(1..4);
@@ -556,7 +560,6 @@ pub fn benign(rec: &mut Recorder, world: &World, history: &mut History, start: D
         let t = step(&mut rec.rng, &mut at, 1_000, 600_000);
         rec.emit(t, Src::Auth(p.issuer), Kind::TokenRevoke, |e| {
             p.fill_who(e);
-            e.issuer = Some(p.issuer.issuer.clone());
             e.token.id = Some(token.refresh.clone());
         });
     }
