@@ -82,7 +82,7 @@ async fn sigkill_mid_ingest_loses_nothing_and_duplicates_nothing() {
 }
 
 #[tokio::test]
-async fn sigterm_finishes_the_batch_and_exits_cleanly() {
+async fn sigterm_exits_cleanly_with_everything_committed() {
     let nats = NatsServer::start();
     let (_dir, store) = store_dir();
     let mut serve = ServeProcess::spawn(&store, &nats.url(), &[]);
