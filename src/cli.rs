@@ -535,7 +535,7 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
         }
     } else {
         let store = Store::open(&config.store)?;
-        let (writer, writer_thread) = store.writer(2)?;
+        let (writer, writer_thread) = store.writer(2, config.correlate.clone())?;
         let ingest = Ingest::new(Normalizer::new(config.ingest.max_event_bytes), writer);
         loop {
             let records = reader

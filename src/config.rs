@@ -23,7 +23,32 @@ pub struct Config {
     pub http: HttpConfig,
     pub nats: NatsConfig,
     pub sql: SqlConfig,
+    pub correlate: CorrelateConfig,
     pub log: LogConfig,
+}
+
+/// How events are joined into connections and their trust paths judged.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorrelateConfig {
+    /// Clock difference tolerated between sources (gateway, authorization server): a use
+    /// this much after a revocation or expiry still counts as before it, and evidence up
+    /// to this much after a token's issue time counts as in force at issue.
+    #[serde(with = "humantime_serde")]
+    pub clock_skew: Duration,
+    /// How long before a connection's first token an authorization request, consent or
+    /// failed token request of the same issuer, client and subject still belongs to it.
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+}
+
+impl Default for CorrelateConfig {
+    fn default() -> Self {
+        CorrelateConfig {
+            clock_skew: Duration::from_secs(5),
+            window: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// Analysts' ad-hoc SQL (`POST /v1/sql`).

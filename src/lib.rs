@@ -24,6 +24,7 @@ pub mod cli;
 pub mod client;
 pub mod collect;
 pub mod config;
+pub mod correlate;
 pub mod event;
 pub mod metrics;
 pub mod normalize;

@@ -63,7 +63,7 @@ impl App {
     pub async fn build(config: Config) -> Result<App, StartError> {
         let store = Store::open(&config.store)?;
         tracing::info!(path = %store.path().display(), "store open");
-        let (writer, writer_thread) = store.writer(4)?;
+        let (writer, writer_thread) = store.writer(4, config.correlate.clone())?;
         let ingest = Ingest::new(Normalizer::new(config.ingest.max_event_bytes), writer);
         let listener = TcpListener::bind(config.http.listen)
             .await

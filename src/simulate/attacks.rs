@@ -8,10 +8,11 @@ use serde::Serialize;
 
 use super::flows::{
     History, Issued, Party, Recorder, Src, access, as_metadata, authorize, discover, fill_prm,
-    hosting_ip, identify, issue, parties, party, public_ip, request_authorization, step, use_token,
+    grant_consent, hosting_ip, identify, issue, parties, party, public_ip, request_authorization,
+    step, use_token,
 };
 use super::world::{Client, Resource, World, document_sha256, pick, prm_sha256};
-use crate::event::{Kind, Outcome, Registration};
+use crate::event::{Consent, Kind, Outcome, Registration};
 
 macro_rules! attacks {
     ($($variant:ident = $id:literal, $name:literal;)+) => {
@@ -102,7 +103,7 @@ pub fn inject(
         Attack::StepUpLoop => step_up_loop(rec, world, history, &mut at),
         Attack::AuthFailureBurst => auth_failure_burst(rec, world, &mut at),
         Attack::DcrWhereCimdExpected => dcr_where_cimd_expected(rec, world, &mut at),
-        Attack::IssuerEndpointOrigin => issuer_endpoint_origin(rec, world, &mut at),
+        Attack::IssuerEndpointOrigin => issuer_endpoint_origin(rec, world, history, &mut at),
     };
     Label {
         attack,
@@ -188,9 +189,9 @@ fn client_document_drift(
         e.client.redirect_uris = Some(redirects.clone());
     });
     let scopes = vec![p.resource.scopes_supported[0].clone()];
-    authorize(rec, history, &p, at, &scopes);
+    let token = authorize(rec, history, &p, at, &scopes);
     (
-        vec![first, drifted],
+        vec![first, drifted, token.event_id],
         format!(
             "client {} changed its document: sha256 {} → {drifted_sha}, redirect_uris added {collector}",
             p.client.id, p.client.document_sha256
@@ -278,10 +279,17 @@ fn redirect_not_registered(rec: &mut Recorder, world: &World, at: &mut DateTime<
     let redirect = "https://attacker.example/oauth/callback";
     let scopes = [p.resource.scopes_supported[0].clone()];
     let request = request_authorization(rec, &p, at, &scopes, redirect);
+    // The authorization server does not check the redirect: the code goes to the attacker,
+    // who redeems it.
+    let t = step(&mut rec.rng, at, 3_000, 20_000);
+    grant_consent(rec, &p, t, &scopes, Consent::Explicit);
+    let t = step(&mut rec.rng, at, 100, 900);
+    let token = issue(rec, &p, t, &scopes, "authorization_code", None);
     (
-        vec![fetch, request],
+        vec![fetch, request, token.event_id],
         format!(
-            "authorization request for {} redirects to {redirect}, not in its document",
+            "authorization request for {} redirects to {redirect}, not in its document, and a \
+             token was issued",
             p.client.id
         ),
     )
@@ -498,7 +506,8 @@ fn revoked_token_use(
         e.subject = Some(p.user.to_owned());
         e.token.id = Some(token.access.clone());
     });
-    let t = step(&mut rec.rng, at, 1_000, 60_000);
+    // Well after the revocation, beyond any clock skew between the two logs.
+    let t = step(&mut rec.rng, at, 30_000, 600_000);
     let after = access(rec, &p, t, &token, &p.resource.uri, "search");
     (
         vec![revoke, after],
@@ -632,7 +641,12 @@ fn dcr_where_cimd_expected(rec: &mut Recorder, world: &World, at: &mut DateTime<
     )
 }
 
-fn issuer_endpoint_origin(rec: &mut Recorder, world: &World, at: &mut DateTime<Utc>) -> Injected {
+fn issuer_endpoint_origin(
+    rec: &mut Recorder,
+    world: &World,
+    history: &mut History,
+    at: &mut DateTime<Utc>,
+) -> Injected {
     let issuer = pick(&mut rec.rng, &world.issuers);
     let (advertised, origin, what) = if rec.rng.random_bool(0.5) {
         (
@@ -647,12 +661,44 @@ fn issuer_endpoint_origin(rec: &mut Recorder, world: &World, at: &mut DateTime<U
             "puts its endpoints on http://token-proxy.mcp-sso.example",
         )
     };
-    let fetch = rec.emit(*at, Src::Auth(issuer), Kind::AsMetadataFetch, |e| {
+    // A client discovers the issuer through a resource that trusts it, gets the bad
+    // metadata, and goes on to get a token.
+    let suited: Vec<&Client> = world
+        .clients
+        .iter()
+        .filter(|client| match client.registration {
+            Registration::Cimd => issuer.cimd_supported,
+            Registration::Dcr => !issuer.cimd_supported,
+            Registration::PreRegistered => true,
+        })
+        .collect();
+    // Every world has pre-registered clients, which suit any issuer.
+    let client = *pick(&mut rec.rng, &suited);
+    let base = party(rec, world, client);
+    let resource = world
+        .resources
+        .iter()
+        .find(|r| r.authorization_servers.contains(&issuer.issuer))
+        .unwrap_or(base.resource);
+    let p = Party {
+        issuer,
+        resource,
+        ..base
+    };
+    let scopes = discover(rec, &p, at);
+    let t = step(&mut rec.rng, at, 20, 300);
+    let fetch = rec.emit(t, Src::Auth(issuer), Kind::AsMetadataFetch, |e| {
         e.attributes = as_metadata(issuer, advertised, origin);
         e.http.status = Some(200);
+        e.network.ip = Some(p.ip.clone());
     });
+    identify(rec, history, &p, at);
+    let token = authorize(rec, history, &p, at, &scopes);
     (
-        vec![fetch],
-        format!("the metadata fetched for {} {what}", issuer.issuer),
+        vec![fetch, token.event_id],
+        format!(
+            "the metadata fetched for {} {what}, and a client trusted it",
+            issuer.issuer
+        ),
     )
 }

@@ -256,6 +256,7 @@ pub fn discover(rec: &mut Recorder, p: &Party<'_>, at: &mut DateTime<Utc>) -> Ve
     rec.emit(t, Src::Auth(p.issuer), Kind::AsMetadataFetch, |e| {
         e.attributes = as_metadata(p.issuer, &p.issuer.issuer, &p.issuer.issuer);
         e.http.status = Some(200);
+        e.network.ip = Some(p.ip.clone());
     });
     scope
 }
@@ -396,7 +397,7 @@ pub fn request_authorization(
 }
 
 /// The user (or a remembered consent) approves `scopes` for the client.
-fn grant_consent(
+pub fn grant_consent(
     rec: &mut Recorder,
     p: &Party<'_>,
     t: DateTime<Utc>,

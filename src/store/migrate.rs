@@ -9,11 +9,18 @@ use duckdb::Connection;
 use super::StoreError;
 
 /// (version, name, DDL). Versions are dense and never reused.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "events",
-    include_str!("../../queries/migrations/0001_events.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "events",
+        include_str!("../../queries/migrations/0001_events.sql"),
+    ),
+    (
+        2,
+        "connections",
+        include_str!("../../queries/migrations/0002_connections.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 pub fn current_version() -> i64 {

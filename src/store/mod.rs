@@ -23,11 +23,13 @@ use duckdb::Connection;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::config::StoreConfig;
+use crate::config::{CorrelateConfig, StoreConfig};
 use crate::event::Event;
 use crate::normalize::Rejected;
 
 pub use read::Reader;
+
+const MACROS: &str = include_str!("../../queries/correlate/macros.sql");
 pub use writer::Writer;
 
 /// What went wrong in the store. Each message says what to do about it.
@@ -171,6 +173,7 @@ impl Store {
         let db = Connection::open_with_flags(&path, settings)
             .map_err(|source| open_error(&path, source))?;
         migrate::apply(&db, &path)?;
+        db.execute_batch(MACROS)?;
         Ok(Store { path, db })
     }
 
@@ -184,8 +187,13 @@ impl Store {
     }
 
     /// Starts the single writer thread on its own connection. `queue` batches may wait.
-    pub fn writer(&self, queue: usize) -> Result<(Writer, writer::WriterThread), StoreError> {
-        Writer::spawn(self.db.try_clone()?, queue)
+    /// `correlate` says how the writer maintains connections and trust paths.
+    pub fn writer(
+        &self,
+        queue: usize,
+        correlate: CorrelateConfig,
+    ) -> Result<(Writer, writer::WriterThread), StoreError> {
+        Writer::spawn(self.db.try_clone()?, queue, correlate)
     }
 }
 

@@ -11,6 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{Batch, CommitReport, StoreError, arrow};
+use crate::config::CorrelateConfig;
+use crate::correlate::maintain;
 use crate::normalize::{Rejected, sha256_hex};
 
 const CREATE_STAGING: &str = include_str!("../../queries/ingest/create_staging.sql");
@@ -47,14 +49,16 @@ impl Writer {
     pub(super) fn spawn(
         db: Connection,
         queue: usize,
+        correlate: CorrelateConfig,
     ) -> Result<(Writer, WriterThread), StoreError> {
         db.execute_batch(CREATE_STAGING)?;
+        maintain::setup(&db)?;
         let (jobs, mut inbox) = mpsc::channel::<Job>(queue.max(1));
         let thread = thread::Builder::new()
             .name("store-writer".to_owned())
             .spawn(move || {
                 while let Some(job) = inbox.blocking_recv() {
-                    let result = commit(&db, job.batch);
+                    let result = commit(&db, &correlate, job.batch);
                     if let Err(error) = &result {
                         tracing::error!(%error, "batch commit failed; nothing of it was stored");
                     }
@@ -80,7 +84,7 @@ impl Writer {
     }
 }
 
-fn commit(db: &Connection, batch: Batch) -> Result<CommitReport, StoreError> {
+fn commit(db: &Connection, correlate: &CorrelateConfig, batch: Batch) -> Result<CommitReport, StoreError> {
     let span = tracing::debug_span!(
         "commit",
         collector = batch.collector.as_str(),
@@ -93,7 +97,7 @@ fn commit(db: &Connection, batch: Batch) -> Result<CommitReport, StoreError> {
     // Built before the transaction opens so the write lock is held as briefly as possible.
     let staged = arrow::events_batch(&batch.events)?;
     db.execute_batch("BEGIN TRANSACTION")?;
-    match write(db, &batch, staged, batch_id) {
+    match write(db, correlate, &batch, staged, batch_id) {
         Ok(report) => {
             db.execute_batch("COMMIT")?;
             crate::metrics::batch_committed(batch.collector, &report, started.elapsed());
@@ -109,6 +113,7 @@ fn commit(db: &Connection, batch: Batch) -> Result<CommitReport, StoreError> {
 
 fn write(
     db: &Connection,
+    correlate: &CorrelateConfig,
     batch: &Batch,
     staged: duckdb::arrow::record_batch::RecordBatch,
     batch_id: Uuid,
@@ -131,6 +136,9 @@ fn write(
         rejected.extend(conflicts(db, batch)?);
     }
     db.execute_batch("DELETE FROM events_staging")?;
+    if accepted > 0 {
+        maintain::apply(db, correlate, batch_id, batch.received_at)?;
+    }
 
     rejected.extend(batch.rejected.iter().cloned());
     let mut insert = db.prepare_cached(INSERT_REJECTED)?;

@@ -1,0 +1,21 @@
+-- The writer connection's scratch tables, emptied per batch: connections a batch may
+-- have changed, sessions whose events moved, and evaluated connections on their way in.
+CREATE TEMP TABLE IF NOT EXISTS dirty_connections (connection_id VARCHAR);
+CREATE TEMP TABLE IF NOT EXISTS touched_sessions (session VARCHAR);
+CREATE TEMP TABLE IF NOT EXISTS evaluated_connections (
+    connection_id   VARCHAR,
+    root_token_id   VARCHAR,
+    issuer          VARCHAR,
+    client_id       VARCHAR,
+    subject         VARCHAR,
+    resource        VARCHAR,
+    first_seen      VARCHAR,
+    last_seen       VARCHAR,
+    events          INTEGER,
+    tokens          INTEGER,
+    verdict         VARCHAR,
+    violated        VARCHAR,
+    unknown         VARCHAR,
+    trust_path      VARCHAR,
+    evaluated_at    VARCHAR
+);
