@@ -1,4 +1,5 @@
-//! The command line: `serve`, `ingest`, `events`, `rejected`, `stats`.
+//! The command line: `serve`, `ingest`, `events`, `connections`, `explain`, `timeline`,
+//! `rejected`, `stats`, `query`, `simulate`, `demo`.
 //!
 //! Every setting is a flag and a `TRUSTPATH_*` variable (clap reads both) layered over
 //! `trustpath.toml` and the defaults by [`Config::load`]. Read commands and `ingest` use a
@@ -24,7 +25,8 @@ use crate::serve::api::{IngestAnswer, RecordError};
 use crate::simulate::output::Sink;
 use crate::simulate::{self, LabelFile};
 use crate::store::read::{EventFilter, EventPage};
-use crate::store::{Collector, Store};
+use crate::store::connections::{ConnectionFilter, ConnectionPage, Timeline, TimelineFilter};
+use crate::store::{Collector, Store, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,6 +64,29 @@ pub enum Command {
         #[command(flatten)]
         filter: EventFilter,
         /// Print the page as JSON (with next_cursor) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List connections (approval chains) with their verdicts, most recently active first.
+    Connections {
+        #[command(flatten)]
+        filter: ConnectionFilter,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the trust path of a connection, or of the connection a token belongs to.
+    Explain {
+        /// A connection id (c-…) or a token id (access or refresh token).
+        id: String,
+        /// Print the connection with its trust path, tokens and events as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// An incident timeline: events and verdict changes for a key over a time window,
+    /// grouped by connection.
+    Timeline {
+        #[command(flatten)]
+        filter: TimelineFilter,
         #[arg(long)]
         json: bool,
     },
@@ -415,6 +440,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Ingest { file, format, json } => ingest(&config, &file, &format, json).await,
         Command::Events { filter, json } => events(&config, filter, json).await,
+        Command::Connections { filter, json } => connections(&config, filter, json).await,
+        Command::Explain { id, json } => explain(&config, &id, json).await,
+        Command::Timeline { filter, json } => timeline(&config, filter, json).await,
         Command::Rejected { limit, json } => rejected(&config, limit, json).await,
         Command::Stats => stats(&config).await,
         Command::Query { name, params, json } => query(&config, name, &params, json).await,
@@ -655,6 +683,110 @@ async fn events(config: &Config, filter: EventFilter, as_json: bool) -> anyhow::
     print_table(&columns, &rows)?;
     if let Some(cursor) = page.next_cursor {
         println!("more: --cursor {cursor}");
+    }
+    Ok(())
+}
+
+async fn connections(
+    config: &Config,
+    filter: ConnectionFilter,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let page: ConnectionPage = match server(config).await? {
+        Some(server) => server.connections(&filter).await?,
+        None => {
+            let reader = Store::open(&config.store)?.reader()?;
+            tokio::task::spawn_blocking(move || reader.connections(&filter)).await??
+        }
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+        return Ok(());
+    }
+    for connection in &page.connections {
+        println!("{}", crate::render::connection_line(connection));
+    }
+    if let Some(cursor) = page.next_cursor {
+        println!("more: --cursor {cursor}");
+    }
+    Ok(())
+}
+
+async fn explain(config: &Config, id: &str, as_json: bool) -> anyhow::Result<()> {
+    // Connection ids start with `c-`; anything else is most likely a token id.
+    let connection_first = id.starts_with("c-");
+    let detail = match server(config).await? {
+        Some(server) => {
+            let found = if connection_first {
+                server.connection(id).await?
+            } else {
+                server.token_trust_path(id).await?
+            };
+            match found {
+                Some(detail) => Some(detail),
+                None if connection_first => server.token_trust_path(id).await?,
+                None => server.connection(id).await?,
+            }
+        }
+        None => {
+            let reader = Store::open(&config.store)?.reader()?;
+            let id = id.to_owned();
+            tokio::task::spawn_blocking(move || {
+                let lookup = |as_connection: bool| {
+                    if as_connection {
+                        reader.connection_detail(&id, true)
+                    } else {
+                        reader.token_trust_path(&id)
+                    }
+                };
+                match lookup(connection_first) {
+                    Err(StoreError::NotFound(_)) => match lookup(!connection_first) {
+                        Err(StoreError::NotFound(_)) => Ok(None),
+                        other => other.map(Some),
+                    },
+                    other => other.map(Some),
+                }
+            })
+            .await??
+        }
+    };
+    let Some(detail) = detail else {
+        bail!(
+            "{id} is neither a connection nor a token of one; list connections with `trustpath \
+             connections`, or look the token up with `trustpath events --token-id {id}`"
+        );
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&detail)?);
+    } else {
+        print!("{}", crate::render::trust_path(&detail));
+    }
+    Ok(())
+}
+
+async fn timeline(config: &Config, filter: TimelineFilter, as_json: bool) -> anyhow::Result<()> {
+    let key = [
+        ("subject", &filter.subject),
+        ("client_id", &filter.client_id),
+        ("resource", &filter.resource),
+        ("ip", &filter.ip),
+        ("token_id", &filter.token_id),
+    ]
+    .iter()
+    .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
+    .collect::<Vec<_>>()
+    .join(" ");
+    let timeline: Timeline = match server(config).await? {
+        Some(server) => server.timeline(&filter).await?,
+        None => {
+            let reader = Store::open(&config.store)?.reader()?;
+            tokio::task::spawn_blocking(move || reader.timeline(&filter)).await??
+        }
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&timeline)?);
+    } else {
+        print!("{}", crate::render::timeline(&timeline, &key));
     }
     Ok(())
 }

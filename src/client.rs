@@ -7,6 +7,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::serve::api::IngestAnswer;
+use crate::store::connections::{
+    ConnectionDetail, ConnectionFilter, ConnectionPage, Timeline, TimelineFilter,
+};
 use crate::store::read::{EventFilter, EventPage, QueryResult, Stats};
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,42 @@ impl ServerClient {
     pub async fn events(&self, filter: &EventFilter) -> Result<EventPage, ClientError> {
         let url = format!("{}/v1/events", self.base);
         self.answer(&url, self.http.get(&url).query(filter)).await
+    }
+
+    pub async fn connections(
+        &self,
+        filter: &ConnectionFilter,
+    ) -> Result<ConnectionPage, ClientError> {
+        let url = format!("{}/v1/connections", self.base);
+        self.answer(&url, self.http.get(&url).query(filter)).await
+    }
+
+    /// `None` when the server has no such connection.
+    pub async fn connection(&self, id: &str) -> Result<Option<ConnectionDetail>, ClientError> {
+        let url = format!("{}/v1/connections/{}", self.base, path_segment(id));
+        self.found(&url).await
+    }
+
+    /// `None` when the token belongs to no connection.
+    pub async fn token_trust_path(
+        &self,
+        token_id: &str,
+    ) -> Result<Option<ConnectionDetail>, ClientError> {
+        let url = format!("{}/v1/tokens/{}/trust-path", self.base, path_segment(token_id));
+        self.found(&url).await
+    }
+
+    pub async fn timeline(&self, filter: &TimelineFilter) -> Result<Timeline, ClientError> {
+        let url = format!("{}/v1/timeline", self.base);
+        self.answer(&url, self.http.get(&url).query(filter)).await
+    }
+
+    async fn found<T: DeserializeOwned>(&self, url: &str) -> Result<Option<T>, ClientError> {
+        match self.answer(url, self.http.get(url)).await {
+            Ok(found) => Ok(Some(found)),
+            Err(ClientError::Status { status: 404, .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     pub async fn rejected(&self, limit: u32) -> Result<serde_json::Value, ClientError> {
@@ -121,4 +160,11 @@ impl ServerClient {
             source,
         })
     }
+}
+
+/// An id as one URL path segment (ids are opaque: they may hold `/` or `?`).
+fn path_segment(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }

@@ -29,6 +29,7 @@ pub mod event;
 pub mod metrics;
 pub mod normalize;
 pub mod pipeline;
+pub mod render;
 pub mod serve;
 pub mod simulate;
 pub mod store;

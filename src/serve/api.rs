@@ -1,4 +1,5 @@
-//! The HTTP API (axum): ingest, event listing, rejected input, health and metrics.
+//! The HTTP API (axum): ingest, events, connections and trust paths, timelines, rejected
+//! input, named and ad-hoc queries, health and metrics.
 
 use std::net::SocketAddr;
 
@@ -20,6 +21,9 @@ use super::error::ApiError;
 use crate::collect::http::{Numbering, split_body};
 use crate::store::Collector;
 use crate::store::StoreError;
+use crate::store::connections::{
+    ConnectionDetail, ConnectionFilter, ConnectionPage, Timeline, TimelineFilter,
+};
 use crate::store::named::{self, NamedQuery};
 use crate::store::read::{EventFilter, EventPage, QueryResult, Stats};
 use crate::store::sandbox;
@@ -30,6 +34,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events", get(list_events).post(ingest_events))
         .route("/v1/rejected", get(list_rejected))
         .route("/v1/stats", get(stats))
+        .route("/v1/connections", get(list_connections))
+        .route("/v1/connections/{id}", get(get_connection))
+        .route("/v1/tokens/{id}/trust-path", get(token_trust_path))
+        .route("/v1/timeline", get(timeline))
         .route("/v1/queries", get(list_queries))
         .route("/v1/queries/{name}", post(run_query))
         .route("/v1/sql", post(run_sql))
@@ -174,6 +182,42 @@ async fn list_rejected(
     let limit = params.limit.unwrap_or(crate::store::read::DEFAULT_LIMIT);
     let rejected = blocking(move || reader.rejected(params.from, params.to, limit)).await?;
     Ok(Json(json!({ "rejected": rejected })))
+}
+
+async fn list_connections(
+    State(state): State<AppState>,
+    filter: Result<Query<ConnectionFilter>, QueryRejection>,
+) -> Result<Json<ConnectionPage>, ApiError> {
+    let Query(filter) = filter.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let reader = state.reader.clone();
+    Ok(Json(blocking(move || reader.connections(&filter)).await?))
+}
+
+async fn get_connection(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionDetail>, ApiError> {
+    let reader = state.reader.clone();
+    Ok(Json(
+        blocking(move || reader.connection_detail(&id, true)).await?,
+    ))
+}
+
+async fn token_trust_path(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionDetail>, ApiError> {
+    let reader = state.reader.clone();
+    Ok(Json(blocking(move || reader.token_trust_path(&id)).await?))
+}
+
+async fn timeline(
+    State(state): State<AppState>,
+    filter: Result<Query<TimelineFilter>, QueryRejection>,
+) -> Result<Json<Timeline>, ApiError> {
+    let Query(filter) = filter.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let reader = state.reader.clone();
+    Ok(Json(blocking(move || reader.timeline(&filter)).await?))
 }
 
 async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {

@@ -5,10 +5,12 @@
 //! - [`arrow`]: events → Arrow record batch (the only way rows enter `events`).
 //! - [`writer`]: the single writer: batch in, one transaction, [`CommitReport`] out.
 //! - [`read`]: the queries the API and CLI answer from.
+//! - [`connections`]: connections, trust paths and timelines (maintained by `correlate`).
 //! - [`named`]: the named queries of `queries/named/` and their typed parameters.
 //! - [`sandbox`]: analysts' ad-hoc SQL, checked, read-only, limited.
 
 pub mod arrow;
+pub mod connections;
 pub mod migrate;
 pub mod named;
 pub mod read;
@@ -29,7 +31,7 @@ use crate::normalize::Rejected;
 
 pub use read::Reader;
 
-const MACROS: &str = include_str!("../../queries/correlate/macros.sql");
+const MACROS: &str = include_str!("../../queries/macros.sql");
 pub use writer::Writer;
 
 /// What went wrong in the store. Each message says what to do about it.

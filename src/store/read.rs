@@ -256,7 +256,7 @@ impl Reader {
     }
 }
 
-fn check_limit(limit: u32) -> Result<(), StoreError> {
+pub(super) fn check_limit(limit: u32) -> Result<(), StoreError> {
     if limit == 0 || limit > MAX_LIMIT {
         return Err(StoreError::BadParameter(format!(
             "limit must be 1 to {MAX_LIMIT}, got {limit}"
@@ -265,24 +265,24 @@ fn check_limit(limit: u32) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn parse_json(text: &str) -> Result<Value, StoreError> {
+pub(super) fn parse_json(text: &str) -> Result<Value, StoreError> {
     // DuckDB's json_object always yields JSON; a failure here is a bug in a query file.
     serde_json::from_str(text)
         .map_err(|e| StoreError::Internal(format!("a query returned invalid JSON: {e}")))
 }
 
 /// Keyset position `(time, event_id)` of the last row of a page.
-struct Cursor {
-    time_us: i64,
-    event_id: String,
+pub(super) struct Cursor {
+    pub(super) time_us: i64,
+    pub(super) event_id: String,
 }
 
 impl Cursor {
-    fn encode(&self) -> String {
+    pub(super) fn encode(&self) -> String {
         format!("{}.{}", self.time_us, hex::encode(&self.event_id))
     }
 
-    fn decode(text: &str) -> Result<Cursor, StoreError> {
+    pub(super) fn decode(text: &str) -> Result<Cursor, StoreError> {
         let invalid =
             || StoreError::BadParameter(format!("cursor '{text}' is not one this server issued"));
         let (time_us, event_id) = text.split_once('.').ok_or_else(invalid)?;

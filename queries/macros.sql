@@ -45,3 +45,20 @@ CREATE OR REPLACE MACRO event_document(e) AS json_object(
     'schema_version', e.schema_version,
     'batch_id', e.batch_id::VARCHAR
 );
+
+-- connection_summary(c): one `connections` row as GET /v1/connections returns it.
+CREATE OR REPLACE MACRO connection_summary(c) AS json_object(
+    'connection_id', c.connection_id,
+    'root_token_id', c.root_token_id,
+    'issuer', c.issuer,
+    'client_id', c.client_id,
+    'subject', c.subject,
+    'resource', c.resource,
+    'first_seen', strftime(c.first_seen::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+    'last_seen', strftime(c.last_seen::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+    'events', c.events,
+    'tokens', c.tokens,
+    'verdict', c.verdict,
+    'violated', c.violated,
+    'unknown', c.unknown
+);
