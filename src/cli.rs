@@ -24,8 +24,8 @@ use crate::serve::App;
 use crate::serve::api::{IngestAnswer, RecordError};
 use crate::simulate::output::Sink;
 use crate::simulate::{self, LabelFile};
-use crate::store::read::{EventFilter, EventPage};
 use crate::store::connections::{ConnectionFilter, ConnectionPage, Timeline, TimelineFilter};
+use crate::store::read::{EventFilter, EventPage};
 use crate::store::{Collector, Store, StoreError};
 
 #[derive(Debug, Parser)]

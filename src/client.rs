@@ -75,7 +75,11 @@ impl ServerClient {
         &self,
         token_id: &str,
     ) -> Result<Option<ConnectionDetail>, ClientError> {
-        let url = format!("{}/v1/tokens/{}/trust-path", self.base, path_segment(token_id));
+        let url = format!(
+            "{}/v1/tokens/{}/trust-path",
+            self.base,
+            path_segment(token_id)
+        );
         self.found(&url).await
     }
 

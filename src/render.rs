@@ -78,7 +78,12 @@ fn write_link(out: &mut String, position: usize, link: &Link) {
         link.explanation
     );
     if !link.evidence.is_empty() {
-        let _ = writeln!(out, "     {:<18} evidence: {}", "", link.evidence.join(", "));
+        let _ = writeln!(
+            out,
+            "     {:<18} evidence: {}",
+            "",
+            link.evidence.join(", ")
+        );
     }
 }
 
@@ -121,13 +126,11 @@ fn write_group(out: &mut String, group: &TimelineGroup) {
     for entry in &group.entries {
         match entry {
             TimelineEntry::Event { time, event } => {
-                let detail = [
-                    "outcome", "reason", "tool", "token_id", "ip", "event_id",
-                ]
-                .iter()
-                .filter_map(|key| event[*key].as_str().map(|v| format!("{key}={v}")))
-                .collect::<Vec<_>>()
-                .join(" ");
+                let detail = ["outcome", "reason", "tool", "token_id", "ip", "event_id"]
+                    .iter()
+                    .filter_map(|key| event[*key].as_str().map(|v| format!("{key}={v}")))
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 let _ = writeln!(
                     out,
                     "  {}  {:<22} {detail}",

@@ -153,12 +153,22 @@ fn store_paths(
             )));
         };
         let path = evaluate(&connection, skew);
-        let first_seen = connection.members.first().map(|m| m.event.time).unwrap_or(root.time);
-        let last_seen = connection.members.last().map(|m| m.event.time).unwrap_or(root.time);
+        let first_seen = connection
+            .members
+            .first()
+            .map(|m| m.event.time)
+            .unwrap_or(root.time);
+        let last_seen = connection
+            .members
+            .last()
+            .map(|m| m.event.time)
+            .unwrap_or(root.time);
         let tokens = connection
             .members
             .iter()
-            .filter(|m| m.event.kind == crate::event::Kind::TokenIssue && m.event.token_id.is_some())
+            .filter(|m| {
+                m.event.kind == crate::event::Kind::TokenIssue && m.event.token_id.is_some()
+            })
             .count();
         evaluated.append_row(params![
             connection.connection_id,

@@ -48,7 +48,9 @@ impl std::str::FromStr for Verdict {
             "ok" => Ok(Verdict::Ok),
             "unknown" => Ok(Verdict::Unknown),
             "violated" => Ok(Verdict::Violated),
-            other => Err(format!("'{other}' is not a verdict (ok, unknown, violated)")),
+            other => Err(format!(
+                "'{other}' is not a verdict (ok, unknown, violated)"
+            )),
         }
     }
 }

@@ -188,14 +188,28 @@ impl<'f> View<'f> {
                 evidence: by_event.get(event.event_id.as_str()).copied(),
             })
             .collect();
-        let mut times: HashMap<&str, DateTime<Utc>> =
-            events.iter().map(|e| (e.event_id.as_str(), e.time)).collect();
+        let mut times: HashMap<&str, DateTime<Utc>> = events
+            .iter()
+            .map(|e| (e.event_id.as_str(), e.time))
+            .collect();
         for evidence in &facts.evidence {
             let docs = [
-                evidence.prm.as_ref().map(|p| (p.event_id.as_str(), p.time_us)),
-                evidence.as_metadata.as_ref().map(|a| (a.event_id.as_str(), a.time_us)),
-                evidence.document.as_ref().map(|d| (d.event_id.as_str(), d.time_us)),
-                evidence.pinned.as_ref().map(|d| (d.event_id.as_str(), d.time_us)),
+                evidence
+                    .prm
+                    .as_ref()
+                    .map(|p| (p.event_id.as_str(), p.time_us)),
+                evidence
+                    .as_metadata
+                    .as_ref()
+                    .map(|a| (a.event_id.as_str(), a.time_us)),
+                evidence
+                    .document
+                    .as_ref()
+                    .map(|d| (d.event_id.as_str(), d.time_us)),
+                evidence
+                    .pinned
+                    .as_ref()
+                    .map(|d| (d.event_id.as_str(), d.time_us)),
             ];
             for (id, time_us) in docs.into_iter().flatten() {
                 times.insert(id, from_us(time_us));
@@ -254,14 +268,20 @@ impl<'f> View<'f> {
                     format!("{described} answered HTTP {}", prm.http_status.unwrap_or(0)),
                 );
             } else if servers.is_empty() {
-                checked.violated([&prm.event_id], format!("{described} lists no authorization_servers"));
+                checked.violated(
+                    [&prm.event_id],
+                    format!("{described} lists no authorization_servers"),
+                );
             } else if let Some(url) = prm.url.as_deref().filter(|url| !same_origin(url, resource)) {
                 checked.violated(
                     [&prm.event_id],
                     format!("{described} was served from {url}, another origin than the resource"),
                 );
             } else {
-                checked.ok([&prm.event_id], format!("{described} lists {}", servers.join(", ")));
+                checked.ok(
+                    [&prm.event_id],
+                    format!("{described} lists {}", servers.join(", ")),
+                );
             }
         }
         checked.finish("no token issued in this connection: no PRM to check")
@@ -284,13 +304,19 @@ impl<'f> View<'f> {
                 continue;
             };
             let servers = prm.authorization_servers.as_deref().unwrap_or_default();
-            checked.fact(json!({"token_id": token.id(), "issuer": issuer, "prm_event_id": prm.event_id,
-                                "authorization_servers": servers}));
+            checked.fact(
+                json!({"token_id": token.id(), "issuer": issuer, "prm_event_id": prm.event_id,
+                                "authorization_servers": servers}),
+            );
             let evidence = [&token.event.event_id, &prm.event_id];
             if servers.iter().any(|s| s == issuer) {
                 checked.ok(
                     evidence,
-                    format!("token {} was issued by {issuer}, which {} lists", short(token.id()), describe_prm(resource, prm)),
+                    format!(
+                        "token {} was issued by {issuer}, which {} lists",
+                        short(token.id()),
+                        describe_prm(resource, prm)
+                    ),
                 );
             } else {
                 checked.violated(
@@ -331,7 +357,10 @@ impl<'f> View<'f> {
                 .unwrap_or_default();
             checked.fact(json!({"issuer": issuer, "as_metadata_event_id": meta.event_id,
                                 "advertised_issuer": advertised, "endpoints": attributes["endpoints"]}));
-            let fetched = format!("the metadata fetched for {issuer} at {}", at(from_us(meta.time_us)));
+            let fetched = format!(
+                "the metadata fetched for {issuer} at {}",
+                at(from_us(meta.time_us))
+            );
             let stray: Vec<String> = endpoints
                 .iter()
                 .filter(|(_, url)| !url.starts_with("https://") || !same_origin(url, issuer))
@@ -344,11 +373,17 @@ impl<'f> View<'f> {
                 ),
                 Some(advertised) if advertised != issuer => checked.violated(
                     [&meta.event_id, &token.event.event_id],
-                    format!("{fetched} advertises issuer {advertised}; token {} trusted it", short(token.id())),
+                    format!(
+                        "{fetched} advertises issuer {advertised}; token {} trusted it",
+                        short(token.id())
+                    ),
                 ),
                 Some(_) if !stray.is_empty() => checked.violated(
                     [&meta.event_id, &token.event.event_id],
-                    format!("{fetched} puts endpoints off the issuer's https origin: {}", stray.join(", ")),
+                    format!(
+                        "{fetched} puts endpoints off the issuer's https origin: {}",
+                        stray.join(", ")
+                    ),
                 ),
                 Some(_) => checked.ok(
                     [&meta.event_id],
@@ -364,7 +399,11 @@ impl<'f> View<'f> {
     fn client_document(&self) -> Link {
         let mut checked = Decision::new(LinkName::ClientDocument);
         for token in &self.tokens {
-            let client = token.event.client_id.as_deref().unwrap_or("(unknown client)");
+            let client = token
+                .event
+                .client_id
+                .as_deref()
+                .unwrap_or("(unknown client)");
             let document = token.evidence.and_then(|e| e.document.as_ref());
             let pinned = token.evidence.and_then(|e| e.pinned.as_ref());
             let registration = token
@@ -391,11 +430,19 @@ impl<'f> View<'f> {
                                 "pinned_event_id": pinned.map(|p| &p.event_id),
                                 "http_status": document.http_status, "http_bytes": document.http_bytes,
                                 "resolved_ip": document.resolved_ip, "redirected": document.redirected}));
-            let fetched = format!("{} of {client} ({}, sha256 {})", noun(document.kind), at(from_us(document.time_us)), short(sha));
+            let fetched = format!(
+                "{} of {client} ({}, sha256 {})",
+                noun(document.kind),
+                at(from_us(document.time_us)),
+                short(sha)
+            );
             if let Some(problem) = unsafe_fetch(document, client) {
                 checked.violated(
                     [&document.event_id, &token.event.event_id],
-                    format!("the {fetched} {problem}, and token {} was still issued", short(token.id())),
+                    format!(
+                        "the {fetched} {problem}, and token {} was still issued",
+                        short(token.id())
+                    ),
                 );
                 continue;
             }
@@ -428,7 +475,10 @@ impl<'f> View<'f> {
         for request in self.of_kind(Kind::AuthorizationRequest) {
             let client = request.client_id.as_deref().unwrap_or("(unknown client)");
             let Some(uri) = request.redirect_uri.as_deref() else {
-                checked.unknown([&request.event_id], "the authorization request does not name its redirect_uri".to_owned());
+                checked.unknown(
+                    [&request.event_id],
+                    "the authorization request does not name its redirect_uri".to_owned(),
+                );
                 continue;
             };
             let Some(registered) = document.and_then(|d| d.redirect_uris.as_deref()) else {
@@ -451,7 +501,10 @@ impl<'f> View<'f> {
                     format!("redirect_uri {uri} is neither https nor a loopback address"),
                 );
             } else {
-                checked.ok([&request.event_id, document_id], format!("redirect_uri {uri} is registered in the document of {client}"));
+                checked.ok(
+                    [&request.event_id, document_id],
+                    format!("redirect_uri {uri} is registered in the document of {client}"),
+                );
             }
         }
         checked.finish("no authorization request was seen for this connection")
@@ -463,13 +516,24 @@ impl<'f> View<'f> {
         let Some(root) = self.root() else {
             return checked.finish("no token issued in this connection");
         };
-        let grant = root.event.grant_type.as_deref().unwrap_or("authorization_code");
+        let grant = root
+            .event
+            .grant_type
+            .as_deref()
+            .unwrap_or("authorization_code");
         if matches!(grant, "client_credentials" | "token_exchange") {
-            checked.ok([&root.event.event_id], format!("a {grant} grant acts for no user: no consent needed"));
+            checked.ok(
+                [&root.event.event_id],
+                format!("a {grant} grant acts for no user: no consent needed"),
+            );
             return checked.finish("");
         }
         let subject = root.event.subject.as_deref().unwrap_or("(unknown subject)");
-        let client = root.event.client_id.as_deref().unwrap_or("(unknown client)");
+        let client = root
+            .event
+            .client_id
+            .as_deref()
+            .unwrap_or("(unknown client)");
         let granted = scope_set(&root.event.scopes_granted);
         let deadline = root.event.time + self.skew;
         let consents: Vec<&Fact> = self
@@ -496,15 +560,24 @@ impl<'f> View<'f> {
         } else if let Some(denial) = self.of_kind(Kind::ConsentDeny).find(|d| d.time <= deadline) {
             checked.violated(
                 [&denial.event_id, &root.event.event_id],
-                format!("{subject} denied consent to {client} at {}, yet token {} was issued", at(denial.time), short(root.id())),
+                format!(
+                    "{subject} denied consent to {client} at {}, yet token {} was issued",
+                    at(denial.time),
+                    short(root.id())
+                ),
             );
         } else if consents.is_empty() && self.of_kind(Kind::AuthorizationRequest).next().is_none() {
             checked.unknown(
                 [&root.event.event_id],
-                "neither the authorization request nor a consent of this connection was seen".to_owned(),
+                "neither the authorization request nor a consent of this connection was seen"
+                    .to_owned(),
             );
         } else {
-            let evidence: Vec<&String> = consents.iter().map(|c| &c.event_id).chain([&root.event.event_id]).collect();
+            let evidence: Vec<&String> = consents
+                .iter()
+                .map(|c| &c.event_id)
+                .chain([&root.event.event_id])
+                .collect();
             checked.violated(
                 evidence,
                 format!(
@@ -531,7 +604,10 @@ impl<'f> View<'f> {
         let asked_in: Vec<&String> = self
             .events
             .iter()
-            .filter(|e| matches!(e.kind, Kind::AuthorizationRequest | Kind::ResourceChallenge) && e.scopes_requested.is_some())
+            .filter(|e| {
+                matches!(e.kind, Kind::AuthorizationRequest | Kind::ResourceChallenge)
+                    && e.scopes_requested.is_some()
+            })
             .map(|e| &e.event_id)
             .collect();
         let by_refresh: HashMap<&str, &Issued> = self
@@ -540,7 +616,9 @@ impl<'f> View<'f> {
             .filter_map(|t| Some((t.event.token_refresh_id.as_deref()?, t)))
             .collect();
         for token in &self.tokens {
-            let Some(granted) = token.event.scopes_granted.as_ref() else { continue };
+            let Some(granted) = token.event.scopes_granted.as_ref() else {
+                continue;
+            };
             let id = short(token.id());
             let mut problems = Vec::new();
             let mut evidence = vec![token.event.event_id.as_str()];
@@ -551,16 +629,27 @@ impl<'f> View<'f> {
                         let wider = missing(granted, &held);
                         evidence.push(&parent.event.event_id);
                         if !wider.is_empty() {
-                            problems.push(format!("refresh {id} widened {} of its parent {} to {}", list(&held), short(parent.id()), list(&scope_set(&Some(granted.clone())))));
+                            problems.push(format!(
+                                "refresh {id} widened {} of its parent {} to {}",
+                                list(&held),
+                                short(parent.id()),
+                                list(&scope_set(&Some(granted.clone())))
+                            ));
                         }
                     }
-                    None => checked.unknown([&token.event.event_id], format!("the parent of refresh {id} is not in this connection")),
+                    None => checked.unknown(
+                        [&token.event.event_id],
+                        format!("the parent of refresh {id} is not in this connection"),
+                    ),
                 },
                 None if !asked.is_empty() => {
                     let extra = missing(granted, &asked);
                     evidence.extend(asked_in.iter().map(|s| s.as_str()));
                     if !extra.is_empty() {
-                        problems.push(format!("token {id} grants {}, neither requested nor in a challenge", list(&extra)));
+                        problems.push(format!(
+                            "token {id} grants {}, neither requested nor in a challenge",
+                            list(&extra)
+                        ));
                     }
                 }
                 None => {}
@@ -577,7 +666,13 @@ impl<'f> View<'f> {
             }
             checked.fact(json!({"token_id": token.id(), "granted": granted}));
             if problems.is_empty() {
-                checked.ok(evidence, format!("token {id} grants {}, all requested and supported", list(&scope_set(&Some(granted.clone())))));
+                checked.ok(
+                    evidence,
+                    format!(
+                        "token {id} grants {}, all requested and supported",
+                        list(&scope_set(&Some(granted.clone())))
+                    ),
+                );
             } else {
                 checked.violated(evidence, problems.join("; "));
             }
@@ -590,10 +685,19 @@ impl<'f> View<'f> {
         let mut checked = Decision::new(LinkName::Audience);
         let by_id: HashMap<&str, &Issued> = self.tokens.iter().map(|t| (t.id(), t)).collect();
         for used in self.of_kind(Kind::ResourceAccess).filter(|u| u.succeeded()) {
-            let (Some(token_id), Some(at_resource)) = (used.token_id.as_deref(), used.resource.as_deref()) else { continue };
-            let Some(token) = by_id.get(token_id) else { continue };
+            let (Some(token_id), Some(at_resource)) =
+                (used.token_id.as_deref(), used.resource.as_deref())
+            else {
+                continue;
+            };
+            let Some(token) = by_id.get(token_id) else {
+                continue;
+            };
             let Some(audience) = token.event.token_audience.as_ref() else {
-                checked.unknown([&used.event_id, &token.event.event_id], format!("token {} names no audience", short(token_id)));
+                checked.unknown(
+                    [&used.event_id, &token.event.event_id],
+                    format!("token {} names no audience", short(token_id)),
+                );
                 continue;
             };
             if audience.iter().any(|a| a == at_resource) {
@@ -602,7 +706,12 @@ impl<'f> View<'f> {
                 checked.fact(json!({"token_id": token_id, "audience": audience, "used_at": at_resource, "use_event_id": used.event_id}));
                 checked.violated(
                     [&token.event.event_id, &used.event_id],
-                    format!("token {} (audience {}) was used at {at_resource} at {}", short(token_id), audience.join(", "), at(used.time)),
+                    format!(
+                        "token {} (audience {}) was used at {at_resource} at {}",
+                        short(token_id),
+                        audience.join(", "),
+                        at(used.time)
+                    ),
                 );
             }
         }
@@ -621,16 +730,37 @@ impl<'f> View<'f> {
         }
         let by_id: HashMap<&str, &Issued> = self.tokens.iter().map(|t| (t.id(), t)).collect();
         for used in self.of_kind(Kind::ResourceAccess).filter(|u| u.succeeded()) {
-            let Some(token_id) = used.token_id.as_deref() else { continue };
-            if let Some(revoke) = revoked.get(token_id).filter(|r| used.time > r.time + self.skew) {
+            let Some(token_id) = used.token_id.as_deref() else {
+                continue;
+            };
+            if let Some(revoke) = revoked
+                .get(token_id)
+                .filter(|r| used.time > r.time + self.skew)
+            {
                 checked.violated(
                     [&revoke.event_id, &used.event_id],
-                    format!("token {} was used at {} at {}, after it was revoked at {}", short(token_id), used.resource.as_deref().unwrap_or("?"), at(used.time), at(revoke.time)),
+                    format!(
+                        "token {} was used at {} at {}, after it was revoked at {}",
+                        short(token_id),
+                        used.resource.as_deref().unwrap_or("?"),
+                        at(used.time),
+                        at(revoke.time)
+                    ),
                 );
-            } else if let Some(expires) = by_id.get(token_id).and_then(|t| t.event.token_expires_at).filter(|e| used.time > *e + self.skew) {
+            } else if let Some(expires) = by_id
+                .get(token_id)
+                .and_then(|t| t.event.token_expires_at)
+                .filter(|e| used.time > *e + self.skew)
+            {
                 checked.violated(
                     [&by_id[token_id].event.event_id, &used.event_id],
-                    format!("token {} was used at {} at {}, after it expired at {}", short(token_id), used.resource.as_deref().unwrap_or("?"), at(used.time), at(expires)),
+                    format!(
+                        "token {} was used at {} at {}, after it expired at {}",
+                        short(token_id),
+                        used.resource.as_deref().unwrap_or("?"),
+                        at(used.time),
+                        at(expires)
+                    ),
                 );
             } else {
                 checked.ok([&used.event_id], String::new());
@@ -642,25 +772,45 @@ impl<'f> View<'f> {
                 presented.entry(parent).or_default().push(token);
             }
         }
-        let mut reused: Vec<(&str, Vec<&Issued>)> = presented.into_iter().filter(|(_, t)| t.len() > 1).collect();
+        let mut reused: Vec<(&str, Vec<&Issued>)> =
+            presented.into_iter().filter(|(_, t)| t.len() > 1).collect();
         reused.sort_by_key(|(parent, _)| *parent);
         for (parent, children) in reused {
-            let uses: Vec<String> = children.iter().map(|c| format!("{} ({})", short(c.id()), at(c.event.time))).collect();
+            let uses: Vec<String> = children
+                .iter()
+                .map(|c| format!("{} ({})", short(c.id()), at(c.event.time)))
+                .collect();
             checked.violated(
                 children.iter().map(|c| c.event.event_id.as_str()),
-                format!("refresh token {} was presented {} times: {}", short(parent), children.len(), uses.join(", ")),
+                format!(
+                    "refresh token {} was presented {} times: {}",
+                    short(parent),
+                    children.len(),
+                    uses.join(", ")
+                ),
             );
         }
         for token in &self.tokens {
-            let Some(parent) = token.event.token_parent_id.as_deref() else { continue };
-            if let Some(revoke) = revoked.get(parent).filter(|r| token.event.time > r.time + self.skew) {
+            let Some(parent) = token.event.token_parent_id.as_deref() else {
+                continue;
+            };
+            if let Some(revoke) = revoked
+                .get(parent)
+                .filter(|r| token.event.time > r.time + self.skew)
+            {
                 checked.violated(
                     [&revoke.event_id, &token.event.event_id],
-                    format!("refresh token {} was presented at {}, after it was revoked at {}", short(parent), at(token.event.time), at(revoke.time)),
+                    format!(
+                        "refresh token {} was presented at {}, after it was revoked at {}",
+                        short(parent),
+                        at(token.event.time),
+                        at(revoke.time)
+                    ),
                 );
             }
         }
-        checked.summarize_ok("no use after revocation or expiry; every refresh token presented once");
+        checked
+            .summarize_ok("no use after revocation or expiry; every refresh token presented once");
         checked.finish("no use or refresh of this connection's tokens was seen")
     }
 }
@@ -676,10 +826,21 @@ struct Decision {
 
 impl Decision {
     fn new(link: LinkName) -> Self {
-        Decision { link, verdict: None, evidence: Vec::new(), facts: Vec::new(), lines: Vec::new() }
+        Decision {
+            link,
+            verdict: None,
+            evidence: Vec::new(),
+            facts: Vec::new(),
+            lines: Vec::new(),
+        }
     }
 
-    fn record(&mut self, verdict: Verdict, evidence: impl IntoIterator<Item = impl AsRef<str>>, line: String) {
+    fn record(
+        &mut self,
+        verdict: Verdict,
+        evidence: impl IntoIterator<Item = impl AsRef<str>>,
+        line: String,
+    ) {
         let worst = self.verdict.is_none_or(|v| verdict > v);
         if worst {
             // A worse verdict's explanation replaces the milder ones.
@@ -721,7 +882,10 @@ impl Decision {
     fn summarize_ok(&mut self, line: &str) {
         if self.verdict == Some(Verdict::Ok) && self.lines.is_empty() {
             let uses = self.evidence.len();
-            self.lines.push(format!("{line} ({uses} event{})", if uses == 1 { "" } else { "s" }));
+            self.lines.push(format!(
+                "{line} ({uses} event{})",
+                if uses == 1 { "" } else { "s" }
+            ));
         }
     }
 
@@ -770,7 +934,9 @@ fn unsafe_fetch(document: &Document, client: &str) -> Option<String> {
         return Some("followed a redirect".to_owned());
     }
     if let Some(bytes) = document.http_bytes.filter(|b| *b > MAX_DOCUMENT_BYTES) {
-        return Some(format!("was {bytes} bytes, above the {MAX_DOCUMENT_BYTES}-byte limit"));
+        return Some(format!(
+            "was {bytes} bytes, above the {MAX_DOCUMENT_BYTES}-byte limit"
+        ));
     }
     let ip = document.resolved_ip.as_deref()?;
     let kind = special_address(ip.parse().ok()?)?;
@@ -870,4 +1036,76 @@ fn at(time: DateTime<Utc>) -> String {
 
 fn from_us(us: i64) -> DateTime<Utc> {
     Utc.timestamp_micros(us).single().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_addresses_are_named() {
+        let class = |ip: &str| special_address(ip.parse().unwrap());
+        assert_eq!(class("127.0.0.1"), Some("loopback"));
+        assert_eq!(class("10.20.0.7"), Some("private"));
+        assert_eq!(class("192.168.1.1"), Some("private"));
+        assert_eq!(class("169.254.169.254"), Some("link-local"));
+        assert_eq!(class("100.64.0.1"), Some("shared (CGNAT)"));
+        assert_eq!(class("0.0.0.0"), Some("unspecified"));
+        assert_eq!(class("::1"), Some("loopback"));
+        assert_eq!(class("fd00::1"), Some("private (unique local)"));
+        assert_eq!(class("fe80::1"), Some("link-local"));
+        assert_eq!(class("::ffff:10.0.0.1"), Some("private"));
+        assert_eq!(class("34.120.1.2"), None);
+        assert_eq!(class("2606:4700::1"), None);
+    }
+
+    #[test]
+    fn redirects_must_be_https_or_loopback() {
+        assert!(safe_redirect("https://app.example.com/cb"));
+        assert!(safe_redirect("http://localhost:7777/callback"));
+        assert!(safe_redirect("http://127.0.0.1:7777/callback"));
+        assert!(!safe_redirect("http://app.example.com/cb"));
+        assert!(!safe_redirect("http://localhost.attacker.example/cb"));
+        assert!(!safe_redirect("myapp://cb"));
+    }
+
+    fn fetch(fill: impl FnOnce(&mut Document)) -> Document {
+        let mut document = Document {
+            event_id: "e1".into(),
+            time_us: 0,
+            kind: Kind::ClientDocumentFetch,
+            client_id: Some("https://app.example.com/client.json".into()),
+            issuer: None,
+            registration: Some(Registration::Cimd),
+            sha256: Some("aa".into()),
+            redirect_uris: Some(vec!["https://app.example.com/cb".into()]),
+            http_status: Some(200),
+            http_bytes: Some(900),
+            resolved_ip: Some("34.120.1.2".into()),
+            redirected: Some(false),
+        };
+        fill(&mut document);
+        document
+    }
+
+    #[test]
+    fn unsafe_document_fetches_say_why() {
+        let client = "https://app.example.com/client.json";
+        assert_eq!(unsafe_fetch(&fetch(|_| {}), client), None);
+        let why = |fill: fn(&mut Document)| unsafe_fetch(&fetch(fill), client).unwrap();
+        assert_eq!(why(|d| d.http_status = Some(302)), "answered HTTP 302");
+        assert_eq!(why(|d| d.redirected = Some(true)), "followed a redirect");
+        assert_eq!(
+            why(|d| d.http_bytes = Some(48_000)),
+            "was 48000 bytes, above the 5120-byte limit"
+        );
+        assert_eq!(
+            why(|d| d.resolved_ip = Some("127.0.0.1".into())),
+            "resolved to loopback address 127.0.0.1"
+        );
+        assert_eq!(
+            unsafe_fetch(&fetch(|_| {}), "http://app.example.com/client.json").unwrap(),
+            "was fetched from http://app.example.com/client.json, not an https URL"
+        );
+    }
 }

@@ -393,7 +393,10 @@ impl Reader {
                     link: change["link"].as_str().unwrap_or_default().to_owned(),
                     before: change["before"].as_str().map(str::to_owned),
                     after: change["after"].as_str().unwrap_or_default().to_owned(),
-                    explanation: change["explanation"].as_str().unwrap_or_default().to_owned(),
+                    explanation: change["explanation"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                 },
             ));
         }

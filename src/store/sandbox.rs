@@ -26,7 +26,16 @@ use sqlparser::parser::Parser;
 use super::StoreError;
 
 /// Tables (and views) a query may read.
-pub const TABLES: &[&str] = &["events", "rejected", "ingest_log", "schema_migrations"];
+pub const TABLES: &[&str] = &[
+    "events",
+    "rejected",
+    "ingest_log",
+    "schema_migrations",
+    "connections",
+    "connection_tokens",
+    "connection_members",
+    "verdict_changes",
+];
 /// Table functions a query may call: they only compute.
 pub const TABLE_FUNCTIONS: &[&str] = &["range", "generate_series", "unnest"];
 /// Scalar functions with side effects or access to the process.

@@ -84,7 +84,11 @@ impl Writer {
     }
 }
 
-fn commit(db: &Connection, correlate: &CorrelateConfig, batch: Batch) -> Result<CommitReport, StoreError> {
+fn commit(
+    db: &Connection,
+    correlate: &CorrelateConfig,
+    batch: Batch,
+) -> Result<CommitReport, StoreError> {
     let span = tracing::debug_span!(
         "commit",
         collector = batch.collector.as_str(),

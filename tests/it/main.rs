@@ -11,6 +11,7 @@ mod rejects;
 mod resilience;
 mod simulate;
 mod sql;
+mod trust_paths;
 
 use serde_json::{Value, json};
 

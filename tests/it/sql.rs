@@ -55,6 +55,11 @@ async fn selects_are_answered_in_json_csv_and_arrow() {
     );
     assert_eq!(answer["truncated"], false);
 
+    // Timestamps with a time zone (DuckDB's TIMESTAMPTZ arrives as Arrow "UTC").
+    let (status, answer) = json(&app, "SELECT time FROM events ORDER BY event_id LIMIT 1").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["rows"][0]["time"], "2026-11-26T10:00:00Z");
+
     let (_, answer) = json(&app, "SELECT * FROM range(10)").await;
     assert_eq!(
         answer["rows"].as_array().unwrap().len(),

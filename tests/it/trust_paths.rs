@@ -1,0 +1,432 @@
+//! Connections and trust paths: each attack that breaks a link breaks exactly that link,
+//! benign traffic breaks none, delivery order does not matter, late evidence changes a
+//! verdict, and the API and CLI show it all.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde_json::{Value, json};
+use trustpath::event::{Registration, WireEvent};
+use trustpath::simulate::flows::SimEvent;
+use trustpath::simulate::world::Size;
+use trustpath::simulate::{Attack, Options, Simulation, encode_native, generate};
+
+use crate::harness::{TestApp, succeed, test_config, trustpath, wait_for_counts};
+
+fn simulation() -> Simulation {
+    generate(&Options {
+        seed: 11,
+        flows: 300,
+        size: Size {
+            users: 40,
+            clients: 12,
+            resources: 5,
+        },
+        start: "2026-11-01T00:00:00Z".parse().unwrap(),
+        days: 2.0,
+        attacks: Attack::ALL.iter().map(|&a| (a, 1)).collect(),
+    })
+}
+
+fn ndjson<'a>(events: impl IntoIterator<Item = &'a SimEvent>) -> Vec<u8> {
+    events
+        .into_iter()
+        .flat_map(|e| encode_native(e).into_iter().chain([b'\n']))
+        .collect()
+}
+
+/// The trust-path link each attack breaks (DOMAIN.md §4 against §3); attacks that break
+/// no link (detections only) are absent.
+fn broken_link(attack: Attack) -> Option<&'static str> {
+    Some(match attack {
+        Attack::ClientDocumentDrift | Attack::UnsafeDocumentFetch => "client_document",
+        Attack::RedirectNotRegistered => "redirect",
+        Attack::ScopeEscalation | Attack::ScopeOutsideMetadata => "scopes",
+        Attack::IssuerNotAdvertised => "issuer_advertised",
+        Attack::AudienceMismatch => "audience",
+        Attack::ConsentMissing => "consent",
+        Attack::RevokedTokenUse | Attack::RefreshTokenReuse => "liveness",
+        Attack::IssuerEndpointOrigin => "issuer_echo",
+        _ => return None,
+    })
+}
+
+async fn ingest(app: &TestApp, body: Vec<u8>) {
+    let (status, answer) = app.post("/v1/events", body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["rejected"], 0, "{answer}");
+}
+
+async fn all_connections(app: &TestApp, query: &str) -> Vec<Value> {
+    let (status, page) = app
+        .get(&format!("/v1/connections?limit=10000&{query}"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.get("next_cursor").is_none(), "one page holds them all");
+    page["connections"].as_array().unwrap().clone()
+}
+
+fn verdicts(path: &Value) -> Vec<(String, String)> {
+    path["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["link"].as_str().unwrap().to_owned(),
+                l["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_attack_breaks_exactly_its_link_and_benign_traffic_none() {
+    let simulation = simulation();
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::start(test_config(dir.path())).await;
+    ingest(&app, ndjson(&simulation.events)).await;
+    wait_for_counts(&app, simulation.events.len() as i64, 0).await;
+
+    let by_id: HashMap<&str, &WireEvent> = simulation
+        .events
+        .iter()
+        .map(|e| (e.event.id.as_str(), &e.event))
+        .collect();
+    let mut attacked = BTreeSet::new();
+    let mut involved = BTreeSet::new();
+    let mut checked = BTreeSet::new();
+    for label in &simulation.labels {
+        // The attack's token: the last evidence event that carries one.
+        let Some(token) = label
+            .evidence
+            .iter()
+            .rev()
+            .find_map(|id| by_id[id.as_str()].token.id.clone())
+        else {
+            assert!(
+                broken_link(label.attack).is_none(),
+                "{:?}: no token",
+                label.attack
+            );
+            continue;
+        };
+        let (status, detail) = app.get(&format!("/v1/tokens/{token}/trust-path")).await;
+        assert_eq!(status, 200, "{:?}: {detail}", label.attack);
+        let connection_id = detail["connection"]["connection_id"].as_str().unwrap();
+        involved.insert(connection_id.to_owned());
+        let Some(link) = broken_link(label.attack) else {
+            continue;
+        };
+        let path = &detail["trust_path"];
+        let registration = detail["tokens"][0]["event_id"]
+            .as_str()
+            .and_then(|id| by_id[id].client.registration);
+        for (name, verdict) in verdicts(path) {
+            let expected = if name == link {
+                "violated"
+            } else if name == "redirect" && registration == Some(Registration::PreRegistered) {
+                // A pre-registered client's redirect URIs are in no event.
+                "unknown"
+            } else {
+                "ok"
+            };
+            assert_eq!(
+                verdict, expected,
+                "{:?} ({}): link {name}\n{path:#}",
+                label.attack, label.description
+            );
+        }
+        let violated = path["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["link"] == link)
+            .unwrap();
+        let evidence: BTreeSet<&str> = violated["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(
+            label
+                .evidence
+                .iter()
+                .any(|id| evidence.contains(id.as_str())),
+            "{:?}: the violated link cites the attack's evidence {:?}: {violated:#}",
+            label.attack,
+            label.evidence
+        );
+        assert!(
+            violated["explanation"].as_str().unwrap().len() > 30,
+            "{violated:#}"
+        );
+        attacked.insert(connection_id.to_owned());
+        checked.insert(link);
+    }
+    assert_eq!(
+        checked.len(),
+        8,
+        "every breakable link was checked: {checked:?}"
+    );
+
+    // Benign connections: nothing violated; only a pre-registered client's redirect unknown.
+    // (Attacks that break no link, e.g. token replay with a direct grant, may lack evidence.)
+    let violated: BTreeSet<String> = all_connections(&app, "verdict=violated")
+        .await
+        .iter()
+        .map(|c| c["connection_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        violated, attacked,
+        "exactly the attacked connections are violated"
+    );
+    let everything = all_connections(&app, "").await;
+    assert!(everything.len() > 300, "{} connections", everything.len());
+    for connection in &everything {
+        let id = connection["connection_id"].as_str().unwrap();
+        if involved.contains(id) {
+            continue;
+        }
+        let unknown = connection["unknown"].as_array().unwrap();
+        assert!(
+            unknown.iter().all(|l| l == "redirect"),
+            "benign connection with missing evidence: {connection}"
+        );
+    }
+
+    // The link filter finds the one connection with that link broken.
+    let mix_up = all_connections(&app, "link=issuer_advertised").await;
+    assert_eq!(mix_up.len(), 1, "{mix_up:?}");
+    assert_eq!(mix_up[0]["violated"], json!(["issuer_advertised"]));
+    app.stop().await;
+}
+
+/// Every connection, its trust path and membership, as the store holds them.
+async fn correlation(app: &TestApp) -> (Value, Value) {
+    let sql = |query: &'static str| async move {
+        let response = app
+            .http
+            .post(format!("{}/v1/sql", app.base))
+            .header("accept", "application/json")
+            .body(query)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["truncated"], false, "{body}");
+        body["rows"].clone()
+    };
+    (
+        sql(
+            "SELECT connection_id, root_token_id, first_seen, last_seen, events, tokens, \
+             verdict, violated, unknown, trust_path FROM connections ORDER BY connection_id",
+        )
+        .await,
+        sql("SELECT event_id, connection_id, via FROM connection_members ORDER BY event_id").await,
+    )
+}
+
+#[tokio::test]
+async fn shuffled_delivery_gives_the_same_connections_and_verdicts() {
+    let simulation = simulation();
+    let in_order = ndjson(&simulation.events);
+    let mut shuffled: Vec<&SimEvent> = simulation.events.iter().collect();
+    shuffled.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(5));
+
+    let mut results = Vec::new();
+    for (body, batch) in [(in_order, 5_000), (ndjson(shuffled), 200)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path());
+        config.sql.max_rows = 100_000;
+        // Small commits: late events land in later batches than the ones they complete.
+        config.ingest.batch_max_events = batch;
+        let app = TestApp::start(config).await;
+        ingest(&app, body).await;
+        wait_for_counts(&app, simulation.events.len() as i64, 0).await;
+        results.push(correlation(&app).await);
+        app.stop().await;
+    }
+    let (connections, members) = &results[0];
+    assert!(connections.as_array().unwrap().len() > 300);
+    assert!(members.as_array().unwrap().len() > 3_000);
+    assert_eq!(
+        results[0].0, results[1].0,
+        "same connections and trust paths"
+    );
+    assert_eq!(
+        results[0].1, results[1].1,
+        "same events in the same connections"
+    );
+}
+
+fn event(fields: Value) -> String {
+    let mut event = json!({
+        "source": {"type": "authorization_server", "name": "auth-1"},
+        "issuer": "https://auth.rogue.example",
+        "client": {"id": "https://app.example.com/client.json", "registration": "cimd"},
+        "subject": "alice@example.com",
+        "resource": "https://mcp.example.com/mcp",
+    });
+    for (key, value) in fields.as_object().unwrap() {
+        event[key] = value.clone();
+    }
+    format!("{event}\n")
+}
+
+#[tokio::test]
+async fn late_evidence_updates_the_verdict_and_the_cli_explains_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::start(test_config(dir.path())).await;
+    let token = event(json!({
+        "id": "late-1", "time": "2026-11-26T10:00:05Z", "kind": "token.issue",
+        "token": {"id": "tok-late", "refresh_token_id": "rt-late",
+                  "audience": ["https://mcp.example.com/mcp"],
+                  "grant_type": "authorization_code", "expires_at": "2026-11-26T11:00:05Z"},
+        "scopes": {"granted": ["files:read"]},
+    }));
+    let used = event(json!({
+        "id": "late-2", "time": "2026-11-26T10:01:00Z", "kind": "resource.access",
+        "source": {"type": "gateway", "name": "gw-1"}, "connection_id": "sess-late",
+        "token": {"id": "tok-late"}, "tool": "read_file", "network": {"ip": "203.0.113.9"},
+    }));
+    ingest(&app, format!("{used}{token}").into_bytes()).await;
+
+    let (status, before) = app.get("/v1/tokens/tok-late/trust-path").await;
+    assert_eq!(status, 200, "{before}");
+    let issuer_link = |detail: &Value| detail["trust_path"]["links"][1].clone();
+    assert_eq!(issuer_link(&before)["link"], "issuer_advertised");
+    assert_eq!(issuer_link(&before)["verdict"], "unknown", "{before:#}");
+    let connection_id = before["connection"]["connection_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        before["connection"]["events"], 2,
+        "the earlier use attached"
+    );
+
+    // The PRM fetched before the token arrives late: it lists another issuer.
+    let prm = json!({
+        "id": "late-0", "time": "2026-11-26T10:00:00Z", "kind": "metadata.fetch",
+        "source": {"type": "gateway", "name": "gw-1"},
+        "resource": "https://mcp.example.com/mcp",
+        "metadata": {"url": "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+                     "document_sha256": "41aa41aa41aa41aa41aa", "scopes_supported": ["files:read"],
+                     "authorization_servers": ["https://auth.example.com"]},
+    });
+    ingest(&app, format!("{prm}\n").into_bytes()).await;
+    let (_, after) = app.get(&format!("/v1/connections/{connection_id}")).await;
+    let link = issuer_link(&after);
+    assert_eq!(link["verdict"], "violated", "{after:#}");
+    assert_eq!(
+        link["explanation"],
+        "token tok-late was issued by https://auth.rogue.example, which the PRM of \
+         https://mcp.example.com/mcp (fetched 2026-11-26 10:00:00Z, sha256 41aa41aa41aa…) \
+         does not list"
+    );
+    assert_eq!(link["evidence"], json!(["late-1", "late-0"]));
+    assert_eq!(
+        link["facts"][0]["authorization_servers"],
+        json!(["https://auth.example.com"])
+    );
+    assert_eq!(after["events"].as_array().unwrap().len(), 2);
+    let changes = after["verdict_changes"].as_array().unwrap();
+    assert!(
+        changes.iter().any(|c| c["link"] == "issuer_advertised"
+            && c["before"] == "unknown"
+            && c["after"] == "violated"),
+        "{changes:?}"
+    );
+
+    // The timeline of the subject groups the events with the change under the connection.
+    let (status, timeline) = app
+        .get("/v1/timeline?subject=alice@example.com&from=2026-11-26T09:00:00Z&to=2026-11-26T12:00:00Z")
+        .await;
+    assert_eq!(status, 200, "{timeline}");
+    let groups = timeline["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{timeline:#}");
+    assert_eq!(groups[0]["connection"]["connection_id"], connection_id);
+    let kinds: Vec<&str> = groups[0]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["event"]["kind"]
+                .as_str()
+                .unwrap_or(e["type"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(kinds, ["token.issue", "verdict_change", "resource.access"]);
+
+    // Client mistakes get a 4xx that says what to do.
+    let (status, body) = app.get("/v1/connections/c-nope").await;
+    assert_eq!(status, 404);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("GET /v1/connections")
+    );
+    let (status, body) = app.get("/v1/timeline?from=2026-11-26T09:00:00Z").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("needs a key"),
+        "{body}"
+    );
+    let (status, _) = app.get("/v1/connections?verdict=broken").await;
+    assert_eq!(status, 400);
+    let (status, body) = app.get("/v1/tokens/tok-unknown/trust-path").await;
+    assert_eq!(status, 404);
+    assert!(
+        body["error"].as_str().unwrap().contains("no connection"),
+        "{body}"
+    );
+    app.stop().await;
+
+    // The CLI, on the store directly.
+    let store = dir.path().join("trustpath.duckdb");
+    let text = succeed(
+        trustpath()
+            .args(["explain", "tok-late", "--store-path"])
+            .arg(&store),
+    );
+    assert!(
+        text.contains(&format!("connection {connection_id}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("2. issuer advertised  VIOLATED  token tok-late was issued by"),
+        "{text}"
+    );
+    let json_text = succeed(
+        trustpath()
+            .args(["explain", &connection_id, "--json", "--store-path"])
+            .arg(&store),
+    );
+    let detail: Value = serde_json::from_str(&json_text).unwrap();
+    assert_eq!(detail["trust_path"]["verdict"], "violated");
+    let text = succeed(
+        trustpath()
+            .args([
+                "timeline",
+                "--subject",
+                "alice@example.com",
+                "--from",
+                "2026-11-26T00:00:00Z",
+                "--to",
+                "2026-11-27T00:00:00Z",
+                "--store-path",
+            ])
+            .arg(&store),
+    );
+    assert!(text.contains("2 events in 1 groups"), "{text}");
+    assert!(
+        text.contains("! issuer_advertised: unknown → violated"),
+        "{text}"
+    );
+}
