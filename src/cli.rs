@@ -301,6 +301,13 @@ pub struct Settings {
     /// nats.ack_wait: redelivery delay for unacked messages, e.g. 30s.
     #[arg(long, global = true, env = "TRUSTPATH_NATS_ACK_WAIT")]
     pub nats_ack_wait: Option<String>,
+    /// correlate.clock_skew: clock difference tolerated between sources, e.g. 5s.
+    #[arg(long, global = true, env = "TRUSTPATH_CORRELATE_CLOCK_SKEW")]
+    pub correlate_clock_skew: Option<String>,
+    /// correlate.window: how long before a connection's first token its request and
+    /// consent may be, e.g. 1h.
+    #[arg(long, global = true, env = "TRUSTPATH_CORRELATE_WINDOW")]
+    pub correlate_window: Option<String>,
     /// sql.max_rows: most rows an ad-hoc SQL query returns.
     #[arg(long, global = true, env = "TRUSTPATH_SQL_MAX_ROWS")]
     pub sql_max_rows: Option<usize>,
@@ -388,6 +395,14 @@ impl Settings {
         set(
             "nats.ack_wait",
             self.nats_ack_wait.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "correlate.clock_skew",
+            self.correlate_clock_skew.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "correlate.window",
+            self.correlate_window.as_ref().map(|v| json!(v)),
         );
         set("sql.max_rows", self.sql_max_rows.map(|v| json!(v)));
         set("sql.timeout", self.sql_timeout.as_ref().map(|v| json!(v)));

@@ -3,16 +3,18 @@
 //! The data's path is the reader's path:
 //!
 //! ```text
-//! collect ──► normalize ──► pipeline ──► store ──► serve
-//! (nats,      (schema,      (batch per   (DuckDB:   (HTTP API,
-//!  http,       typed         commit)      Arrow in,  CLI reads)
-//!  file)       events)                    SQL out)
+//! collect ──► normalize ──► pipeline ──► store + correlate ──► serve
+//! (nats,      (schema,      (batch per   (DuckDB: Arrow in,     (HTTP API,
+//!  http,       typed         commit)      connections kept in    CLI reads)
+//!  file)       events)                    the same transaction)
 //! ```
 //!
 //! - [`collect`]: transports → raw records with their origin; acks after commit.
 //! - [`normalize`]: raw bytes → [`event::Event`] or a rejection with a human reason.
 //! - [`pipeline`]: the one ingest path all collectors share.
 //! - [`store`]: the DuckDB file: migrations, the single writer, the read queries.
+//! - [`correlate`]: connections and their trust paths, maintained in the writer's
+//!   transaction; [`render`] shows them in a terminal.
 //! - [`serve`]: `App::build` / `run_until_stopped`, the axum API.
 //! - [`client`], [`cli`]: the command line and its view of a running server.
 //! - [`simulate`]: labelled MCP authorization traffic for demos, tests and benchmarks.

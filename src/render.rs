@@ -61,7 +61,7 @@ pub fn trust_path(detail: &ConnectionDetail) -> String {
                 "  {}  {}: {} → {}",
                 cell(&change["time"]),
                 cell(&change["link"]),
-                cell(&change["before"]),
+                change["before"].as_str().unwrap_or("new"),
                 cell(&change["after"]),
             );
         }
