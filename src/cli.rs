@@ -110,6 +110,9 @@ pub enum Command {
     },
     /// Generate believable MCP authorization traffic, with labelled attacks if asked.
     Simulate(SimulateArgs),
+    /// Measure trustpath on this machine (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Start a server on a fresh demo store and stream simulated traffic with attacks into it.
     Demo {
         /// Store to use instead of a fresh ./data/demo/trustpath.duckdb (kept as it is).
@@ -120,6 +123,22 @@ pub enum Command {
         rate: f64,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Latency of token trust paths and one-subject 24 h timelines on the store
+    /// (store.path; open it directly, so stop a server using it first).
+    Reads {
+        /// Tokens and subjects sampled from the store.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+        /// Times each sample is read after one warm-up read.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -308,6 +327,9 @@ pub struct Settings {
     /// consent may be, e.g. 1h.
     #[arg(long, global = true, env = "TRUSTPATH_CORRELATE_WINDOW")]
     pub correlate_window: Option<String>,
+    /// correlate.evidence_lookback: oldest evidence in force at a token's issue, e.g. 24h.
+    #[arg(long, global = true, env = "TRUSTPATH_CORRELATE_EVIDENCE_LOOKBACK")]
+    pub correlate_evidence_lookback: Option<String>,
     /// sql.max_rows: most rows an ad-hoc SQL query returns.
     #[arg(long, global = true, env = "TRUSTPATH_SQL_MAX_ROWS")]
     pub sql_max_rows: Option<usize>,
@@ -404,6 +426,10 @@ impl Settings {
             "correlate.window",
             self.correlate_window.as_ref().map(|v| json!(v)),
         );
+        set(
+            "correlate.evidence_lookback",
+            self.correlate_evidence_lookback.as_ref().map(|v| json!(v)),
+        );
         set("sql.max_rows", self.sql_max_rows.map(|v| json!(v)));
         set("sql.timeout", self.sql_timeout.as_ref().map(|v| json!(v)));
         set("log.level", self.log_level.as_ref().map(|v| json!(v)));
@@ -462,6 +488,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Stats => stats(&config).await,
         Command::Query { name, params, json } => query(&config, name, &params, json).await,
         Command::Simulate(args) => simulate_command(&args).await,
+        Command::Bench(BenchCommand::Reads {
+            samples,
+            rounds,
+            json,
+        }) => bench_reads(&config, samples, rounds, json).await,
         Command::Demo { store, rate, seed } => demo(config, store, rate, seed).await,
     }
 }
@@ -931,6 +962,43 @@ fn print_table(columns: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
     for row in rows {
         line(&mut out, row)?;
     }
+    Ok(())
+}
+
+async fn bench_reads(
+    config: &Config,
+    samples: usize,
+    rounds: usize,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let reader = Store::open(&config.store)?.reader()?;
+    let report =
+        tokio::task::spawn_blocking(move || crate::bench::reads(&reader, samples, rounds))
+            .await??;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "store: {} events, {} connections",
+        report.events, report.connections
+    );
+    let columns = ["read", "samples", "p50 ms", "p90 ms", "p99 ms", "max ms"];
+    let rows: Vec<Vec<String>> = report
+        .latencies
+        .iter()
+        .map(|l| {
+            vec![
+                l.what.to_owned(),
+                l.samples.to_string(),
+                format!("{:.2}", l.p50_ms),
+                format!("{:.2}", l.p90_ms),
+                format!("{:.2}", l.p99_ms),
+                format!("{:.2}", l.max_ms),
+            ]
+        })
+        .collect();
+    print_table(&columns, &rows)?;
     Ok(())
 }
 

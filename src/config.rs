@@ -40,6 +40,11 @@ pub struct CorrelateConfig {
     /// failed token request of the same issuer, client and subject still belongs to it.
     #[serde(with = "humantime_serde")]
     pub window: Duration,
+    /// Oldest evidence (PRM, AS metadata, client document fetch) considered in force at a
+    /// token's issue: older evidence leaves the link `unknown`. A DCR registration and a
+    /// client's pinned document are kept whatever their age.
+    #[serde(with = "humantime_serde")]
+    pub evidence_lookback: Duration,
 }
 
 impl Default for CorrelateConfig {
@@ -47,6 +52,7 @@ impl Default for CorrelateConfig {
         CorrelateConfig {
             clock_skew: Duration::from_secs(5),
             window: Duration::from_secs(3600),
+            evidence_lookback: Duration::from_secs(24 * 3600),
         }
     }
 }

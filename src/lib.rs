@@ -18,10 +18,11 @@
 //! - [`serve`]: `App::build` / `run_until_stopped`, the axum API.
 //! - [`client`], [`cli`]: the command line and its view of a running server.
 //! - [`simulate`]: labelled MCP authorization traffic for demos, tests and benchmarks.
-//! - [`config`], [`metrics`]: settings and Prometheus counters.
+//! - [`config`], [`metrics`]: settings and Prometheus counters; [`bench`]: `trustpath bench`.
 //!
 //! SQL lives in `queries/`, the wire format's JSON Schema in `schemas/`.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod collect;

@@ -1,4 +1,5 @@
--- The stored trust paths of the connections to evaluate, to record verdict changes.
-SELECT connection_id, trust_path::VARCHAR
+-- The stored verdicts of the connections to evaluate (violated and unknown link names;
+-- the others were ok), to record verdict changes.
+SELECT connection_id, to_json(violated)::VARCHAR, to_json(unknown)::VARCHAR
 FROM connections
 WHERE connection_id IN (SELECT connection_id FROM dirty_connections);

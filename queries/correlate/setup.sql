@@ -1,7 +1,6 @@
 -- The writer connection's scratch tables, emptied per batch: connections a batch may
--- have changed, sessions whose events moved, and evaluated connections on their way in.
+-- have changed, and evaluated connections on their way in.
 CREATE TEMP TABLE IF NOT EXISTS dirty_connections (connection_id VARCHAR);
-CREATE TEMP TABLE IF NOT EXISTS touched_sessions (session VARCHAR);
 CREATE TEMP TABLE IF NOT EXISTS evaluated_connections (
     connection_id   VARCHAR,
     root_token_id   VARCHAR,

@@ -1,12 +1,14 @@
 -- For each token of the connections to evaluate, the evidence in force when it was issued
--- (latest at or before the issue time, allowing for clock skew between sources):
+-- (latest at or before the issue time, allowing for clock skew between sources, and no
+-- older than the evidence lookback):
 --   prm:         the resource's Protected Resource Metadata;
 --   as_metadata: the issuer's authorization server metadata, preferring the copy served
 --                to the address the token was requested from (the client's own fetch);
 --   document:    the client's metadata document (or DCR registration), preferring the
---                copy the issuing authorization server fetched;
---   pinned:      the client's first document ever seen with status 200 (its pinned hash).
--- $1: clock skew (seconds).
+--                copy the issuing authorization server fetched; a DCR registration stays
+--                in force however old (client_pins keeps it);
+--   pinned:      the client's first document seen with status 200 (client_pins).
+-- $1: clock skew (seconds), $2: oldest evidence considered (TIMESTAMPTZ).
 WITH tokens AS (
     SELECT event_id, connection_id, epoch_us(time) + $1::BIGINT * 1000000 AS horizon,
            issuer, client_id, resource, ip
@@ -19,37 +21,46 @@ prm AS (
             'sha256': metadata_sha256, 'authorization_servers': metadata_authorization_servers,
             'scopes_supported': metadata_scopes_supported, 'http_status': http_status} AS doc
     FROM events
-    WHERE kind = 'metadata.fetch' AND resource IN (SELECT resource FROM tokens)
+    WHERE time >= $2::TIMESTAMPTZ AND kind = 'metadata.fetch'
+      AND resource IN (SELECT resource FROM tokens)
 ),
 as_metadata AS (
     SELECT issuer, ip, epoch_us(time) AS time_us,
            {'event_id': event_id, 'time_us': epoch_us(time), 'issuer': issuer,
             'attributes': attributes, 'http_status': http_status} AS doc
     FROM events
-    WHERE kind = 'as_metadata.fetch' AND issuer IN (SELECT issuer FROM tokens)
+    WHERE time >= $2::TIMESTAMPTZ AND kind = 'as_metadata.fetch'
+      AND issuer IN (SELECT issuer FROM tokens)
 ),
 documents AS (
-    SELECT client_id, issuer, epoch_us(time) AS time_us, event_id, http_status,
+    SELECT client_id, issuer, epoch_us(time) AS time_us,
            {'event_id': event_id, 'time_us': epoch_us(time), 'kind': kind,
             'client_id': client_id, 'issuer': issuer, 'registration': client_registration,
             'sha256': client_doc_sha256, 'redirect_uris': client_redirect_uris,
             'http_status': http_status, 'http_bytes': http_bytes,
             'resolved_ip': http_resolved_ip, 'redirected': http_redirected} AS doc
     FROM events
-    WHERE kind IN ('client.document.fetch', 'client.register')
+    WHERE time >= $2::TIMESTAMPTZ AND kind IN ('client.document.fetch', 'client.register')
       AND client_id IN (SELECT client_id FROM tokens)
 ),
 pinned AS (
-    SELECT client_id, arg_min(doc, (time_us, event_id)) AS doc
-    FROM documents
-    WHERE coalesce(http_status, 200) = 200
-    GROUP BY client_id
+    SELECT client_id, epoch_us(time) AS time_us, kind,
+           {'event_id': event_id, 'time_us': epoch_us(time), 'kind': kind,
+            'client_id': client_id, 'issuer': issuer, 'registration': registration,
+            'sha256': sha256, 'redirect_uris': redirect_uris, 'http_status': http_status,
+            'http_bytes': http_bytes, 'resolved_ip': resolved_ip,
+            'redirected': redirected} AS doc
+    FROM client_pins
+    WHERE client_id IN (SELECT client_id FROM tokens)
 )
 SELECT t.connection_id,
        json_object('token_event_id', t.event_id,
                    'prm', to_json(prm.doc),
                    'as_metadata', to_json(coalesce(asm_client.doc, asm.doc)),
-                   'document', to_json(coalesce(same_issuer.doc, any_issuer.doc)),
+                   'document', to_json(coalesce(
+                       same_issuer.doc, any_issuer.doc,
+                       CASE WHEN pinned.kind = 'client.register' AND pinned.time_us <= t.horizon
+                            THEN pinned.doc END)),
                    'pinned', to_json(pinned.doc))::VARCHAR
 FROM tokens t
 ASOF LEFT JOIN prm ON t.resource = prm.resource AND t.horizon >= prm.time_us

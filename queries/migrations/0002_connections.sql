@@ -44,6 +44,23 @@ CREATE TABLE connection_members (
     batch_id       UUID NOT NULL
 );
 
+-- Each client's pinned document: the first client document fetch (or DCR registration)
+-- seen with status 200, whatever the arrival order.
+CREATE TABLE client_pins (
+    client_id      VARCHAR PRIMARY KEY,
+    event_id       VARCHAR NOT NULL,
+    time           TIMESTAMPTZ NOT NULL,
+    kind           VARCHAR NOT NULL,
+    issuer         VARCHAR,
+    registration   VARCHAR,
+    sha256         VARCHAR,
+    redirect_uris  VARCHAR[],
+    http_status    SMALLINT,
+    http_bytes     BIGINT,
+    resolved_ip    VARCHAR,
+    redirected     BOOLEAN
+);
+
 -- One row per connection with its latest trust path (the nine links of DOMAIN.md §3,
 -- in order, each with verdict, evidence event ids, facts and an explanation).
 CREATE TABLE connections (

@@ -14,19 +14,24 @@ use duckdb::{Connection, params};
 use uuid::Uuid;
 
 use super::trust_path::{ConnectionFacts, Member, TokenEvidence};
-use super::{TrustPath, Verdict, evaluate};
+use super::{Verdict, evaluate};
 use crate::config::CorrelateConfig;
 use crate::store::StoreError;
 
 const SETUP: &str = include_str!("../../queries/correlate/setup.sql");
+const BATCH_SPAN: &str = include_str!("../../queries/correlate/batch_span.sql");
 const INSERT_TOKENS: &str = include_str!("../../queries/correlate/insert_tokens.sql");
 const INSERT_MEMBERS: &str = include_str!("../../queries/correlate/insert_members.sql");
+const UPDATE_PINS: &str = include_str!("../../queries/correlate/update_pins.sql");
 const RESOLVE_LINEAGE: &str = include_str!("../../queries/correlate/resolve_lineage.sql");
 const PLAN_BY_TOKEN: &str = include_str!("../../queries/correlate/plan_by_token.sql");
+const ATTACH_SPAN: &str = include_str!("../../queries/correlate/attach_span.sql");
 const PLAN_BY_CONTEXT: &str = include_str!("../../queries/correlate/plan_by_context.sql");
+const MARK_MOVED: &str = include_str!("../../queries/correlate/mark_moved.sql");
 const APPLY_ATTACH: &str = include_str!("../../queries/correlate/apply_attach.sql");
 const DIRTY_FROM_BATCH: &str = include_str!("../../queries/correlate/dirty_from_batch.sql");
 const DIRTY_SPAN: &str = include_str!("../../queries/correlate/dirty_span.sql");
+const DIRTY_TOKENS_FROM: &str = include_str!("../../queries/correlate/dirty_tokens_from.sql");
 const MEMBER_EVENTS: &str = include_str!("../../queries/correlate/member_events.sql");
 const TOKEN_EVIDENCE: &str = include_str!("../../queries/correlate/token_evidence.sql");
 const PREVIOUS_PATHS: &str = include_str!("../../queries/correlate/previous_paths.sql");
@@ -45,6 +50,9 @@ pub fn setup(db: &Connection) -> Result<(), StoreError> {
 
 /// Brings the connections up to date with batch `batch_id` (already merged into
 /// `events`, same transaction). Returns how many connections were evaluated.
+///
+/// Every step looks only at the time span the batch can have changed (its events, widened
+/// by the correlation window and clock skew), so its cost follows the batch, not the store.
 pub fn apply(
     db: &Connection,
     config: &CorrelateConfig,
@@ -52,40 +60,79 @@ pub fn apply(
     recorded_at: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let batch = batch_id.to_string();
-    let skew = config.clock_skew.as_secs() as i64;
-    let window = config.window.as_secs() as i64;
-    db.execute_batch("DELETE FROM dirty_connections; DELETE FROM touched_sessions;")?;
+    let skew = span_duration(config.clock_skew)?;
+    let window = span_duration(config.window)?;
+    let mut phases = Phases::new();
+    db.execute_batch("DELETE FROM dirty_connections")?;
+    let Some((batch_from, _)) = span(db, BATCH_SPAN, params![batch])? else {
+        return Ok(0);
+    };
     db.execute(INSERT_TOKENS, params![batch])?;
     db.execute(INSERT_MEMBERS, params![batch])?;
+    db.execute(UPDATE_PINS, params![batch])?;
+    phases.done("insert");
     for _ in 0..MAX_LINEAGE_STEPS {
         if db.execute(RESOLVE_LINEAGE, [])? == 0 {
             break;
         }
     }
-    db.execute(PLAN_BY_TOKEN, [])?;
-    db.execute_batch(APPLY_ATTACH)?;
-    db.execute(PLAN_BY_CONTEXT, params![batch, skew, window])?;
-    db.execute_batch(APPLY_ATTACH)?;
-    db.execute(DIRTY_FROM_BATCH, params![batch, skew])?;
+    phases.done("lineage");
+
+    let waiting_from = rfc3339(batch_from - skew);
+    db.execute(PLAN_BY_TOKEN, params![waiting_from])?;
+    let everything_after = params![waiting_from, "infinity"];
+    db.execute(MARK_MOVED, everything_after)?;
+    db.execute(APPLY_ATTACH, everything_after)?;
+    phases.done("attach_by_token");
+
+    if let Some((from, to)) = span(db, ATTACH_SPAN, params![batch])? {
+        let reach = window + skew;
+        let (open_from, open_to) = (rfc3339(from - reach), rfc3339(to + reach));
+        let (near_from, near_to) = (rfc3339(from - reach - reach), rfc3339(to + reach + reach));
+        db.execute(
+            PLAN_BY_CONTEXT,
+            params![
+                open_from,
+                open_to,
+                near_from,
+                near_to,
+                skew.num_seconds(),
+                window.num_seconds()
+            ],
+        )?;
+        db.execute(MARK_MOVED, params![open_from, open_to])?;
+        db.execute(APPLY_ATTACH, params![open_from, open_to])?;
+    }
+    phases.done("attach_by_context");
+
+    db.execute(
+        DIRTY_FROM_BATCH,
+        params![batch, skew.num_seconds(), waiting_from],
+    )?;
     db.execute_batch(
         "CREATE OR REPLACE TEMP TABLE dirty_connections AS
          SELECT DISTINCT connection_id FROM dirty_connections WHERE connection_id IS NOT NULL",
     )?;
-    let facts = load_facts(db, skew)?;
+    phases.done("dirty");
+    let facts = load_facts(db, config, &mut phases)?;
     let evaluated = facts.len();
-    store_paths(db, config, facts, &batch, recorded_at)?;
+    store_paths(db, skew, facts, &batch, recorded_at)?;
+    phases.done("evaluate_store");
+    tracing::debug!(evaluated, phases = %phases, "connections updated");
     Ok(evaluated)
 }
 
-fn load_facts(db: &Connection, skew: i64) -> Result<Vec<ConnectionFacts>, StoreError> {
-    let (from, to): (Option<String>, Option<String>) =
-        db.query_row(DIRTY_SPAN, [], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    let (Some(from), Some(to)) = (from, to) else {
+fn load_facts(
+    db: &Connection,
+    config: &CorrelateConfig,
+    phases: &mut Phases,
+) -> Result<Vec<ConnectionFacts>, StoreError> {
+    let Some((from, to)) = span(db, DIRTY_SPAN, [])? else {
         return Ok(Vec::new());
     };
     let mut facts: HashMap<String, ConnectionFacts> = HashMap::new();
     let mut members = db.prepare_cached(MEMBER_EVENTS)?;
-    let rows = members.query_map(params![from, to], |row| {
+    let rows = members.query_map(params![rfc3339(from), rfc3339(to)], |row| {
         Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
     })?;
     for row in rows {
@@ -100,41 +147,63 @@ fn load_facts(db: &Connection, skew: i64) -> Result<Vec<ConnectionFacts>, StoreE
             },
         );
     }
-    let mut evidence = db.prepare_cached(TOKEN_EVIDENCE)?;
-    let rows = evidence.query_map(params![skew], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-    })?;
-    for row in rows {
-        let (connection_id, json) = row?;
-        if let Some(connection) = facts.get_mut(&connection_id) {
-            connection.evidence.push(parse::<TokenEvidence>(&json)?);
+    phases.done("load_members");
+    let first_token: Option<i64> = db.query_row(DIRTY_TOKENS_FROM, [], |row| row.get(0))?;
+    if let Some(first_token) = first_token {
+        let oldest = from_us(first_token) - span_duration(config.evidence_lookback)?;
+        let mut evidence = db.prepare_cached(TOKEN_EVIDENCE)?;
+        let rows = evidence.query_map(
+            params![config.clock_skew.as_secs() as i64, rfc3339(oldest)],
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+        )?;
+        for row in rows {
+            let (connection_id, json) = row?;
+            if let Some(connection) = facts.get_mut(&connection_id) {
+                connection.evidence.push(parse::<TokenEvidence>(&json)?);
+            }
         }
     }
+    phases.done("load_evidence");
     let mut facts: Vec<ConnectionFacts> = facts.into_values().collect();
     facts.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
     Ok(facts)
 }
 
+/// The verdict each link had before this batch; `None` for a new connection.
+fn previous_verdicts(
+    db: &Connection,
+) -> Result<HashMap<String, HashMap<String, Verdict>>, StoreError> {
+    let mut previous = HashMap::new();
+    let mut statement = db.prepare_cached(PREVIOUS_PATHS)?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (connection_id, violated, unknown) = row?;
+        let mut links = HashMap::new();
+        for name in parse::<Vec<String>>(&unknown)? {
+            links.insert(name, Verdict::Unknown);
+        }
+        for name in parse::<Vec<String>>(&violated)? {
+            links.insert(name, Verdict::Violated);
+        }
+        previous.insert(connection_id, links);
+    }
+    Ok(previous)
+}
+
 fn store_paths(
     db: &Connection,
-    config: &CorrelateConfig,
+    skew: chrono::Duration,
     facts: Vec<ConnectionFacts>,
     batch: &str,
     recorded_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let mut previous: HashMap<String, TrustPath> = HashMap::new();
-    {
-        let mut statement = db.prepare_cached(PREVIOUS_PATHS)?;
-        let rows = statement.query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })?;
-        for row in rows {
-            let (connection_id, json) = row?;
-            previous.insert(connection_id, parse(&json)?);
-        }
-    }
-    let skew = chrono::Duration::from_std(config.clock_skew)
-        .map_err(|e| StoreError::Internal(format!("clock skew out of range: {e}")))?;
+    let previous = previous_verdicts(db)?;
     let mut evaluated = db.appender_to_catalog_and_db("evaluated_connections", "temp", "main")?;
     let mut change = db.prepare_cached(INSERT_VERDICT_CHANGE)?;
     let recorded = recorded_at.to_rfc3339();
@@ -189,7 +258,12 @@ fn store_paths(
         ])?;
         let before = previous.get(&connection.connection_id);
         for link in &path.links {
-            let was = before.and_then(|p| p.link(link.link)).map(|l| l.verdict);
+            let was = before.map(|links| {
+                links
+                    .get(link.link.as_str())
+                    .copied()
+                    .unwrap_or(Verdict::Ok)
+            });
             let involves_violation =
                 link.verdict == Verdict::Violated || was == Some(Verdict::Violated);
             if was != Some(link.verdict) && involves_violation {
@@ -210,6 +284,60 @@ fn store_paths(
     drop(evaluated);
     db.execute_batch(UPSERT_CONNECTION)?;
     Ok(())
+}
+
+/// A `(min, max)` epoch-µs span query; `None` when it covers no rows.
+fn span(
+    db: &Connection,
+    sql: &str,
+    params: impl duckdb::Params,
+) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
+    let (from, to): (Option<i64>, Option<i64>) =
+        db.query_row(sql, params, |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(from.zip(to).map(|(from, to)| (from_us(from), from_us(to))))
+}
+
+fn span_duration(duration: std::time::Duration) -> Result<chrono::Duration, StoreError> {
+    chrono::Duration::from_std(duration)
+        .map_err(|e| StoreError::Internal(format!("correlation setting out of range: {e}")))
+}
+
+fn from_us(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339()
+}
+
+/// How long each phase of a batch's correlation took, for the debug log.
+struct Phases {
+    last: std::time::Instant,
+    took: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Phases {
+            last: std::time::Instant::now(),
+            took: Vec::new(),
+        }
+    }
+
+    fn done(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        self.took.push((phase, now - self.last));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (phase, took) in &self.took {
+            write!(f, "{phase}={}ms ", took.as_millis())?;
+        }
+        Ok(())
+    }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {

@@ -1,0 +1,4 @@
+-- The earliest issue time (epoch µs) among the tokens of the connections to evaluate.
+SELECT epoch_us(min(time))
+FROM connection_tokens
+WHERE connection_id IN (SELECT connection_id FROM dirty_connections);
