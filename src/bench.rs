@@ -60,10 +60,11 @@ pub fn reads(reader: &Reader, samples: usize, rounds: usize) -> Result<ReadRepor
         .collect::<Result<_, _>>()?;
     let subjects: Vec<(String, String)> = db
         .prepare(SAMPLE_SUBJECTS)?
-        .query_map(params![samples as i64], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .query_map(params![samples as i64], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
         .collect::<Result<_, _>>()?;
-    let connections: i64 = db.query_row("SELECT count(*) FROM connections", [], |r| r.get(0))?;
-    let events = reader.stats()?.events;
+    let stats = reader.stats()?;
 
     let mut trust_paths = Vec::new();
     for round in 0..=rounds {
@@ -95,10 +96,13 @@ pub fn reads(reader: &Reader, samples: usize, rounds: usize) -> Result<ReadRepor
         }
     }
     Ok(ReadReport {
-        events,
-        connections,
+        events: stats.events,
+        connections: stats.connections,
         latencies: vec![
-            Latency::of("token trust path (GET /v1/tokens/{id}/trust-path)", trust_paths),
+            Latency::of(
+                "token trust path (GET /v1/tokens/{id}/trust-path)",
+                trust_paths,
+            ),
             Latency::of("one-subject 24 h timeline (GET /v1/timeline)", timelines),
         ],
     })

@@ -972,9 +972,8 @@ async fn bench_reads(
     as_json: bool,
 ) -> anyhow::Result<()> {
     let reader = Store::open(&config.store)?.reader()?;
-    let report =
-        tokio::task::spawn_blocking(move || crate::bench::reads(&reader, samples, rounds))
-            .await??;
+    let report = tokio::task::spawn_blocking(move || crate::bench::reads(&reader, samples, rounds))
+        .await??;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

@@ -37,7 +37,8 @@ pub struct CorrelateConfig {
     #[serde(with = "humantime_serde")]
     pub clock_skew: Duration,
     /// How long before a connection's first token an authorization request, consent or
-    /// failed token request of the same issuer, client and subject still belongs to it.
+    /// failed token request of the same issuer, client and subject still belongs to it;
+    /// how far apart a gateway session's events may be and still join one connection.
     #[serde(with = "humantime_serde")]
     pub window: Duration,
     /// Oldest evidence (PRM, AS metadata, client document fetch) considered in force at a

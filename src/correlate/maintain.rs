@@ -19,6 +19,9 @@ use crate::config::CorrelateConfig;
 use crate::store::StoreError;
 
 const SETUP: &str = include_str!("../../queries/correlate/setup.sql");
+const MARK_CORRELATED: &str = include_str!("../../queries/correlate/mark_correlated.sql");
+const CLEAR_DIRTY: &str = include_str!("../../queries/correlate/clear_dirty.sql");
+const DEDUPE_DIRTY: &str = include_str!("../../queries/correlate/dedupe_dirty.sql");
 const BATCH_SPAN: &str = include_str!("../../queries/correlate/batch_span.sql");
 const INSERT_TOKENS: &str = include_str!("../../queries/correlate/insert_tokens.sql");
 const INSERT_MEMBERS: &str = include_str!("../../queries/correlate/insert_members.sql");
@@ -38,6 +41,7 @@ const PREVIOUS_PATHS: &str = include_str!("../../queries/correlate/previous_path
 const UPSERT_CONNECTION: &str = include_str!("../../queries/correlate/upsert_connection.sql");
 const INSERT_VERDICT_CHANGE: &str =
     include_str!("../../queries/correlate/insert_verdict_change.sql");
+const UNCORRELATED_BATCHES: &str = include_str!("../../queries/correlate/uncorrelated_batches.sql");
 
 /// Longest refresh chain resolved in one batch; a longer one finishes in later batches.
 const MAX_LINEAGE_STEPS: usize = 64;
@@ -46,6 +50,38 @@ const MAX_LINEAGE_STEPS: usize = 64;
 pub fn setup(db: &Connection) -> Result<(), StoreError> {
     db.execute_batch(SETUP)?;
     Ok(())
+}
+
+/// Correlates committed batches the correlation has not seen (a store that held events
+/// before schema 2), oldest first, one transaction each. Returns how many.
+pub fn catch_up(db: &Connection, config: &CorrelateConfig) -> Result<usize, StoreError> {
+    let pending: Vec<(String, String)> = db
+        .prepare(UNCORRELATED_BATCHES)?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if !pending.is_empty() {
+        tracing::info!(
+            batches = pending.len(),
+            "correlating stored batches that predate connections"
+        );
+    }
+    for (batch_id, received_at) in &pending {
+        let batch_id: Uuid = batch_id
+            .parse()
+            .map_err(|e| StoreError::Internal(format!("ingest_log batch id {batch_id}: {e}")))?;
+        let received_at: DateTime<Utc> = received_at
+            .parse()
+            .map_err(|e| StoreError::Internal(format!("ingest_log time {received_at}: {e}")))?;
+        db.execute_batch("BEGIN TRANSACTION")?;
+        match apply(db, config, batch_id, received_at) {
+            Ok(_) => db.execute_batch("COMMIT")?,
+            Err(error) => {
+                let _ = db.execute_batch("ROLLBACK");
+                return Err(error);
+            }
+        }
+    }
+    Ok(pending.len())
 }
 
 /// Brings the connections up to date with batch `batch_id` (already merged into
@@ -63,7 +99,8 @@ pub fn apply(
     let skew = span_duration(config.clock_skew)?;
     let window = span_duration(config.window)?;
     let mut phases = Phases::new();
-    db.execute_batch("DELETE FROM dirty_connections")?;
+    db.execute(MARK_CORRELATED, params![batch])?;
+    db.execute_batch(CLEAR_DIRTY)?;
     let Some((batch_from, _)) = span(db, BATCH_SPAN, params![batch])? else {
         return Ok(0);
     };
@@ -109,10 +146,7 @@ pub fn apply(
         DIRTY_FROM_BATCH,
         params![batch, skew.num_seconds(), waiting_from],
     )?;
-    db.execute_batch(
-        "CREATE OR REPLACE TEMP TABLE dirty_connections AS
-         SELECT DISTINCT connection_id FROM dirty_connections WHERE connection_id IS NOT NULL",
-    )?;
+    db.execute_batch(DEDUPE_DIRTY)?;
     phases.done("dirty");
     let facts = load_facts(db, config, &mut phases)?;
     let evaluated = facts.len();

@@ -3,10 +3,11 @@
 //! A *connection* is one approval chain: a token granted without a parent (authorization
 //! code, client credentials, token exchange), every token refreshed from it, and the
 //! events around them. Events join a connection by explicit keys first (the id of one of
-//! its tokens, exact), then by context: a gateway session shared with exactly attached
-//! events, or the same issuer, client and subject shortly before its first token. The
-//! connection id is derived from the root token, so it is stable whatever order events
-//! arrive in.
+//! its tokens, exact), then by context within a window: a gateway session shared with
+//! exactly attached events, or the same issuer, client and subject shortly before its
+//! first token. The connection id is derived from the root token, and every attachment
+//! depends only on events near it in time, so the result is the same whatever order and
+//! batching events arrive in.
 //!
 //! - [`maintain`]: run by the store writer inside each batch's transaction: attach the
 //!   batch's events, re-attach what a late event changed, re-evaluate touched connections.

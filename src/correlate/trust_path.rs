@@ -249,7 +249,7 @@ impl<'f> View<'f> {
                 checked.unknown(
                     [&token.event.event_id],
                     format!(
-                        "no PRM fetch for {resource} was seen at or before token {} (issued {})",
+                        "no PRM fetch for {resource} was seen in the evidence lookback before token {} (issued {})",
                         short(token.id()),
                         at(token.event.time)
                     ),
@@ -341,7 +341,7 @@ impl<'f> View<'f> {
             let Some(meta) = token.evidence.and_then(|e| e.as_metadata.as_ref()) else {
                 checked.unknown(
                     [&token.event.event_id],
-                    format!("no authorization server metadata fetch for {issuer} was seen before token {}", short(token.id())),
+                    format!("no authorization server metadata fetch for {issuer} was seen in the evidence lookback before token {}", short(token.id())),
                 );
                 continue;
             };

@@ -20,6 +20,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "connections",
         include_str!("../../queries/migrations/0002_connections.sql"),
     ),
+    (
+        3,
+        "correlated_batches",
+        include_str!("../../queries/migrations/0003_correlated_batches.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

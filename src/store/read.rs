@@ -93,6 +93,9 @@ pub struct Stats {
     pub rejected: i64,
     pub batches: i64,
     pub duplicates: i64,
+    pub connections: i64,
+    /// Connections with at least one violated trust-path link.
+    pub violated_connections: i64,
     pub newest_event: Option<String>,
 }
 
@@ -250,7 +253,9 @@ impl Reader {
                 rejected: row.get(1)?,
                 batches: row.get(2)?,
                 duplicates: row.get(3)?,
-                newest_event: row.get(4)?,
+                connections: row.get(4)?,
+                violated_connections: row.get(5)?,
+                newest_event: row.get(6)?,
             })
         })?)
     }

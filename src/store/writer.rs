@@ -53,6 +53,7 @@ impl Writer {
     ) -> Result<(Writer, WriterThread), StoreError> {
         db.execute_batch(CREATE_STAGING)?;
         maintain::setup(&db)?;
+        maintain::catch_up(&db, &correlate)?;
         let (jobs, mut inbox) = mpsc::channel::<Job>(queue.max(1));
         let thread = thread::Builder::new()
             .name("store-writer".to_owned())

@@ -12,7 +12,8 @@ use crate::harness::{
     NatsServer, TestApp, app_with_nats, succeed, test_config, trustpath, wait_for_counts,
 };
 
-fn options(seed: u64, attacks: Vec<(Attack, usize)>) -> Options {
+/// A small organisation over two days: what the simulator and trust-path tests run on.
+pub fn options(seed: u64, attacks: Vec<(Attack, usize)>) -> Options {
     Options {
         seed,
         flows: 300,

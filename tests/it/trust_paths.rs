@@ -9,24 +9,15 @@ use rand::seq::SliceRandom;
 use serde_json::{Value, json};
 use trustpath::event::{Registration, WireEvent};
 use trustpath::simulate::flows::SimEvent;
-use trustpath::simulate::world::Size;
-use trustpath::simulate::{Attack, Options, Simulation, encode_native, generate};
+use trustpath::simulate::{Attack, Simulation, encode_native, generate};
 
 use crate::harness::{TestApp, succeed, test_config, trustpath, wait_for_counts};
 
 fn simulation() -> Simulation {
-    generate(&Options {
-        seed: 11,
-        flows: 300,
-        size: Size {
-            users: 40,
-            clients: 12,
-            resources: 5,
-        },
-        start: "2026-11-01T00:00:00Z".parse().unwrap(),
-        days: 2.0,
-        attacks: Attack::ALL.iter().map(|&a| (a, 1)).collect(),
-    })
+    generate(&crate::simulate::options(
+        11,
+        Attack::ALL.iter().map(|&a| (a, 1)).collect(),
+    ))
 }
 
 fn ndjson<'a>(events: impl IntoIterator<Item = &'a SimEvent>) -> Vec<u8> {
@@ -429,4 +420,34 @@ async fn late_evidence_updates_the_verdict_and_the_cli_explains_it() {
         text.contains("! issuer_advertised: unknown → violated"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_store_from_before_connections_is_correlated_at_start() {
+    let simulation = simulation();
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let app = TestApp::start(config.clone()).await;
+    ingest(&app, ndjson(&simulation.events)).await;
+    wait_for_counts(&app, simulation.events.len() as i64, 0).await;
+    let correlated = correlation(&app).await;
+    app.stop().await;
+
+    // What a store written before schema 2 holds: events, and no trace of correlation.
+    {
+        let db = duckdb::Connection::open(&config.store.path).unwrap();
+        db.execute_batch(
+            "DELETE FROM correlated_batches; DELETE FROM connections;
+             DELETE FROM connection_tokens; DELETE FROM connection_members;
+             DELETE FROM verdict_changes; DELETE FROM client_pins;",
+        )
+        .unwrap();
+    }
+    let app = TestApp::start(config).await;
+    assert_eq!(
+        app.stats().await["connections"],
+        correlated.0.as_array().unwrap().len()
+    );
+    assert_eq!(correlation(&app).await, correlated);
+    app.stop().await;
 }
