@@ -249,7 +249,8 @@ impl<'f> View<'f> {
                 checked.unknown(
                     [&token.event.event_id],
                     format!(
-                        "no PRM fetch for {resource} was seen in the evidence lookback before token {} (issued {})",
+                        "no PRM fetch for {resource} was seen in the evidence lookback \
+                         before token {} (issued {})",
                         short(token.id()),
                         at(token.event.time)
                     ),
@@ -257,8 +258,11 @@ impl<'f> View<'f> {
                 continue;
             };
             checked.fact(json!({
-                "event_id": prm.event_id, "url": prm.url, "sha256": prm.sha256,
-                "authorization_servers": prm.authorization_servers, "fetched_at": from_us(prm.time_us),
+                "event_id": prm.event_id,
+                "url": prm.url,
+                "sha256": prm.sha256,
+                "authorization_servers": prm.authorization_servers,
+                "fetched_at": from_us(prm.time_us),
             }));
             let described = describe_prm(resource, prm);
             let servers = prm.authorization_servers.as_deref().unwrap_or_default();
@@ -297,17 +301,20 @@ impl<'f> View<'f> {
                 checked.unknown(
                     [&token.event.event_id],
                     format!(
-                        "token {} was issued by {issuer}, but no PRM of {resource} was seen to check it against",
+                        "token {} was issued by {issuer}, but no PRM of {resource} was seen \
+                         to check it against",
                         short(token.id())
                     ),
                 );
                 continue;
             };
             let servers = prm.authorization_servers.as_deref().unwrap_or_default();
-            checked.fact(
-                json!({"token_id": token.id(), "issuer": issuer, "prm_event_id": prm.event_id,
-                                "authorization_servers": servers}),
-            );
+            checked.fact(json!({
+                "token_id": token.id(),
+                "issuer": issuer,
+                "prm_event_id": prm.event_id,
+                "authorization_servers": servers,
+            }));
             let evidence = [&token.event.event_id, &prm.event_id];
             if servers.iter().any(|s| s == issuer) {
                 checked.ok(
@@ -341,7 +348,11 @@ impl<'f> View<'f> {
             let Some(meta) = token.evidence.and_then(|e| e.as_metadata.as_ref()) else {
                 checked.unknown(
                     [&token.event.event_id],
-                    format!("no authorization server metadata fetch for {issuer} was seen in the evidence lookback before token {}", short(token.id())),
+                    format!(
+                        "no authorization server metadata fetch for {issuer} was seen in the \
+                         evidence lookback before token {}",
+                        short(token.id())
+                    ),
                 );
                 continue;
             };
@@ -355,8 +366,12 @@ impl<'f> View<'f> {
                         .collect()
                 })
                 .unwrap_or_default();
-            checked.fact(json!({"issuer": issuer, "as_metadata_event_id": meta.event_id,
-                                "advertised_issuer": advertised, "endpoints": attributes["endpoints"]}));
+            checked.fact(json!({
+                "issuer": issuer,
+                "as_metadata_event_id": meta.event_id,
+                "advertised_issuer": advertised,
+                "endpoints": attributes["endpoints"],
+            }));
             let fetched = format!(
                 "the metadata fetched for {issuer} at {}",
                 at(from_us(meta.time_us))
@@ -415,21 +430,35 @@ impl<'f> View<'f> {
                 match registration {
                     Some(Registration::PreRegistered) => checked.ok(
                         [&token.event.event_id],
-                        format!("{client} is pre-registered at its issuer: there is no metadata document to pin"),
+                        format!(
+                            "{client} is pre-registered at its issuer: there is no metadata \
+                             document to pin"
+                        ),
                     ),
                     _ => checked.unknown(
                         [&token.event.event_id],
-                        format!("no document fetch or registration of {client} was seen before token {}", short(token.id())),
+                        format!(
+                            "no document fetch or registration of {client} was seen before \
+                             token {}",
+                            short(token.id())
+                        ),
                     ),
                 }
                 continue;
             };
             let sha = document.sha256.as_deref().unwrap_or("?");
-            checked.fact(json!({"client_id": client, "registration": registration, "document_event_id": document.event_id,
-                                "presented_sha256": document.sha256, "pinned_sha256": pinned.and_then(|p| p.sha256.clone()),
-                                "pinned_event_id": pinned.map(|p| &p.event_id),
-                                "http_status": document.http_status, "http_bytes": document.http_bytes,
-                                "resolved_ip": document.resolved_ip, "redirected": document.redirected}));
+            checked.fact(json!({
+                "client_id": client,
+                "registration": registration,
+                "document_event_id": document.event_id,
+                "presented_sha256": document.sha256,
+                "pinned_sha256": pinned.and_then(|p| p.sha256.clone()),
+                "pinned_event_id": pinned.map(|p| &p.event_id),
+                "http_status": document.http_status,
+                "http_bytes": document.http_bytes,
+                "resolved_ip": document.resolved_ip,
+                "redirected": document.redirected,
+            }));
             let fetched = format!(
                 "{} of {client} ({}, sha256 {})",
                 noun(document.kind),
@@ -450,7 +479,8 @@ impl<'f> View<'f> {
                 Some(pinned) if pinned.sha256 != document.sha256 => checked.violated(
                     [&pinned.event_id, &document.event_id, &token.event.event_id],
                     format!(
-                        "token {} trusted the {fetched}, but the pinned (first approved) document is sha256 {} ({})",
+                        "token {} trusted the {fetched}, but the pinned (first approved) \
+                         document is sha256 {} ({})",
                         short(token.id()),
                         short(pinned.sha256.as_deref().unwrap_or("?")),
                         at(from_us(pinned.time_us))
@@ -458,7 +488,10 @@ impl<'f> View<'f> {
                 ),
                 _ => checked.ok(
                     [&document.event_id],
-                    format!("token {} trusted the {fetched}, the pinned one, fetched safely", short(token.id())),
+                    format!(
+                        "token {} trusted the {fetched}, the pinned one, fetched safely",
+                        short(token.id())
+                    ),
                 ),
             }
         }
@@ -484,16 +517,27 @@ impl<'f> View<'f> {
             let Some(registered) = document.and_then(|d| d.redirect_uris.as_deref()) else {
                 checked.unknown(
                     [&request.event_id],
-                    format!("redirect_uri {uri}: no document or registration of {client} lists its redirect URIs"),
+                    format!(
+                        "redirect_uri {uri}: no document or registration of {client} lists \
+                         its redirect URIs"
+                    ),
                 );
                 continue;
             };
             let document_id = document.map(|d| d.event_id.as_str()).unwrap_or_default();
-            checked.fact(json!({"request_event_id": request.event_id, "redirect_uri": uri, "registered": registered}));
+            checked.fact(json!({
+                "request_event_id": request.event_id,
+                "redirect_uri": uri,
+                "registered": registered,
+            }));
             if !registered.iter().any(|r| r == uri) {
                 checked.violated(
                     [&request.event_id, document_id],
-                    format!("authorization request redirects to {uri}, which the document of {client} does not list ({})", registered.join(", ")),
+                    format!(
+                        "authorization request redirects to {uri}, which the document of \
+                         {client} does not list ({})",
+                        registered.join(", ")
+                    ),
                 );
             } else if !safe_redirect(uri) {
                 checked.violated(
@@ -544,8 +588,18 @@ impl<'f> View<'f> {
             Some(scopes) => granted.iter().all(|s| scopes.iter().any(|c| c == s)),
             None => true,
         });
-        checked.fact(json!({"subject": subject, "client_id": client, "token_scopes": granted,
-                            "consents": consents.iter().map(|c| json!({"event_id": c.event_id, "scopes": c.scopes_granted, "consent": c.consent})).collect::<Vec<_>>()}));
+        let seen: Vec<Value> = consents
+            .iter()
+            .map(|c| {
+                json!({"event_id": c.event_id, "scopes": c.scopes_granted, "consent": c.consent})
+            })
+            .collect();
+        checked.fact(json!({
+            "subject": subject,
+            "client_id": client,
+            "token_scopes": granted,
+            "consents": seen,
+        }));
         if let Some(consent) = covering {
             checked.ok(
                 [&consent.event_id, &root.event.event_id],
@@ -658,10 +712,20 @@ impl<'f> View<'f> {
                 let outside = missing(granted, &supported.iter().map(String::as_str).collect());
                 evidence.push(token.prm().map(|p| p.event_id.as_str()).unwrap_or_default());
                 if !outside.is_empty() {
-                    problems.push(format!("token {id} grants {}, which the PRM of {resource} does not list in scopes_supported", list(&outside)));
+                    problems.push(format!(
+                        "token {id} grants {}, which the PRM of {resource} does not list in \
+                         scopes_supported",
+                        list(&outside)
+                    ));
                 }
             } else if token.event.token_parent_id.is_none() && asked.is_empty() {
-                checked.unknown([&token.event.event_id], format!("neither the request, a challenge nor a PRM shows what token {id} could be granted"));
+                checked.unknown(
+                    [&token.event.event_id],
+                    format!(
+                        "neither the request, a challenge nor a PRM shows what token {id} \
+                         could be granted"
+                    ),
+                );
                 continue;
             }
             checked.fact(json!({"token_id": token.id(), "granted": granted}));
@@ -703,7 +767,12 @@ impl<'f> View<'f> {
             if audience.iter().any(|a| a == at_resource) {
                 checked.ok([&used.event_id], String::new());
             } else {
-                checked.fact(json!({"token_id": token_id, "audience": audience, "used_at": at_resource, "use_event_id": used.event_id}));
+                checked.fact(json!({
+                    "token_id": token_id,
+                    "audience": audience,
+                    "used_at": at_resource,
+                    "use_event_id": used.event_id,
+                }));
                 checked.violated(
                     [&token.event.event_id, &used.event_id],
                     format!(
