@@ -62,3 +62,19 @@ CREATE OR REPLACE MACRO connection_summary(c) AS json_object(
     'violated', c.violated,
     'unknown', c.unknown
 );
+
+-- event_summary(e): the fields of an event an incident timeline shows (no lists, no
+-- attributes: a day's scan stays cheap); the whole event is one GET /v1/events?… away.
+CREATE OR REPLACE MACRO event_summary(e) AS json_object(
+    'event_id', e.event_id,
+    'time', strftime(e.time::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+    'kind', e.kind,
+    'outcome', e.outcome,
+    'reason', e.reason,
+    'source_name', e.source_name,
+    'connection_id', e.connection_id,
+    'resource', e.resource,
+    'token_id', e.token_id,
+    'tool', e.tool,
+    'ip', e.ip
+);

@@ -14,10 +14,12 @@ use crate::correlate::{LinkName, TrustPath, Verdict};
 
 const CONNECTIONS: &str = include_str!("../../queries/connections.sql");
 const CONNECTION: &str = include_str!("../../queries/connection.sql");
-const CONNECTIONS_BY_ID: &str = include_str!("../../queries/connections_by_id.sql");
+const CONNECTION_SUMMARY: &str = include_str!("../../queries/connection_summary.sql");
 const CONNECTION_TOKENS: &str = include_str!("../../queries/connection_tokens.sql");
 const CONNECTION_EVENTS: &str = include_str!("../../queries/connection_events.sql");
 const TOKEN_CONNECTION: &str = include_str!("../../queries/token_connection.sql");
+const REFRESH_TOKEN_CONNECTION: &str = include_str!("../../queries/refresh_token_connection.sql");
+const USED_TOKEN_CONNECTION: &str = include_str!("../../queries/used_token_connection.sql");
 const VERDICT_CHANGES: &str = include_str!("../../queries/verdict_changes.sql");
 const TIMELINE: &str = include_str!("../../queries/timeline.sql");
 
@@ -154,7 +156,8 @@ pub struct TimelineFilter {
 pub struct Timeline {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    /// Groups in the order of their first entry; events no connection holds come in a
+    /// Groups in the order of their first entry (events as summaries: the whole event is
+    /// at GET /v1/events); events no connection holds come in a
     /// group without `connection`.
     pub groups: Vec<TimelineGroup>,
     /// More events matched than `limit`; narrow the window.
@@ -264,17 +267,14 @@ impl Reader {
         let connection: ConnectionSummary = decode(&summary)?;
         let trust_path: TrustPath = decode(&trust_path)?;
         let evaluated_at = decode(&Value::String(evaluated_at).to_string())?;
-        let tokens = json_rows(&db, CONNECTION_TOKENS, params![connection_id])?;
+        let (first_seen, last_seen) = (
+            connection.first_seen.to_rfc3339(),
+            connection.last_seen.to_rfc3339(),
+        );
+        let span = params![connection_id, first_seen, last_seen];
+        let tokens = json_rows(&db, CONNECTION_TOKENS, span)?;
         let events = if with_events {
-            json_rows(
-                &db,
-                CONNECTION_EVENTS,
-                params![
-                    connection_id,
-                    connection.first_seen.to_rfc3339(),
-                    connection.last_seen.to_rfc3339()
-                ],
-            )?
+            json_rows(&db, CONNECTION_EVENTS, span)?
         } else {
             Vec::new()
         };
@@ -297,11 +297,23 @@ impl Reader {
     /// The connection a token belongs to, with its trust path (without its events).
     pub fn token_trust_path(&self, token_id: &str) -> Result<ConnectionDetail, StoreError> {
         let db = self.connection()?;
-        let connection_id: Option<String> = db
-            .prepare_cached(TOKEN_CONNECTION)?
-            .query_map(params![token_id], |row| row.get(0))?
-            .next()
-            .transpose()?;
+        // Most likely first: an access token, then a refresh token (both index lookups),
+        // then a token only ever seen in use.
+        let mut connection_id = None;
+        for sql in [
+            TOKEN_CONNECTION,
+            REFRESH_TOKEN_CONNECTION,
+            USED_TOKEN_CONNECTION,
+        ] {
+            connection_id = db
+                .prepare_cached(sql)?
+                .query_map(params![token_id], |row| row.get::<_, String>(0))?
+                .next()
+                .transpose()?;
+            if connection_id.is_some() {
+                break;
+            }
+        }
         let Some(connection_id) = connection_id else {
             return Err(StoreError::NotFound(format!(
                 "token {token_id} belongs to no connection: no stored token.issue names it (as \
@@ -366,12 +378,17 @@ impl Reader {
         ids.sort_unstable();
         ids.dedup();
         let ids_json = serde_json::to_string(&ids).unwrap_or_default();
-        let summaries: Vec<ConnectionSummary> =
-            json_rows(&db, CONNECTIONS_BY_ID, params![ids_json])?
-                .into_iter()
-                .map(serde_json::from_value)
-                .collect::<Result<_, _>>()
-                .map_err(|e| StoreError::Internal(format!("connection summary: {e}")))?;
+        let mut summaries: Vec<ConnectionSummary> = Vec::new();
+        let mut lookup = db.prepare_cached(CONNECTION_SUMMARY)?;
+        for id in &ids {
+            let found: Option<String> = lookup
+                .query_map(params![id], |row| row.get(0))?
+                .next()
+                .transpose()?;
+            if let Some(summary) = found {
+                summaries.push(decode(&summary)?);
+            }
+        }
         let changes = json_rows(
             &db,
             VERDICT_CHANGES,
