@@ -78,3 +78,18 @@ CREATE OR REPLACE MACRO event_summary(e) AS json_object(
     'tool', e.tool,
     'ip', e.ip
 );
+
+-- member_summary(m): a `connection_members` row in the shape of event_summary.
+CREATE OR REPLACE MACRO member_summary(m) AS json_object(
+    'event_id', m.event_id,
+    'time', strftime(m.time::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+    'kind', m.kind,
+    'outcome', m.outcome,
+    'reason', m.reason,
+    'source_name', m.source_name,
+    'connection_id', m.session,
+    'resource', m.resource,
+    'token_id', m.token_id,
+    'tool', m.tool,
+    'ip', m.ip
+);

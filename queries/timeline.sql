@@ -22,7 +22,7 @@ WITH direct AS (
       AND ($7::VARCHAR IS NULL OR $7::VARCHAR IN (token_id, token_parent_id, token_refresh_id))
 ),
 window_members AS (
-    SELECT event_id, connection_id
+    SELECT *
     FROM connection_members
     WHERE time >= $1::TIMESTAMPTZ AND time < $2::TIMESTAMPTZ
 ),
@@ -31,22 +31,28 @@ involved AS (
     FROM window_members
     WHERE event_id IN (SELECT event_id FROM direct) AND connection_id IS NOT NULL
 ),
-wanted AS (
-    SELECT d.event_id, m.connection_id
-    FROM direct d LEFT JOIN window_members m USING (event_id)
-    UNION
-    SELECT event_id, connection_id
-    FROM window_members
+-- Events of approval chains: drawn from the narrow members table.
+from_members AS (
+    SELECT connection_id, time, event_id, member_summary(m) AS summary
+    FROM window_members m
     WHERE connection_id IN (SELECT connection_id FROM involved)
-)
--- The wanted rows are few: pick them from the window's events, then render.
-SELECT w.connection_id, event_summary(e)::VARCHAR
-FROM (
-    SELECT *
-    FROM events
+       OR event_id IN (SELECT event_id FROM direct)
+),
+-- Matching events of no approval chain (metadata and client document fetches).
+from_events AS (
+    SELECT NULL AS connection_id, time, event_id, event_summary(e) AS summary
+    FROM events e
     WHERE time >= $1::TIMESTAMPTZ AND time < $2::TIMESTAMPTZ
-      AND event_id IN (SELECT event_id FROM wanted)
-) e
-JOIN wanted w USING (event_id)
-ORDER BY e.time, e.event_id
+      AND kind IN ('metadata.fetch', 'as_metadata.fetch', 'client.document.fetch',
+                   'client.register')
+      AND ($3::VARCHAR IS NULL OR subject = $3::VARCHAR)
+      AND ($4::VARCHAR IS NULL OR client_id = $4::VARCHAR)
+      AND ($5::VARCHAR IS NULL OR resource = $5::VARCHAR)
+      AND ($6::VARCHAR IS NULL OR ip = $6::VARCHAR)
+      AND ($7::VARCHAR IS NULL OR $7::VARCHAR IN (token_id, token_parent_id, token_refresh_id))
+      AND event_id NOT IN (SELECT event_id FROM window_members)
+)
+SELECT connection_id, summary::VARCHAR
+FROM (SELECT * FROM from_members UNION ALL SELECT * FROM from_events)
+ORDER BY time, event_id
 LIMIT $8::BIGINT;

@@ -1,9 +1,10 @@
 -- The batch's events that belong to an approval chain, unattached for now. A PRM fetch
 -- outside any gateway session is evidence shared by all connections at the resource, not
 -- a member of one. $1: batch id.
-INSERT INTO connection_members
-SELECT event_id, NULL, NULL, kind, time, outcome, connection_id, token_id, issuer,
-       client_id, subject, resource, batch_id
+INSERT INTO connection_members BY NAME
+SELECT event_id, NULL AS connection_id, NULL AS via, kind, time, outcome,
+       connection_id AS session, token_id, issuer, client_id, subject, resource, reason,
+       source_name, tool, ip, batch_id
 FROM events
 WHERE batch_id = $1::UUID
   AND kind IN ('resource.challenge', 'metadata.fetch', 'authorization.request',

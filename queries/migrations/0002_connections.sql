@@ -41,6 +41,11 @@ CREATE TABLE connection_members (
     client_id      VARCHAR,
     subject        VARCHAR,
     resource       VARCHAR,
+    -- What an incident timeline shows of the event, so it is drawn from this narrow table.
+    reason         VARCHAR,
+    source_name    VARCHAR,
+    tool           VARCHAR,
+    ip             VARCHAR,
     batch_id       UUID NOT NULL
 );
 
