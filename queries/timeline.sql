@@ -36,7 +36,10 @@ from_members AS (
     SELECT connection_id, time, event_id, member_summary(m) AS summary
     FROM window_members m
     WHERE connection_id IN (SELECT connection_id FROM involved)
-       OR event_id IN (SELECT event_id FROM direct)
+    UNION ALL
+    SELECT connection_id, time, event_id, member_summary(m) AS summary
+    FROM window_members m
+    WHERE connection_id IS NULL AND event_id IN (SELECT event_id FROM direct)
 ),
 -- Matching events of no approval chain (metadata and client document fetches).
 from_events AS (
