@@ -146,15 +146,12 @@ impl TrustPath {
         TrustPath { verdict, links }
     }
 
+    /// Names of the links with this verdict, in order.
     pub fn with(&self, verdict: Verdict) -> Vec<&'static str> {
         self.links
             .iter()
             .filter(|l| l.verdict == verdict)
             .map(|l| l.link.as_str())
             .collect()
-    }
-
-    pub fn link(&self, name: LinkName) -> Option<&Link> {
-        self.links.iter().find(|l| l.link == name)
     }
 }
