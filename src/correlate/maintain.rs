@@ -1,6 +1,7 @@
 //! Keeps `connection_tokens`, `connection_members`, `client_pins`, `connections`,
-//! `verdict_changes` and `correlated_batches` in step with `events`. Runs on the writer's connection inside the batch's transaction,
-//! so a batch and the trust paths it changed commit together.
+//! `verdict_changes` and `correlated_batches` in step with `events`. Runs on the writer's
+//! connection inside the batch's transaction, so a batch and the trust paths it changed
+//! commit together.
 //!
 //! Per batch: record its tokens and member events; resolve refresh lineage; attach events
 //! by token id, then by session or time window (re-planning attachments a late event
