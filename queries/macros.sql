@@ -63,8 +63,9 @@ CREATE OR REPLACE MACRO connection_summary(c) AS json_object(
     'unknown', c.unknown
 );
 
--- event_summary(e): the fields of an event an incident timeline shows (no lists, no
--- attributes: a day's scan stays cheap); the whole event is one GET /v1/events?… away.
+-- event_summary(e): what an incident timeline shows of an event (no lists, no attributes:
+-- a day's scan stays cheap); the whole event is one GET /v1/events?… away. Takes a row
+-- with the member columns of `connection_members` (`session` is the gateway session).
 CREATE OR REPLACE MACRO event_summary(e) AS json_object(
     'event_id', e.event_id,
     'time', strftime(e.time::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
@@ -72,24 +73,9 @@ CREATE OR REPLACE MACRO event_summary(e) AS json_object(
     'outcome', e.outcome,
     'reason', e.reason,
     'source_name', e.source_name,
-    'connection_id', e.connection_id,
+    'connection_id', e.session,
     'resource', e.resource,
     'token_id', e.token_id,
     'tool', e.tool,
     'ip', e.ip
-);
-
--- member_summary(m): a `connection_members` row in the shape of event_summary.
-CREATE OR REPLACE MACRO member_summary(m) AS json_object(
-    'event_id', m.event_id,
-    'time', strftime(m.time::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
-    'kind', m.kind,
-    'outcome', m.outcome,
-    'reason', m.reason,
-    'source_name', m.source_name,
-    'connection_id', m.session,
-    'resource', m.resource,
-    'token_id', m.token_id,
-    'tool', m.tool,
-    'ip', m.ip
 );

@@ -33,29 +33,39 @@ involved AS (
 ),
 -- Events of approval chains: drawn from the narrow members table.
 from_members AS (
-    SELECT connection_id, time, event_id, member_summary(m) AS summary
-    FROM window_members m
+    SELECT connection_id, event_id, time, kind, outcome, reason, source_name, session,
+           resource, token_id, tool, ip
+    FROM window_members
     WHERE connection_id IN (SELECT connection_id FROM involved)
     UNION ALL
-    SELECT connection_id, time, event_id, member_summary(m) AS summary
-    FROM window_members m
+    SELECT connection_id, event_id, time, kind, outcome, reason, source_name, session,
+           resource, token_id, tool, ip
+    FROM window_members
     WHERE connection_id IS NULL AND event_id IN (SELECT event_id FROM direct)
 ),
--- Matching events of no approval chain (metadata and client document fetches).
+-- Matching events that are never members (metadata and client document fetches; see
+-- queries/correlate/insert_members.sql).
 from_events AS (
-    SELECT NULL AS connection_id, time, event_id, event_summary(e) AS summary
-    FROM events e
+    SELECT NULL AS connection_id, event_id, time, kind, outcome, reason, source_name,
+           connection_id AS session, resource, token_id, tool, ip
+    FROM events
     WHERE time >= $1::TIMESTAMPTZ AND time < $2::TIMESTAMPTZ
-      AND kind IN ('metadata.fetch', 'as_metadata.fetch', 'client.document.fetch',
-                   'client.register')
+      AND (kind IN ('as_metadata.fetch', 'client.document.fetch', 'client.register')
+           OR (kind = 'metadata.fetch' AND connection_id IS NULL))
       AND ($3::VARCHAR IS NULL OR subject = $3::VARCHAR)
       AND ($4::VARCHAR IS NULL OR client_id = $4::VARCHAR)
       AND ($5::VARCHAR IS NULL OR resource = $5::VARCHAR)
       AND ($6::VARCHAR IS NULL OR ip = $6::VARCHAR)
       AND ($7::VARCHAR IS NULL OR $7::VARCHAR IN (token_id, token_parent_id, token_refresh_id))
-      AND event_id NOT IN (SELECT event_id FROM window_members)
+),
+page AS (
+    SELECT * FROM from_members
+    UNION ALL
+    SELECT * FROM from_events
+    ORDER BY time, event_id
+    LIMIT $8::BIGINT
 )
-SELECT connection_id, summary::VARCHAR
-FROM (SELECT * FROM from_members UNION ALL SELECT * FROM from_events)
-ORDER BY time, event_id
-LIMIT $8::BIGINT;
+-- Rendered last, for the page's rows only.
+SELECT connection_id, event_summary(page)::VARCHAR
+FROM page
+ORDER BY time, event_id;

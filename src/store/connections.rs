@@ -14,7 +14,7 @@ use crate::correlate::{LinkName, TrustPath, Verdict};
 
 const CONNECTIONS: &str = include_str!("../../queries/connections.sql");
 const CONNECTION: &str = include_str!("../../queries/connection.sql");
-const CONNECTION_SUMMARY: &str = include_str!("../../queries/connection_summary.sql");
+const CONNECTIONS_BY_ID: &str = include_str!("../../queries/connections_by_id.sql");
 const CONNECTION_TOKENS: &str = include_str!("../../queries/connection_tokens.sql");
 const CONNECTION_EVENTS: &str = include_str!("../../queries/connection_events.sql");
 const TOKEN_CONNECTION: &str = include_str!("../../queries/token_connection.sql");
@@ -378,17 +378,12 @@ impl Reader {
         ids.sort_unstable();
         ids.dedup();
         let ids_json = serde_json::to_string(&ids).unwrap_or_default();
-        let mut summaries: Vec<ConnectionSummary> = Vec::new();
-        let mut lookup = db.prepare_cached(CONNECTION_SUMMARY)?;
-        for id in &ids {
-            let found: Option<String> = lookup
-                .query_map(params![id], |row| row.get(0))?
-                .next()
-                .transpose()?;
-            if let Some(summary) = found {
-                summaries.push(decode(&summary)?);
-            }
-        }
+        let summaries: Vec<ConnectionSummary> =
+            json_rows(&db, CONNECTIONS_BY_ID, params![ids_json])?
+                .into_iter()
+                .map(serde_json::from_value)
+                .collect::<Result<_, _>>()
+                .map_err(|e| StoreError::Internal(format!("connection summary: {e}")))?;
         let changes = json_rows(
             &db,
             VERDICT_CHANGES,
