@@ -44,7 +44,8 @@ from_members AS (
     WHERE connection_id IS NULL AND event_id IN (SELECT event_id FROM direct)
 ),
 -- Matching events that are never members (metadata and client document fetches; see
--- queries/correlate/insert_members.sql).
+-- queries/correlate/insert_members.sql). The key filter repeats `direct`'s on purpose:
+-- `direct` reads only ids, and these columns are read only for the few rows kept here.
 from_events AS (
     SELECT NULL AS connection_id, event_id, time, kind, outcome, reason, source_name,
            connection_id AS session, resource, token_id, tool, ip

@@ -20,6 +20,7 @@ use crate::collect::file::NdjsonReader;
 use crate::config::{Config, LogConfig, LogFormat};
 use crate::normalize::Normalizer;
 use crate::pipeline::Ingest;
+use crate::render::cell;
 use crate::serve::App;
 use crate::serve::api::{IngestAnswer, RecordError};
 use crate::simulate::output::Sink;
@@ -929,14 +930,6 @@ async fn query(
         .collect();
     print_table(&columns, &rows)?;
     Ok(())
-}
-
-fn cell(value: &Value) -> String {
-    match value {
-        Value::Null => "-".to_owned(),
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
 }
 
 fn print_table(columns: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {

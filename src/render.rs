@@ -186,7 +186,8 @@ fn or_dash(value: &Option<String>) -> &str {
     value.as_deref().unwrap_or("-")
 }
 
-fn cell(value: &Value) -> String {
+/// A JSON value as a table cell: text unquoted, null as `-`.
+pub fn cell(value: &Value) -> String {
     match value {
         Value::Null => "-".to_owned(),
         Value::String(text) => text.clone(),

@@ -1,16 +1,13 @@
--- The events of the connections to evaluate, oldest first, with how each was attached:
--- the fields the trust-path links read (correlate::trust_path::Fact).
+-- The events of the connections to evaluate, oldest first: the fields the trust-path links
+-- read (correlate::trust_path::Fact), a narrower shape than event_document (macros.sql)
+-- because this runs for every connection a batch touches.
 -- $1, $2: the time span of those events (bounds the scan of `events`).
 SELECT m.connection_id,
        '[' || string_agg(json_object(
-           'via', m.via,
-           'event', json_object(
                'event_id', e.event_id,
                'time', strftime(e.time::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
                'kind', e.kind,
                'outcome', e.outcome,
-               'reason', e.reason,
-               'connection_id', e.connection_id,
                'subject', e.subject,
                'client_id', e.client_id,
                'client_registration', e.client_registration,
@@ -25,7 +22,7 @@ SELECT m.connection_id,
                'grant_type', e.grant_type,
                'token_expires_at', strftime(e.token_expires_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
                'redirect_uri', e.redirect_uri,
-               'consent', e.consent))::VARCHAR, ','
+               'consent', e.consent)::VARCHAR, ','
            ORDER BY e.time, e.event_id) || ']'
 FROM connection_members m
 JOIN events e USING (event_id)

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use duckdb::{Connection, params};
 use uuid::Uuid;
 
-use super::trust_path::{ConnectionFacts, Member, TokenEvidence};
+use super::trust_path::{ConnectionFacts, Fact, TokenEvidence};
 use super::{Verdict, evaluate};
 use crate::config::CorrelateConfig;
 use crate::store::StoreError;
@@ -172,12 +172,12 @@ fn load_facts(
     })?;
     for row in rows {
         let (connection_id, json) = row?;
-        let members: Vec<Member> = parse(&json)?;
+        let events: Vec<Fact> = parse(&json)?;
         facts.insert(
             connection_id.clone(),
             ConnectionFacts {
                 connection_id,
-                members,
+                events,
                 evidence: Vec::new(),
             },
         );
@@ -243,12 +243,7 @@ fn store_paths(
     let mut change = db.prepare_cached(INSERT_VERDICT_CHANGE)?;
     let recorded = recorded_at.to_rfc3339();
     for connection in facts {
-        let Some(root) = connection
-            .members
-            .iter()
-            .map(|m| &m.event)
-            .find(|e| e.is_root_issue())
-        else {
+        let Some(root) = connection.events.iter().find(|e| e.is_root_issue()) else {
             // Only a root token's issue starts a connection; its members without it are
             // a bug in the attachment queries.
             return Err(StoreError::Internal(format!(
@@ -258,21 +253,19 @@ fn store_paths(
         };
         let path = evaluate(&connection, skew);
         let first_seen = connection
-            .members
+            .events
             .first()
-            .map(|m| m.event.time)
+            .map(|e| e.time)
             .unwrap_or(root.time);
         let last_seen = connection
-            .members
+            .events
             .last()
-            .map(|m| m.event.time)
+            .map(|e| e.time)
             .unwrap_or(root.time);
         let tokens = connection
-            .members
+            .events
             .iter()
-            .filter(|m| {
-                m.event.kind == crate::event::Kind::TokenIssue && m.event.token_id.is_some()
-            })
+            .filter(|e| e.kind == crate::event::Kind::TokenIssue && e.token_id.is_some())
             .count();
         evaluated.append_row(params![
             connection.connection_id,
@@ -283,7 +276,7 @@ fn store_paths(
             root.resource,
             first_seen.to_rfc3339(),
             last_seen.to_rfc3339(),
-            connection.members.len() as i64,
+            connection.events.len() as i64,
             tokens as i64,
             path.verdict.as_str(),
             serde_json::to_string(&path.with(Verdict::Violated)).unwrap_or_default(),

@@ -22,9 +22,6 @@ pub struct Fact {
     pub time: DateTime<Utc>,
     pub kind: Kind,
     pub outcome: Option<Outcome>,
-    pub reason: Option<String>,
-    /// The gateway session.
-    pub connection_id: Option<String>,
     pub subject: Option<String>,
     pub client_id: Option<String>,
     pub client_registration: Option<Registration>,
@@ -54,13 +51,6 @@ impl Fact {
             && self.token_id.is_some()
             && self.token_parent_id.is_none()
     }
-}
-
-/// A connection's event and how it was attached (`token`, `session`, `window`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Member {
-    pub via: Option<String>,
-    pub event: Fact,
 }
 
 /// The Protected Resource Metadata in force at a token's issue time.
@@ -118,8 +108,8 @@ pub struct TokenEvidence {
 #[derive(Debug, Clone)]
 pub struct ConnectionFacts {
     pub connection_id: String,
-    /// Oldest first.
-    pub members: Vec<Member>,
+    /// The connection's events, oldest first.
+    pub events: Vec<Fact>,
     pub evidence: Vec<TokenEvidence>,
 }
 
@@ -174,7 +164,7 @@ struct View<'f> {
 
 impl<'f> View<'f> {
     fn new(facts: &'f ConnectionFacts, skew: Duration) -> Self {
-        let events: Vec<&Fact> = facts.members.iter().map(|m| &m.event).collect();
+        let events: Vec<&Fact> = facts.events.iter().collect();
         let by_event: HashMap<&str, &TokenEvidence> = facts
             .evidence
             .iter()

@@ -266,7 +266,7 @@ impl Reader {
         };
         let connection: ConnectionSummary = decode(&summary)?;
         let trust_path: TrustPath = decode(&trust_path)?;
-        let evaluated_at = decode(&Value::String(evaluated_at).to_string())?;
+        let evaluated_at = time_of(&Value::String(evaluated_at))?;
         let (first_seen, last_seen) = (
             connection.first_seen.to_rfc3339(),
             connection.last_seen.to_rfc3339(),
@@ -394,21 +394,20 @@ impl Reader {
         let mut index: std::collections::HashMap<Option<String>, usize> = Default::default();
         let mut entries: Vec<(Option<String>, TimelineEntry)> = Vec::new();
         for (connection_id, event) in events {
-            let time = decode(&event["time"].to_string())?;
+            let time = time_of(&event["time"])?;
             entries.push((connection_id, TimelineEntry::Event { time, event }));
         }
         for change in changes {
+            let change: StoredChange = serde_json::from_value(change)
+                .map_err(|e| StoreError::Internal(format!("a stored verdict change: {e}")))?;
             entries.push((
-                change["connection_id"].as_str().map(str::to_owned),
+                Some(change.connection_id),
                 TimelineEntry::VerdictChange {
-                    time: decode(&change["time"].to_string())?,
-                    link: change["link"].as_str().unwrap_or_default().to_owned(),
-                    before: change["before"].as_str().map(str::to_owned),
-                    after: change["after"].as_str().unwrap_or_default().to_owned(),
-                    explanation: change["explanation"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
+                    time: change.time,
+                    link: change.link,
+                    before: change.before,
+                    after: change.after,
+                    explanation: change.explanation,
                 },
             ));
         }
@@ -435,6 +434,23 @@ impl Reader {
             truncated,
         })
     }
+}
+
+/// A row of queries/verdict_changes.sql.
+#[derive(Deserialize)]
+struct StoredChange {
+    connection_id: String,
+    link: String,
+    before: Option<String>,
+    after: String,
+    explanation: String,
+    time: DateTime<Utc>,
+}
+
+/// A time the store rendered as RFC 3339 text.
+fn time_of(value: &Value) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::deserialize(value)
+        .map_err(|e| StoreError::Internal(format!("a stored time is unreadable ({value}): {e}")))
 }
 
 fn json_rows(
