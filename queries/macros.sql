@@ -79,3 +79,25 @@ CREATE OR REPLACE MACRO event_summary(e) AS json_object(
     'tool', e.tool,
     'ip', e.ip
 );
+
+-- alert_document(a, status): one `alerts` row with its current lifecycle status (a struct
+-- of the latest `alert_status` row) as GET /v1/alerts and the sinks send it.
+CREATE OR REPLACE MACRO alert_document(a, status) AS json_object(
+    'alert_id', a.alert_id,
+    'rule_id', a.rule_id,
+    'rule_name', a.rule_name,
+    'severity', a.severity,
+    'key', a.key,
+    'first_seen', strftime(a.first_seen::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+    'last_seen', strftime(a.last_seen::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+    'count', a.count,
+    'evidence', a.evidence,
+    'connection_id', a.connection_id,
+    'summary', a.summary,
+    'created_at', strftime(a.created_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+    'updated_at', strftime(a.updated_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+    'status', status.status,
+    'status_by', status.actor,
+    'status_at', strftime(status.changed_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
+    'status_note', status.note
+);

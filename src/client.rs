@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::serve::api::IngestAnswer;
+use crate::detect::DetectReport;
+use crate::serve::api::{IngestAnswer, ReplayRequest};
+use crate::store::alerts::{AlertFilter, AlertPage, StatusChange};
 use crate::store::connections::{
     ConnectionDetail, ConnectionFilter, ConnectionPage, Timeline, TimelineFilter,
 };
@@ -86,6 +88,30 @@ impl ServerClient {
     pub async fn timeline(&self, filter: &TimelineFilter) -> Result<Timeline, ClientError> {
         let url = format!("{}/v1/timeline", self.base);
         self.answer(&url, self.http.get(&url).query(filter)).await
+    }
+
+    pub async fn alerts(&self, filter: &AlertFilter) -> Result<AlertPage, ClientError> {
+        let url = format!("{}/v1/alerts", self.base);
+        self.answer(&url, self.http.get(&url).query(filter)).await
+    }
+
+    pub async fn alert(&self, id: &str) -> Result<serde_json::Value, ClientError> {
+        let url = format!("{}/v1/alerts/{}", self.base, path_segment(id));
+        self.answer(&url, self.http.get(&url)).await
+    }
+
+    pub async fn change_alert(
+        &self,
+        id: &str,
+        change: &StatusChange,
+    ) -> Result<serde_json::Value, ClientError> {
+        let url = format!("{}/v1/alerts/{}", self.base, path_segment(id));
+        self.answer(&url, self.http.patch(&url).json(change)).await
+    }
+
+    pub async fn replay(&self, request: &ReplayRequest) -> Result<DetectReport, ClientError> {
+        let url = format!("{}/v1/rules/replay", self.base);
+        self.answer(&url, self.http.post(&url).json(request)).await
     }
 
     async fn found<T: DeserializeOwned>(&self, url: &str) -> Result<Option<T>, ClientError> {

@@ -5,6 +5,7 @@
 //! configuration reference mirrors it). Unknown keys are errors, so a typo never silently
 //! falls back to a default. Secrets are [`SecretString`]s: they never print.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,6 +14,8 @@ use figment::Figment;
 use figment::providers::{Format as _, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+
+use crate::detect::Severity;
 
 /// Everything trustpath can be told.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -24,7 +27,89 @@ pub struct Config {
     pub nats: NatsConfig,
     pub sql: SqlConfig,
     pub correlate: CorrelateConfig,
+    pub rules: RulesConfig,
+    pub alerts: AlertsConfig,
     pub log: LogConfig,
+}
+
+/// Which detection rules run and with what parameters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// A folder of extra rule files (`*.sql`, fixtures as `*.fixtures.json` beside them; see
+    /// queries/rules/README.md). A file whose `id` is a built-in rule's replaces it.
+    pub dir: Option<PathBuf>,
+    /// Rule ids that do not run, e.g. ["TP016"].
+    pub disabled: Vec<String>,
+    /// Parameter values per rule id, e.g. `[rules.params.TP002]` `trusted_hosts =
+    /// ["agents.acme.example"]`. Names and defaults: `trustpath rules list --json`.
+    pub params: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+}
+
+/// Where new alerts are sent. Every alert is in the `alerts` table whatever happens here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// Subject prefix for alerts on NATS: each new alert is published, as JSON, to
+    /// `<prefix>.<severity>` when `nats.url` is set. Empty: not published.
+    pub nats_subject: String,
+    /// Least severity published to NATS.
+    pub nats_min_severity: Severity,
+    /// Webhooks that receive each new alert (POST).
+    pub webhooks: Vec<WebhookConfig>,
+    /// Wait before the first retry of a failed delivery; it doubles on each further failure.
+    #[serde(with = "humantime_serde")]
+    pub retry_initial: Duration,
+    /// Longest wait between retries. Deliveries are retried until they succeed.
+    #[serde(with = "humantime_serde")]
+    pub retry_max: Duration,
+    /// Longest a webhook may take to answer.
+    #[serde(with = "humantime_serde")]
+    pub webhook_timeout: Duration,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            nats_subject: "trustpath.alerts".to_owned(),
+            nats_min_severity: Severity::Low,
+            webhooks: Vec::new(),
+            retry_initial: Duration::from_secs(2),
+            retry_max: Duration::from_secs(600),
+            webhook_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One webhook (`[[alerts.webhooks]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Names the sink in `alert_deliveries` (`webhook:<name>`); keep it stable.
+    pub name: String,
+    /// Where to POST. A secret (Slack webhook URLs carry their token): never printed.
+    pub url: SecretString,
+    /// `json`: the alert as GET /v1/alerts returns it. `slack`: `{"text": "…"}`, which
+    /// Slack, Mattermost and Teams workflows accept.
+    #[serde(default)]
+    pub format: WebhookFormat,
+    /// Least severity sent.
+    #[serde(default = "lowest_severity")]
+    pub min_severity: Severity,
+    /// Sent as `Authorization: Bearer …` when set.
+    pub bearer_token: Option<SecretString>,
+}
+
+fn lowest_severity() -> Severity {
+    Severity::Low
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    #[default]
+    Json,
+    Slack,
 }
 
 /// How events are joined into connections and their trust paths judged.

@@ -3,10 +3,10 @@
 //! The data's path is the reader's path:
 //!
 //! ```text
-//! collect ──► normalize ──► pipeline ──► store + correlate ──► serve
-//! (nats,      (schema,      (batch per   (DuckDB: Arrow in,     (HTTP API,
-//!  http,       typed         commit)      connections kept in    CLI reads)
-//!  file)       events)                    the same transaction)
+//! collect ──► normalize ──► pipeline ──► store + correlate ──► detect ──► serve
+//! (nats,      (schema,      (batch per   (DuckDB: Arrow in,     (rules →    (HTTP API,
+//!  http,       typed         commit)      connections kept in    alerts,     CLI reads)
+//!  file)       events)                    the same transaction)  sinks)
 //! ```
 //!
 //! - [`collect`]: transports → raw records with their origin; acks after commit.
@@ -15,6 +15,8 @@
 //! - [`store`]: the DuckDB file: migrations, the single writer, the read queries.
 //! - [`correlate`]: connections and their trust paths, maintained in the writer's
 //!   transaction; [`render`] shows them in a terminal.
+//! - [`detect`]: the rule pack run over each committed batch; alerts, their sinks, rule
+//!   fixtures and the labelled eval.
 //! - [`serve`]: `App::build` / `run_until_stopped`, the axum API.
 //! - [`client`], [`cli`]: the command line and its view of a running server.
 //! - [`simulate`]: labelled MCP authorization traffic for demos, tests and benchmarks.
@@ -28,6 +30,7 @@ pub mod client;
 pub mod collect;
 pub mod config;
 pub mod correlate;
+pub mod detect;
 pub mod event;
 pub mod metrics;
 pub mod normalize;

@@ -47,3 +47,25 @@ pub fn batch_failed(collector: Collector) {
 pub fn nats_connected(connected: bool) {
     gauge!("trustpath_nats_connected").set(if connected { 1.0 } else { 0.0 });
 }
+
+/// One detection pass over `events` new events that found `hits`.
+pub fn detection_pass(events: usize, hits: usize, took: Duration) {
+    counter!("trustpath_detection_events_total").increment(events as u64);
+    counter!("trustpath_detection_hits_total").increment(hits as u64);
+    histogram!("trustpath_detection_pass_seconds").record(took.as_secs_f64());
+}
+
+pub fn rule_evaluated(rule: &str, hits: usize, took: Duration) {
+    counter!("trustpath_rule_hits_total", "rule" => rule.to_owned()).increment(hits as u64);
+    histogram!("trustpath_rule_seconds", "rule" => rule.to_owned()).record(took.as_secs_f64());
+}
+
+pub fn rule_failed(rule: &str) {
+    counter!("trustpath_rule_failures_total", "rule" => rule.to_owned()).increment(1);
+}
+
+pub fn alert_delivered(sink: &str, ok: bool) {
+    let result = if ok { "delivered" } else { "failed" };
+    counter!("trustpath_alert_deliveries_total", "sink" => sink.to_owned(), "result" => result)
+        .increment(1);
+}

@@ -152,8 +152,49 @@ fn write_group(out: &mut String, group: &TimelineGroup) {
                     before.as_deref().unwrap_or("new"),
                 );
             }
+            TimelineEntry::Alert { time, alert } => {
+                let _ = writeln!(
+                    out,
+                    "  {}  ALERT {} {} [{}] {} ({}, {})",
+                    at_ms(*time),
+                    cell(&alert["rule_id"]),
+                    cell(&alert["rule_name"]),
+                    cell(&alert["severity"]),
+                    cell(&alert["summary"]),
+                    cell(&alert["alert_id"]),
+                    cell(&alert["status"]),
+                );
+            }
         }
     }
+}
+
+/// Alerts as a table: one line each, most recently seen first.
+pub fn alerts(alerts: &[Value]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<24} {:<8} {:<8} {:<12} {:>5}  {:<20}  summary",
+        "alert", "rule", "severity", "status", "count", "last seen"
+    );
+    for alert in alerts {
+        let last_seen = alert["last_seen"]
+            .as_str()
+            .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+            .map_or_else(|| "-".to_owned(), at);
+        let _ = writeln!(
+            out,
+            "{:<24} {:<8} {:<8} {:<12} {:>5}  {:<20}  {}",
+            cell(&alert["alert_id"]),
+            cell(&alert["rule_id"]),
+            cell(&alert["severity"]),
+            cell(&alert["status"]),
+            cell(&alert["count"]),
+            last_seen,
+            cell(&alert["summary"]),
+        );
+    }
+    out
 }
 
 /// One line naming a connection: who, where, through whom, and how it stands.

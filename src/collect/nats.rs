@@ -102,6 +102,11 @@ pub struct NatsCollector {
 }
 
 impl NatsCollector {
+    /// The client, for publishing (alerts).
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
     /// Starts the client. Returns at once even when the server is unreachable: the client
     /// keeps trying in the background.
     pub async fn connect(

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
@@ -19,8 +20,10 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ApiError;
 use crate::collect::http::{Numbering, split_body};
+use crate::detect::{DetectReport, DetectorStatus, Rule};
 use crate::store::Collector;
 use crate::store::StoreError;
+use crate::store::alerts::{AlertFilter, AlertPage, StatusChange};
 use crate::store::connections::{
     ConnectionDetail, ConnectionFilter, ConnectionPage, Timeline, TimelineFilter,
 };
@@ -38,6 +41,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/connections/{id}", get(get_connection))
         .route("/v1/tokens/{id}/trust-path", get(token_trust_path))
         .route("/v1/timeline", get(timeline))
+        .route("/v1/alerts", get(list_alerts))
+        .route("/v1/alerts/{id}", get(get_alert).patch(change_alert))
+        .route("/v1/rules", get(list_rules))
+        .route("/v1/rules/replay", post(replay_rules))
         .route("/v1/queries", get(list_queries))
         .route("/v1/queries/{name}", post(run_query))
         .route("/v1/sql", post(run_sql))
@@ -218,6 +225,103 @@ async fn timeline(
     let Query(filter) = filter.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let reader = state.reader.clone();
     Ok(Json(blocking(move || reader.timeline(&filter)).await?))
+}
+
+async fn list_alerts(
+    State(state): State<AppState>,
+    filter: Result<Query<AlertFilter>, QueryRejection>,
+) -> Result<Json<AlertPage>, ApiError> {
+    let Query(filter) = filter.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let reader = state.reader.clone();
+    Ok(Json(blocking(move || reader.alerts(&filter)).await?))
+}
+
+async fn get_alert(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let reader = state.reader.clone();
+    Ok(Json(blocking(move || reader.alert(&id)).await?))
+}
+
+/// `{"status": "acknowledged", "by": "alice@acme.example", "note": "…"}`.
+async fn change_alert(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    change: Result<Json<StatusChange>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(change) = change.map_err(|e| {
+        ApiError::BadRequest(format!(
+            "{}; send {{\"status\": \"open\"|\"acknowledged\"|\"resolved\", \"by\": \"who\", \"note\": \"optional\"}}",
+            e.body_text()
+        ))
+    })?;
+    let reader = state.reader.clone();
+    Ok(Json(
+        blocking(move || reader.change_alert_status(&id, &change)).await?,
+    ))
+}
+
+/// The rules running, the files that could not be loaded, and what the detector has done.
+#[derive(Debug, Serialize)]
+pub struct RulesAnswer<'a> {
+    pub rules: &'a [Rule],
+    pub errors: Vec<String>,
+    pub status: DetectorStatus,
+}
+
+async fn list_rules(State(state): State<AppState>) -> Response {
+    let answer = RulesAnswer {
+        rules: state.detector.rules(),
+        errors: state
+            .detector
+            .rule_errors()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        status: state.detector.status(),
+    };
+    Json(answer).into_response()
+}
+
+/// Body of `POST /v1/rules/replay`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Rule ids; all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<String>>,
+}
+
+async fn replay_rules(
+    State(state): State<AppState>,
+    request: Result<Json<ReplayRequest>, JsonRejection>,
+) -> Result<Json<DetectReport>, ApiError> {
+    let Json(request) = request.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if request.from >= request.to {
+        return Err(ApiError::BadRequest(format!(
+            "the window is empty: from {} is not before to {}",
+            request.from, request.to
+        )));
+    }
+    if let Some(unknown) = request
+        .rules
+        .iter()
+        .flatten()
+        .find(|id| !state.detector.rules().iter().any(|rule| &rule.id == *id))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "no rule {unknown} is running; GET /v1/rules lists them"
+        )));
+    }
+    Ok(Json(
+        state
+            .detector
+            .replay(request.from, request.to, request.rules)
+            .await?,
+    ))
 }
 
 async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {

@@ -10,10 +10,12 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::collect::nats::{NatsCollector, NatsSetupError, NatsStatus};
 use crate::config::Config;
+use crate::detect::{Detector, DetectorThread, Sinks, sinks};
 use crate::normalize::Normalizer;
 use crate::pipeline::Ingest;
 use crate::store::writer::WriterThread;
@@ -34,6 +36,8 @@ pub struct AppState {
     pub sql: crate::config::SqlConfig,
     /// Ad-hoc SQL queries that may run at once.
     pub sql_slots: Arc<tokio::sync::Semaphore>,
+    /// Its rules, status and replays (`/v1/rules`).
+    pub detector: Detector,
 }
 
 /// Why the service could not start.
@@ -50,6 +54,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Nats(#[from] NatsSetupError),
+    #[error("cannot set up the alert sinks: {0}")]
+    Sinks(String),
 }
 
 pub struct App {
@@ -57,13 +63,22 @@ pub struct App {
     state: AppState,
     nats: Option<NatsCollector>,
     writer: WriterThread,
+    detector: DetectorThread,
+    sinks: Sinks,
+    sink_connection: duckdb::Connection,
+    sink_wake: Arc<Notify>,
 }
 
 impl App {
     pub async fn build(config: Config) -> Result<App, StartError> {
         let store = Store::open(&config.store)?;
         tracing::info!(path = %store.path().display(), "store open");
-        let (writer, writer_thread) = store.writer(4, config.correlate.clone())?;
+        let sink_wake = Arc::new(Notify::new());
+        let targets = sinks::targets(&config.alerts, config.nats.url.is_some());
+        let (detector, detector_thread) =
+            store.detector(&config.rules, targets, Some(sink_wake.clone()))?;
+        let (writer, writer_thread) =
+            store.writer(4, config.correlate.clone(), Some(detector.clone()))?;
         let ingest = Ingest::new(Normalizer::new(config.ingest.max_event_bytes), writer);
         let listener = TcpListener::bind(config.http.listen)
             .await
@@ -77,6 +92,11 @@ impl App {
             ),
             None => None,
         };
+        let sinks = Sinks::new(
+            config.alerts.clone(),
+            nats.as_ref().map(NatsCollector::client),
+        )
+        .map_err(|e| StartError::Sinks(e.to_string()))?;
         let state = AppState {
             ingest,
             reader: store.reader()?,
@@ -86,12 +106,17 @@ impl App {
             batch_max_events: config.ingest.batch_max_events,
             sql: config.sql.clone(),
             sql_slots: Arc::new(tokio::sync::Semaphore::new(SQL_CONCURRENCY)),
+            detector,
         };
         Ok(App {
             listener,
             state,
             nats,
             writer: writer_thread,
+            detector: detector_thread,
+            sinks,
+            sink_connection: store.connection()?,
+            sink_wake,
         })
     }
 
@@ -109,10 +134,14 @@ impl App {
             state,
             nats,
             writer,
-            ..
+            detector,
+            sinks,
+            sink_connection,
+            sink_wake,
         } = self;
         tracing::info!(addr = %listener.local_addr()?, "HTTP API listening");
         let collector = nats.map(|collector| tokio::spawn(collector.run(shutdown.clone())));
+        let delivery = tokio::spawn(sinks.run(sink_connection, sink_wake, shutdown.clone()));
 
         let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(listener, app)
@@ -125,10 +154,20 @@ impl App {
         {
             tracing::error!(%error, "NATS collector task failed");
         }
-        // Every writer handle is gone now; wait for the last commit and the checkpoint.
-        tokio::task::spawn_blocking(move || writer.join())
-            .await
-            .ok();
+        // Every writer handle is gone now; wait for the last commit and the checkpoint,
+        // then for the detector to examine what the last commits brought.
+        tokio::task::spawn_blocking(move || {
+            writer.join();
+            let detected = detector.join();
+            tracing::info!(
+                new_alerts = detected.new_alerts,
+                events = detected.events,
+                "detector stopped"
+            );
+        })
+        .await
+        .ok();
+        delivery.await.ok();
         tracing::info!("stopped");
         served
     }

@@ -185,12 +185,19 @@ pub enum TimelineEntry {
         after: String,
         explanation: String,
     },
+    /// An alert whose evidence is among the timeline's events, at its first hit.
+    Alert {
+        time: DateTime<Utc>,
+        alert: Value,
+    },
 }
 
 impl TimelineEntry {
     pub fn time(&self) -> DateTime<Utc> {
         match self {
-            TimelineEntry::Event { time, .. } | TimelineEntry::VerdictChange { time, .. } => *time,
+            TimelineEntry::Event { time, .. }
+            | TimelineEntry::VerdictChange { time, .. }
+            | TimelineEntry::Alert { time, .. } => *time,
         }
     }
 }
@@ -390,6 +397,21 @@ impl Reader {
             params![ids_json, from.to_rfc3339(), to.to_rfc3339()],
         )?;
 
+        let event_ids: Vec<&str> = events
+            .iter()
+            .filter_map(|(_, event)| event["event_id"].as_str())
+            .collect();
+        let mut alert_entries = Vec::new();
+        for alert in self.alerts_for_events(&db, &event_ids, from, to)? {
+            let time = time_of(&alert["first_seen"])?;
+            // In its connection's group when the timeline shows that connection.
+            let connection_id = alert["connection_id"]
+                .as_str()
+                .filter(|id| ids.contains(id))
+                .map(str::to_owned);
+            alert_entries.push((connection_id, TimelineEntry::Alert { time, alert }));
+        }
+
         let mut groups: Vec<TimelineGroup> = Vec::new();
         let mut index: std::collections::HashMap<Option<String>, usize> = Default::default();
         let mut entries: Vec<(Option<String>, TimelineEntry)> = Vec::new();
@@ -411,7 +433,9 @@ impl Reader {
                 },
             ));
         }
-        // Stable: at equal times an event comes before the verdict change it caused.
+        entries.extend(alert_entries);
+        // Stable: at equal times an event comes before the verdict change and the alert it
+        // caused.
         entries.sort_by_key(|(_, entry)| entry.time());
         for (connection_id, entry) in entries {
             let slot = *index.entry(connection_id.clone()).or_insert_with(|| {

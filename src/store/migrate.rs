@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "correlated_batches",
         include_str!("../../queries/migrations/0003_correlated_batches.sql"),
     ),
+    (
+        4,
+        "alerts",
+        include_str!("../../queries/migrations/0004_alerts.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -67,7 +72,13 @@ pub fn apply(db: &Connection, path: &Path) -> Result<(), StoreError> {
                 source,
             });
         }
-        tracing::info!(version, name, "store migrated");
+        // Creating a store is routine (scratch stores of `rules test` and `eval` too);
+        // upgrading one is worth a line in the log.
+        if found == 0 {
+            tracing::debug!(version, name, "store created");
+        } else {
+            tracing::info!(version, name, "store migrated");
+        }
     }
     Ok(())
 }

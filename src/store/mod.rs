@@ -8,7 +8,9 @@
 //! - [`connections`]: connections, trust paths and timelines (maintained by `correlate`).
 //! - [`named`]: the named queries of `queries/named/` and their typed parameters.
 //! - [`sandbox`]: analysts' ad-hoc SQL, checked, read-only, limited.
+//! - [`alerts`]: alerts and their lifecycle (raised by `detect`).
 
+pub mod alerts;
 pub mod arrow;
 pub mod connections;
 pub mod migrate;
@@ -25,7 +27,8 @@ use duckdb::Connection;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::config::{CorrelateConfig, StoreConfig};
+use crate::config::{CorrelateConfig, RulesConfig, StoreConfig};
+use crate::detect::{Detector, DetectorThread, Engine, RuleSet, SinkTarget};
 use crate::event::Event;
 use crate::normalize::Rejected;
 
@@ -189,13 +192,43 @@ impl Store {
     }
 
     /// Starts the single writer thread on its own connection. `queue` batches may wait.
-    /// `correlate` says how the writer maintains connections and trust paths.
+    /// `correlate` says how the writer maintains connections and trust paths; `detector`,
+    /// when given, is woken after each commit.
     pub fn writer(
         &self,
         queue: usize,
         correlate: CorrelateConfig,
+        detector: Option<Detector>,
     ) -> Result<(Writer, writer::WriterThread), StoreError> {
-        Writer::spawn(self.db.try_clone()?, queue, correlate)
+        Writer::spawn(self.db.try_clone()?, queue, correlate, detector)
+    }
+
+    /// A connection of its own (the detector's, the alert sinks').
+    pub fn connection(&self) -> Result<Connection, StoreError> {
+        Ok(self.db.try_clone()?)
+    }
+
+    /// Loads the rules (built-in pack, `rules.dir`, config), checks each against this
+    /// store, and starts the detector thread with those that work. The rules that do not
+    /// load or check are logged with their file and line (and kept on the detector, for
+    /// `/v1/rules`); the others run regardless.
+    pub fn detector(
+        &self,
+        rules: &RulesConfig,
+        sinks: Vec<SinkTarget>,
+        sink_wake: Option<Arc<tokio::sync::Notify>>,
+    ) -> Result<(Detector, DetectorThread), StoreError> {
+        let db = self.db.try_clone()?;
+        let mut set = RuleSet::load(rules);
+        Engine::check(&db, &mut set)?;
+        for error in &set.errors {
+            tracing::error!(%error, "rule not loaded; the other rules run");
+        }
+        let mut engine = Engine::new(set.rules, sinks);
+        if let Some(wake) = sink_wake {
+            engine = engine.with_sink_wake(wake);
+        }
+        Detector::spawn(db, engine, set.errors)
     }
 }
 

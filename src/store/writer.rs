@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{Batch, CommitReport, StoreError, arrow};
 use crate::config::CorrelateConfig;
 use crate::correlate::maintain;
+use crate::detect::Detector;
 use crate::normalize::{Rejected, sha256_hex};
 
 const CREATE_STAGING: &str = include_str!("../../queries/ingest/create_staging.sql");
@@ -50,6 +51,7 @@ impl Writer {
         db: Connection,
         queue: usize,
         correlate: CorrelateConfig,
+        detector: Option<Detector>,
     ) -> Result<(Writer, WriterThread), StoreError> {
         db.execute_batch(CREATE_STAGING)?;
         maintain::setup(&db)?;
@@ -60,8 +62,16 @@ impl Writer {
             .spawn(move || {
                 while let Some(job) = inbox.blocking_recv() {
                     let result = commit(&db, &correlate, job.batch);
-                    if let Err(error) = &result {
-                        tracing::error!(%error, "batch commit failed; nothing of it was stored");
+                    match &result {
+                        Ok(report) if report.accepted > 0 => {
+                            if let Some(detector) = &detector {
+                                detector.wake();
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::error!(%error, "batch commit failed; nothing of it was stored");
+                        }
                     }
                     // The collector may have given up waiting (shutdown); the commit stands.
                     let _ = job.reply.send(result);

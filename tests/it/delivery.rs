@@ -70,7 +70,7 @@ async fn a_reused_id_with_other_content_is_rejected_not_overwritten() {
 async fn a_redelivered_bad_message_is_kept_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&test_config(dir.path()).store).unwrap();
-    let (writer, thread) = store.writer(1, Default::default()).unwrap();
+    let (writer, thread) = store.writer(1, Default::default(), None).unwrap();
     let normalizer = Normalizer::new(1024);
     let delivery = |raw: &'static str| RawRecord {
         raw: Bytes::from_static(raw.as_bytes()),

@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod delivery;
+mod detect;
 mod harness;
 mod ingest;
 mod queries;

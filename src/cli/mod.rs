@@ -1,5 +1,6 @@
 //! The command line: `serve`, `ingest`, `events`, `connections`, `explain`, `timeline`,
-//! `rejected`, `stats`, `query`, `simulate`, `demo`.
+//! `alerts`, `alert`, `rules`, `eval`, `rejected`, `stats`, `query`, `simulate`, `bench`,
+//! `demo`. The detection commands live in [`detect`].
 //!
 //! Every setting is a flag and a `TRUSTPATH_*` variable (clap reads both) layered over
 //! `trustpath.toml` and the defaults by [`Config::load`]. Read commands and `ingest` use a
@@ -15,9 +16,12 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
+mod detect;
+
 use crate::client::ServerClient;
 use crate::collect::file::NdjsonReader;
 use crate::config::{Config, LogConfig, LogFormat};
+use crate::detect::sinks;
 use crate::normalize::Normalizer;
 use crate::pipeline::Ingest;
 use crate::render::cell;
@@ -88,6 +92,37 @@ pub enum Command {
     Timeline {
         #[command(flatten)]
         filter: TimelineFilter,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List alerts, most recently seen first (the same query as GET /v1/alerts).
+    Alerts {
+        #[command(flatten)]
+        filter: crate::store::alerts::AlertFilter,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one alert with its lifecycle, hits and deliveries; `--set` moves it along.
+    Alert {
+        id: String,
+        /// New status: open, acknowledged or resolved.
+        #[arg(long, value_enum)]
+        set: Option<crate::store::alerts::AlertStatus>,
+        /// Who makes the change (required with --set).
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Detection rules: list them, run their fixtures, replay them over history.
+    #[command(subcommand)]
+    Rules(detect::RulesCommand),
+    /// Score the rules on a labelled scenario (from `trustpath simulate`) in a scratch store.
+    Eval {
+        /// NDJSON events.
+        events: PathBuf,
+        /// The labels file written beside them.
+        labels: PathBuf,
         #[arg(long)]
         json: bool,
     },
@@ -485,6 +520,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Connections { filter, json } => connections(&config, filter, json).await,
         Command::Explain { id, json } => explain(&config, &id, json).await,
         Command::Timeline { filter, json } => timeline(&config, filter, json).await,
+        Command::Alerts { filter, json } => detect::alerts(&config, filter, json).await,
+        Command::Alert { id, set, by, note } => detect::alert(&config, &id, set, by, note).await,
+        Command::Rules(command) => detect::rules(&config, command).await,
+        Command::Eval {
+            events,
+            labels,
+            json,
+        } => detect::eval_command(&config, events, labels, json).await,
         Command::Rejected { limit, json } => rejected(&config, limit, json).await,
         Command::Stats => stats(&config).await,
         Command::Query { name, params, json } => query(&config, name, &params, json).await,
@@ -572,6 +615,7 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
         errors: vec![],
     };
 
+    let mut new_alerts = None;
     if let Some(server) = server(config).await? {
         loop {
             let records = reader
@@ -610,7 +654,10 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
         }
     } else {
         let store = Store::open(&config.store)?;
-        let (writer, writer_thread) = store.writer(2, config.correlate.clone())?;
+        let targets = sinks::targets(&config.alerts, config.nats.url.is_some());
+        let (detector, detector_thread) = store.detector(&config.rules, targets, None)?;
+        let (writer, writer_thread) =
+            store.writer(2, config.correlate.clone(), Some(detector.clone()))?;
         let ingest = Ingest::new(Normalizer::new(config.ingest.max_event_bytes), writer);
         loop {
             let records = reader
@@ -641,7 +688,14 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
             );
         }
         drop(ingest);
-        tokio::task::spawn_blocking(move || writer_thread.join()).await?;
+        // The last commits' detection runs before the detector stops.
+        drop(detector);
+        let detected = tokio::task::spawn_blocking(move || {
+            writer_thread.join();
+            detector_thread.join()
+        })
+        .await?;
+        new_alerts = Some(detected.new_alerts);
     }
 
     if as_json {
@@ -655,6 +709,9 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
         )?;
         for error in &total.errors {
             writeln!(out, "  line {}: {}", error.line.unwrap_or(0), error.reason)?;
+        }
+        if let Some(count) = new_alerts.filter(|n| *n > 0) {
+            writeln!(out, "{count} new alerts: see `trustpath alerts`")?;
         }
     }
     Ok(())

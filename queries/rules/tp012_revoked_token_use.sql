@@ -1,0 +1,131 @@
+-- id: TP012
+-- name: revoked-token-use
+-- severity: critical
+-- kind: sequence
+-- description: A token kept working after it was revoked or expired (a successful MCP request with a revoked or expired access token, or a refresh grant presenting a revoked refresh token): the resource or authorization server does not enforce revocation or expiry, so a stolen or offboarded credential stays usable.
+-- reference: MCP Authorization (2025-11-25), Security Considerations: Token Theft; Access Token Usage (resource servers MUST validate access tokens)
+-- reference: RFC 7009 (OAuth 2.0 Token Revocation), section 2 (a revoked token must no longer be accepted; revoking a refresh token)
+-- reference: RFC 9700 (OAuth 2.0 Security Best Current Practice), 4.10 Misuse of Stolen Access Tokens; 4.14 Refresh Token Protection
+-- reference: RFC 6750 (Bearer Token Usage), 3.1 invalid_token (expired or revoked)
+-- reference: OWASP NHI1:2025 Improper Offboarding
+-- reference: OWASP NHI7:2025 Long-Lived Secrets
+-- key: the token id (the refresh token id for a refresh after revocation)
+-- dedup: 24h
+-- lookback: 7d
+-- param: clock_skew = 5s
+WITH
+-- The trust path's `liveness` link (src/correlate/trust_path.rs), per event:
+-- * a successful resource.access of token X later than the first successful revocation of
+--   X by more than `clock_skew`: hit on the use, evidence [revoke, use];
+-- * otherwise, a successful use later than X's `expires_at` (from its successful issue) by
+--   more than `clock_skew`: hit on the use, evidence [issue, use];
+-- * a successful token.issue whose parent (the refresh token presented) was revoked more
+--   than `clock_skew` before: hit on that refresh grant, evidence [revoke, grant].
+-- The trigger is always the use, whichever event is new: a late revoke or issue finds the
+-- uses after it in history.
+touched AS (
+    SELECT token_id AS id FROM new_events
+    WHERE token_id IS NOT NULL AND kind IN ('token.issue', 'token.revoke', 'resource.access')
+    UNION
+    SELECT token_parent_id FROM new_events
+    WHERE token_parent_id IS NOT NULL AND kind = 'token.issue'
+),
+revoked AS (
+    SELECT e.token_id, e.event_id, e.time, e.source_name, e.client_id, e.subject
+    FROM events e
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.kind = 'token.revoke'
+      AND coalesce(e.outcome, 'success') = 'success'
+      AND e.token_id IN (SELECT id FROM touched)
+    QUALIFY row_number() OVER (PARTITION BY e.token_id ORDER BY e.time, e.event_id) = 1
+),
+issued AS (
+    SELECT e.token_id, e.event_id, e.time, e.token_expires_at, e.issuer
+    FROM events e
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.kind = 'token.issue'
+      AND coalesce(e.outcome, 'success') = 'success'
+      AND e.token_id IN (SELECT id FROM touched)
+    QUALIFY row_number() OVER (PARTITION BY e.token_id ORDER BY e.time, e.event_id) = 1
+),
+used AS (
+    SELECT e.event_id, e.time, e.token_id, e.resource, e.tool, e.ip, e.subject, e.client_id
+    FROM events e
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.kind = 'resource.access'
+      AND coalesce(e.outcome, 'success') = 'success'
+      AND e.token_id IN (SELECT id FROM touched)
+),
+after_revoke AS (
+    SELECT u.event_id, u.token_id AS key, u.time, [r.event_id, u.event_id] AS evidence,
+           format(
+               'token {} was revoked at {} ({}) but succeeded at {}{} at {} from {} ({} for {}); '
+               || 'make {} check revocation (introspection or revocation list) and find who '
+               || 'still holds the token',
+               u.token_id,
+               strftime(r.time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
+               r.event_id,
+               coalesce(u.resource, '?'),
+               CASE WHEN u.tool IS NULL THEN '' ELSE ' (tool ' || u.tool || ')' END,
+               strftime(u.time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
+               coalesce(u.ip, '?'),
+               coalesce(u.client_id, r.client_id, '?'),
+               coalesce(u.subject, r.subject, '?'),
+               coalesce(u.resource, 'the resource')
+           ) AS summary
+    FROM used u
+    JOIN revoked r ON r.token_id = u.token_id
+    WHERE epoch_us(u.time) > epoch_us(r.time) + $clock_skew
+),
+after_expiry AS (
+    SELECT u.event_id, u.token_id AS key, u.time, [i.event_id, u.event_id] AS evidence,
+           format(
+               'token {} (issued by {}, {}) expired at {} but succeeded at {}{} at {} from {} '
+               || '({} for {}); make {} check the exp claim',
+               u.token_id,
+               coalesce(i.issuer, '?'),
+               i.event_id,
+               strftime(i.token_expires_at::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
+               coalesce(u.resource, '?'),
+               CASE WHEN u.tool IS NULL THEN '' ELSE ' (tool ' || u.tool || ')' END,
+               strftime(u.time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
+               coalesce(u.ip, '?'),
+               coalesce(u.client_id, '?'),
+               coalesce(u.subject, '?'),
+               coalesce(u.resource, 'the resource')
+           ) AS summary
+    FROM used u
+    JOIN issued i ON i.token_id = u.token_id
+    WHERE i.token_expires_at IS NOT NULL
+      AND epoch_us(u.time) > epoch_us(i.token_expires_at) + $clock_skew
+      AND u.event_id NOT IN (SELECT event_id FROM after_revoke)
+),
+refresh_after_revoke AS (
+    SELECT g.event_id, g.token_parent_id AS key, g.time, [r.event_id, g.event_id] AS evidence,
+           format(
+               'refresh token {} was revoked at {} ({}) but {} still accepted it at {} and '
+               || 'issued access token {} to {} for {} (from {}); revoke the whole grant and '
+               || 'fix revocation at the authorization server',
+               g.token_parent_id,
+               strftime(r.time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
+               r.event_id,
+               coalesce(g.issuer, 'the authorization server'),
+               strftime(g.time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
+               coalesce(g.token_id, '?'),
+               coalesce(g.client_id, '?'),
+               coalesce(g.subject, '?'),
+               coalesce(g.ip, '?')
+           ) AS summary
+    FROM events g
+    JOIN revoked r ON r.token_id = g.token_parent_id
+    WHERE g.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND g.kind = 'token.issue'
+      AND coalesce(g.outcome, 'success') = 'success'
+      AND g.token_parent_id IN (SELECT id FROM touched)
+      AND epoch_us(g.time) > epoch_us(r.time) + $clock_skew
+)
+SELECT * FROM after_revoke
+UNION ALL
+SELECT * FROM after_expiry
+UNION ALL
+SELECT * FROM refresh_after_revoke

@@ -1,0 +1,704 @@
+//! The engine: runs the rules over what is new and turns their hits into alerts.
+//!
+//! What is new is a set of committed batches (or, for a replay, a slice of event time),
+//! copied into the connection's temp table `new_events`. Each rule reads it plus the
+//! history within its `lookback` of the new events' times, so an evaluation costs what the
+//! batch and the lookback hold, not what the store holds. A hit is recorded once per rule
+//! and trigger event (`alert_hits`), so evaluating the same events again, after a restart
+//! or in a replay, never counts twice. Hits for a key whose alert is still open and was
+//! seen within the rule's `dedup` window add to that alert.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use duckdb::types::{TimeUnit, Value};
+use duckdb::{Connection, params};
+use serde::Serialize;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use super::rule::{Rule, RuleSet, Severity};
+use crate::store::StoreError;
+
+const PENDING_BATCHES: &str = include_str!("../../queries/detect/pending_batches.sql");
+const NEW_EVENTS_FROM_BATCHES: &str =
+    include_str!("../../queries/detect/new_events_from_batches.sql");
+const NEW_EVENTS_FROM_WINDOW: &str =
+    include_str!("../../queries/detect/new_events_from_window.sql");
+const NEW_EVENTS_SPAN: &str = include_str!("../../queries/detect/new_events_span.sql");
+const DATA_START: &str = include_str!("../../queries/detect/data_start.sql");
+const KNOWN_HITS: &str = include_str!("../../queries/detect/known_hits.sql");
+const OPEN_ALERT: &str = include_str!("../../queries/detect/open_alert.sql");
+const HIT_CONNECTION: &str = include_str!("../../queries/detect/hit_connection.sql");
+const INSERT_ALERT: &str = include_str!("../../queries/detect/insert_alert.sql");
+const UPDATE_ALERT: &str = include_str!("../../queries/detect/update_alert.sql");
+const INSERT_HIT: &str = include_str!("../../queries/detect/insert_hit.sql");
+const INSERT_STATUS: &str = include_str!("../../queries/detect/insert_status.sql");
+const INSERT_DELIVERY: &str = include_str!("../../queries/detect/insert_delivery.sql");
+const MARK_DETECTED: &str = include_str!("../../queries/detect/mark_detected.sql");
+
+/// Most events examined in one evaluation when the engine is behind (several batches at
+/// once are cheaper than one by one).
+const MAX_EVENTS_PER_EVALUATION: i64 = 50_000;
+/// Most evidence ids an alert keeps (the hits table keeps every trigger).
+const MAX_EVIDENCE: usize = 100;
+/// How far around a hit its connection is looked for in `connection_members`.
+const CONNECTION_SEARCH: Duration = Duration::from_secs(24 * 3600);
+
+/// One finding of one rule: the trigger event and what it shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub rule_id: String,
+    pub event_id: String,
+    pub key: String,
+    pub time: DateTime<Utc>,
+    pub evidence: Vec<String>,
+    pub summary: String,
+    pub severity: Severity,
+}
+
+/// A sink that receives new alerts of at least `min_severity` (see `detect::sinks`).
+#[derive(Debug, Clone)]
+pub struct SinkTarget {
+    pub name: String,
+    pub min_severity: Severity,
+}
+
+/// What one pass of the engine did.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct DetectReport {
+    pub evaluations: usize,
+    pub events: usize,
+    pub hits: usize,
+    pub new_alerts: usize,
+    pub updated_alerts: usize,
+    /// Rules that failed on some evaluation, with DuckDB's error (the others still ran).
+    pub rule_failures: BTreeMap<String, String>,
+}
+
+impl DetectReport {
+    fn add(&mut self, other: DetectReport) {
+        self.evaluations += other.evaluations;
+        self.events += other.events;
+        self.hits += other.hits;
+        self.new_alerts += other.new_alerts;
+        self.updated_alerts += other.updated_alerts;
+        self.rule_failures.extend(other.rule_failures);
+    }
+}
+
+/// What the rules found in one set of new events.
+#[derive(Default)]
+struct Evaluation {
+    hits: Vec<Hit>,
+    /// Rules that failed, with the error placed in their file.
+    failures: BTreeMap<String, String>,
+    /// Events examined.
+    events: usize,
+}
+
+pub struct Engine {
+    rules: Vec<Rule>,
+    sinks: Vec<SinkTarget>,
+    /// Told when new alerts wait in the outbox.
+    sink_wake: Option<Arc<Notify>>,
+    /// Earliest stored event time (µs), the start of learning periods; read once.
+    data_start: Option<i64>,
+}
+
+impl Engine {
+    pub fn new(rules: Vec<Rule>, sinks: Vec<SinkTarget>) -> Engine {
+        Engine {
+            rules,
+            sinks,
+            sink_wake: None,
+            data_start: None,
+        }
+    }
+
+    /// Wakes the sink task whenever new alerts are recorded.
+    pub fn with_sink_wake(mut self, wake: Arc<Notify>) -> Engine {
+        self.sink_wake = Some(wake);
+        self
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Runs every rule of `set` once over no new events: a rule whose SQL does not parse,
+    /// names a table or parameter that does not exist, or lacks a required column moves to
+    /// `set.errors` with its file and line; the rest run.
+    pub fn check(db: &Connection, set: &mut RuleSet) -> Result<(), StoreError> {
+        db.execute(
+            NEW_EVENTS_FROM_WINDOW,
+            params!["1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z"],
+        )?;
+        let bounds = Bounds {
+            min: 0,
+            max: 0,
+            data_start: 0,
+        };
+        let failed: Vec<(String, usize, String)> = set
+            .rules
+            .iter()
+            .filter_map(|rule| {
+                run_rule(db, rule, &bounds).err().map(|error| {
+                    let (line, message) = error.place(rule);
+                    (rule.id.clone(), line, message)
+                })
+            })
+            .collect();
+        for (id, line, message) in failed {
+            set.reject(&id, line, message);
+        }
+        Ok(())
+    }
+
+    /// Examines every committed batch not yet examined, oldest first, a few batches per
+    /// evaluation. Returns what it did.
+    pub fn detect_pending(&mut self, db: &Connection) -> Result<DetectReport, StoreError> {
+        let pending: Vec<(String, i64)> = db
+            .prepare_cached(PENDING_BATCHES)?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut report = DetectReport::default();
+        let mut chunk: Vec<String> = Vec::new();
+        let mut events = 0;
+        for (batch_id, accepted) in pending {
+            if !chunk.is_empty() && events + accepted > MAX_EVENTS_PER_EVALUATION {
+                report.add(self.detect_batches(db, &chunk)?);
+                chunk.clear();
+                events = 0;
+            }
+            chunk.push(batch_id);
+            events += accepted;
+        }
+        if !chunk.is_empty() {
+            report.add(self.detect_batches(db, &chunk)?);
+        }
+        Ok(report)
+    }
+
+    fn detect_batches(
+        &mut self,
+        db: &Connection,
+        batches: &[String],
+    ) -> Result<DetectReport, StoreError> {
+        let started = Instant::now();
+        let ids = serde_json::to_string(batches).map_err(internal)?;
+        let (least, greatest) = (
+            batches.iter().min().cloned().unwrap_or_default(),
+            batches.iter().max().cloned().unwrap_or_default(),
+        );
+        db.execute(NEW_EVENTS_FROM_BATCHES, params![ids, least, greatest])?;
+        let evaluation = self.evaluate(db, None)?;
+        let mut report = self.record(db, evaluation.hits, batches)?;
+        report.events = evaluation.events;
+        report.rule_failures = evaluation.failures;
+        crate::metrics::detection_pass(events, report.hits, started.elapsed());
+        Ok(report)
+    }
+
+    /// Re-runs the rules (all, or those in `only`) over stored events with event times in
+    /// `[from, to)`, `slice` of event time at a time. Hits already recorded are skipped, so
+    /// a replay after adding a rule adds only that rule's alerts.
+    pub fn replay(
+        &mut self,
+        db: &Connection,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        slice: Duration,
+        only: Option<&[String]>,
+    ) -> Result<DetectReport, StoreError> {
+        let step = chrono::Duration::from_std(slice).map_err(internal)?;
+        let mut report = DetectReport::default();
+        let mut start = from;
+        while start < to {
+            let end = (start + step).min(to);
+            db.execute(
+                NEW_EVENTS_FROM_WINDOW,
+                params![rfc3339(start), rfc3339(end)],
+            )?;
+            let evaluation = self.evaluate(db, only)?;
+            let mut recorded = self.record(db, evaluation.hits, &[])?;
+            recorded.events = evaluation.events;
+            recorded.rule_failures = evaluation.failures;
+            report.add(recorded);
+            start = end;
+        }
+        Ok(report)
+    }
+
+    /// Runs the rules over `new_events`.
+    fn evaluate(
+        &mut self,
+        db: &Connection,
+        only: Option<&[String]>,
+    ) -> Result<Evaluation, StoreError> {
+        let (count, min, max): (i64, Option<i64>, Option<i64>) =
+            db.query_row(NEW_EVENTS_SPAN, [], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?;
+        let (Some(min), Some(max)) = (min, max) else {
+            return Ok(Evaluation::default());
+        };
+        let data_start = match self.data_start {
+            Some(start) => start.min(min),
+            None => db
+                .query_row(DATA_START, [], |row| row.get::<_, Option<i64>>(0))?
+                .unwrap_or(min),
+        };
+        self.data_start = Some(data_start);
+        let bounds = Bounds {
+            min,
+            max,
+            data_start,
+        };
+        let mut hits = Vec::new();
+        let mut failures = BTreeMap::new();
+        for rule in &self.rules {
+            if only.is_some_and(|ids| !ids.contains(&rule.id)) {
+                continue;
+            }
+            let started = Instant::now();
+            match run_rule(db, rule, &bounds) {
+                Ok(found) => {
+                    crate::metrics::rule_evaluated(&rule.id, found.len(), started.elapsed());
+                    hits.extend(found);
+                }
+                Err(error) => {
+                    let (line, message) = error.place(rule);
+                    tracing::error!(rule = %rule.id, source = %rule.source, line, %message, "rule failed; the other rules ran");
+                    crate::metrics::rule_failed(&rule.id);
+                    failures.insert(
+                        rule.id.clone(),
+                        format!("{}:{line}: {message}", rule.source),
+                    );
+                }
+            }
+        }
+        Ok(Evaluation {
+            hits,
+            failures,
+            events: usize::try_from(count).unwrap_or(0),
+        })
+    }
+
+    /// Turns hits into alerts and marks `batches` examined, in one transaction.
+    fn record(
+        &self,
+        db: &Connection,
+        hits: Vec<Hit>,
+        batches: &[String],
+    ) -> Result<DetectReport, StoreError> {
+        db.execute_batch("BEGIN TRANSACTION")?;
+        match self.write(db, hits, batches) {
+            Ok(report) => {
+                db.execute_batch("COMMIT")?;
+                if report.new_alerts > 0
+                    && let Some(wake) = &self.sink_wake
+                {
+                    wake.notify_one();
+                }
+                Ok(report)
+            }
+            Err(error) => {
+                let _ = db.execute_batch("ROLLBACK");
+                Err(error)
+            }
+        }
+    }
+
+    fn write(
+        &self,
+        db: &Connection,
+        hits: Vec<Hit>,
+        batches: &[String],
+    ) -> Result<DetectReport, StoreError> {
+        let now = rfc3339(Utc::now());
+        let mut report = DetectReport {
+            evaluations: 1,
+            ..DetectReport::default()
+        };
+        let mut created: Vec<(String, Severity)> = Vec::new();
+        // Per rule and key, in event-time order.
+        let mut groups: BTreeMap<(String, String), Vec<Hit>> = BTreeMap::new();
+        for hit in fresh_hits(db, hits)? {
+            groups
+                .entry((hit.rule_id.clone(), hit.key.clone()))
+                .or_default()
+                .push(hit);
+        }
+        for ((rule_id, key), mut hits) in groups {
+            let Some(rule) = self.rules.iter().find(|r| r.id == rule_id) else {
+                continue;
+            };
+            hits.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+            let mut open = open_alert(db, rule, &key)?;
+            for hit in hits {
+                report.hits += 1;
+                let within = open
+                    .as_ref()
+                    .is_some_and(|alert| alert.takes(&hit, rule.dedup));
+                if !within {
+                    if let Some(alert) = open.take() {
+                        created.extend(alert.save(db, &now, &mut report)?);
+                    }
+                    open = Some(OpenAlert::start(rule, &hit));
+                }
+                let alert = open.as_mut().expect("an alert was just opened");
+                alert.add(&hit);
+                db.prepare_cached(INSERT_HIT)?.execute(params![
+                    rule_id,
+                    hit.event_id,
+                    alert.id,
+                    rfc3339(hit.time),
+                    now
+                ])?;
+            }
+            if let Some(alert) = open {
+                created.extend(alert.save(db, &now, &mut report)?);
+            }
+        }
+        for batch in batches {
+            db.prepare_cached(MARK_DETECTED)?
+                .execute(params![batch, now])?;
+        }
+        // New alerts wait in the outbox for every sink that wants their severity.
+        for (alert_id, severity) in created {
+            for sink in self.sinks.iter().filter(|s| severity >= s.min_severity) {
+                db.prepare_cached(INSERT_DELIVERY)?
+                    .execute(params![alert_id, sink.name, now])?;
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// An alert being added to during a write: an open one from the store or a new one.
+struct OpenAlert {
+    id: String,
+    rule_id: String,
+    rule_name: String,
+    severity: Severity,
+    key: String,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    count: i64,
+    evidence: Vec<String>,
+    summary: String,
+    is_new: bool,
+}
+
+impl OpenAlert {
+    fn start(rule: &Rule, hit: &Hit) -> OpenAlert {
+        OpenAlert {
+            id: format!("al-{}", Uuid::now_v7().simple()),
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            severity: hit.severity,
+            key: hit.key.clone(),
+            first_seen: hit.time,
+            last_seen: hit.time,
+            count: 0,
+            evidence: Vec::new(),
+            summary: hit.summary.clone(),
+            is_new: true,
+        }
+    }
+
+    /// Whether `hit` falls within the dedup window of this alert's span.
+    fn takes(&self, hit: &Hit, dedup: Duration) -> bool {
+        let window = chrono::Duration::from_std(dedup).unwrap_or(chrono::Duration::MAX);
+        hit.time >= self.first_seen - window && hit.time <= self.last_seen + window
+    }
+
+    fn add(&mut self, hit: &Hit) {
+        self.count += 1;
+        self.severity = self.severity.max(hit.severity);
+        self.first_seen = self.first_seen.min(hit.time);
+        if hit.time >= self.last_seen {
+            self.last_seen = hit.time;
+            self.summary = hit.summary.clone();
+        }
+        for id in &hit.evidence {
+            if self.evidence.len() < MAX_EVIDENCE && !self.evidence.contains(id) {
+                self.evidence.push(id.clone());
+            }
+        }
+    }
+
+    /// Writes the alert; returns its id and severity when it is new (for the outbox).
+    fn save(
+        self,
+        db: &Connection,
+        now: &str,
+        report: &mut DetectReport,
+    ) -> Result<Option<(String, Severity)>, StoreError> {
+        let evidence = serde_json::to_string(&self.evidence).map_err(internal)?;
+        if self.is_new {
+            let connection = hit_connection(db, &self.evidence, self.first_seen, self.last_seen)?;
+            db.prepare_cached(INSERT_ALERT)?.execute(params![
+                self.id,
+                self.rule_id,
+                self.rule_name,
+                self.severity.as_str(),
+                self.key,
+                rfc3339(self.first_seen),
+                rfc3339(self.last_seen),
+                self.count,
+                evidence,
+                connection,
+                self.summary,
+                now
+            ])?;
+            db.prepare_cached(INSERT_STATUS)?.execute(params![
+                self.id,
+                "open",
+                "trustpath",
+                now,
+                None::<String>
+            ])?;
+            report.new_alerts += 1;
+            Ok(Some((self.id, self.severity)))
+        } else {
+            db.prepare_cached(UPDATE_ALERT)?.execute(params![
+                self.id,
+                self.severity.as_str(),
+                rfc3339(self.first_seen),
+                rfc3339(self.last_seen),
+                self.count,
+                evidence,
+                self.summary,
+                now
+            ])?;
+            report.updated_alerts += 1;
+            Ok(None)
+        }
+    }
+}
+
+fn open_alert(db: &Connection, rule: &Rule, key: &str) -> Result<Option<OpenAlert>, StoreError> {
+    let mut statement = db.prepare_cached(OPEN_ALERT)?;
+    let mut rows = statement.query(params![rule.id, key])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let severity: String = row.get(4)?;
+    let evidence: String = row.get(5)?;
+    Ok(Some(OpenAlert {
+        id: row.get(0)?,
+        rule_id: rule.id.clone(),
+        rule_name: rule.name.clone(),
+        severity: severity.parse().map_err(StoreError::Internal)?,
+        key: key.to_owned(),
+        first_seen: from_micros(row.get(1)?)?,
+        last_seen: from_micros(row.get(2)?)?,
+        count: row.get(3)?,
+        evidence: serde_json::from_str(&evidence).map_err(internal)?,
+        summary: row.get(6)?,
+        is_new: false,
+    }))
+}
+
+/// Hits whose (rule, trigger) is not recorded yet; the first of duplicates within `hits`.
+fn fresh_hits(db: &Connection, hits: Vec<Hit>) -> Result<Vec<Hit>, StoreError> {
+    let mut by_rule: BTreeMap<String, Vec<Hit>> = BTreeMap::new();
+    for hit in hits {
+        by_rule.entry(hit.rule_id.clone()).or_default().push(hit);
+    }
+    let mut fresh = Vec::new();
+    for (rule_id, hits) in by_rule {
+        let ids: Vec<&str> = hits.iter().map(|h| h.event_id.as_str()).collect();
+        let ids = serde_json::to_string(&ids).map_err(internal)?;
+        let mut seen: HashSet<String> = db
+            .prepare_cached(KNOWN_HITS)?
+            .query_map(params![rule_id, ids], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        fresh.extend(
+            hits.into_iter()
+                .filter(|hit| seen.insert(hit.event_id.clone())),
+        );
+    }
+    Ok(fresh)
+}
+
+fn hit_connection(
+    db: &Connection,
+    evidence: &[String],
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let around = chrono::Duration::from_std(CONNECTION_SEARCH).map_err(internal)?;
+    let ids = serde_json::to_string(evidence).map_err(internal)?;
+    let mut statement = db.prepare_cached(HIT_CONNECTION)?;
+    let mut rows = statement.query(params![
+        ids,
+        rfc3339(first - around),
+        rfc3339(last + around)
+    ])?;
+    Ok(match rows.next()? {
+        Some(row) => row.get(0)?,
+        None => None,
+    })
+}
+
+/// The time span a rule may read: `lookback` around the new events.
+struct Bounds {
+    min: i64,
+    max: i64,
+    data_start: i64,
+}
+
+/// Why a rule could not run, placed in its file when DuckDB says where.
+struct RuleFailure(String);
+
+impl RuleFailure {
+    /// The line in the rule's file and the message. DuckDB reports parser errors as
+    /// `LINE n:` relative to the body.
+    fn place(&self, rule: &Rule) -> (usize, String) {
+        let message = self.0.clone();
+        let line = message
+            .split("LINE ")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .map_or(rule.body_line, |n| rule.body_line + n - 1);
+        (line, message)
+    }
+}
+
+impl From<duckdb::Error> for RuleFailure {
+    fn from(error: duckdb::Error) -> Self {
+        RuleFailure(error.to_string())
+    }
+}
+
+/// The columns a rule returns, by name.
+const REQUIRED_COLUMNS: [&str; 5] = ["event_id", "key", "time", "evidence", "summary"];
+
+fn run_rule(db: &Connection, rule: &Rule, bounds: &Bounds) -> Result<Vec<Hit>, RuleFailure> {
+    let lookback = i64::try_from(rule.lookback.as_micros()).unwrap_or(i64::MAX / 4);
+    let from = rfc3339(from_micros(bounds.min.saturating_sub(lookback)).map_err(failure)?);
+    let to = rfc3339(from_micros(bounds.max.saturating_add(lookback)).map_err(failure)?);
+    let data_start = rfc3339(from_micros(bounds.data_start).map_err(failure)?);
+    let mut statement = db.prepare_cached(&rule.sql)?;
+    let mut values = Vec::with_capacity(statement.parameter_count());
+    for index in 1..=statement.parameter_count() {
+        let name = statement.parameter_name(index)?;
+        values.push(match name.as_str() {
+            "from" => Value::Text(from.clone()),
+            "to" => Value::Text(to.clone()),
+            "data_start" => Value::Text(data_start.clone()),
+            other => match rule.params.get(other) {
+                Some(value) => value.to_sql(),
+                None => {
+                    return Err(RuleFailure(format!(
+                        "the SQL uses ${other}, which is neither $from, $to, $data_start nor a \
+                         `param:` of the header"
+                    )));
+                }
+            },
+        });
+    }
+    let mut rows = statement.query(duckdb::params_from_iter(values))?;
+    if let Some(executed) = rows.as_ref() {
+        check_columns(executed)?;
+    }
+    let mut hits = Vec::new();
+    while let Some(row) = rows.next()? {
+        hits.push(read_hit(rule, row)?);
+    }
+    Ok(hits)
+}
+
+fn check_columns(statement: &duckdb::Statement<'_>) -> Result<(), RuleFailure> {
+    let names = statement.column_names();
+    let missing: Vec<&str> = REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !names.iter().any(|n| n == c))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(RuleFailure(format!(
+            "the SELECT must return the columns {} (and optionally severity); missing: {}",
+            REQUIRED_COLUMNS.join(", "),
+            missing.join(", ")
+        )))
+    }
+}
+
+fn read_hit(rule: &Rule, row: &duckdb::Row<'_>) -> Result<Hit, RuleFailure> {
+    let severity = match row.get::<_, Option<String>>("severity") {
+        Ok(Some(text)) => text
+            .parse::<Severity>()
+            .map_err(|e| RuleFailure(format!("column severity: {e}")))?,
+        _ => rule.severity,
+    };
+    let event_id: Option<String> = row.get("event_id")?;
+    let Some(event_id) = event_id else {
+        return Err(RuleFailure(
+            "a row has event_id NULL; every hit needs its trigger event".into(),
+        ));
+    };
+    let time = micros(&row.get::<_, Value>("time")?)
+        .ok_or_else(|| RuleFailure("column time must be a TIMESTAMPTZ".into()))?;
+    let evidence = match row.get::<_, Value>("evidence")? {
+        Value::List(items) | Value::Array(items) => items
+            .into_iter()
+            .filter_map(|item| match item {
+                Value::Text(text) => Some(text),
+                _ => None,
+            })
+            .collect(),
+        Value::Null => Vec::new(),
+        _ => {
+            return Err(RuleFailure(
+                "column evidence must be a VARCHAR[] of event ids".into(),
+            ));
+        }
+    };
+    Ok(Hit {
+        rule_id: rule.id.clone(),
+        event_id,
+        key: row.get::<_, Option<String>>("key")?.unwrap_or_default(),
+        time: from_micros(time).map_err(failure)?,
+        evidence,
+        summary: row.get::<_, Option<String>>("summary")?.unwrap_or_default(),
+        severity: severity.max(rule.severity),
+    })
+}
+
+fn micros(value: &Value) -> Option<i64> {
+    match value {
+        Value::Timestamp(unit, n) => Some(match unit {
+            TimeUnit::Second => n * 1_000_000,
+            TimeUnit::Millisecond => n * 1_000,
+            TimeUnit::Microsecond => *n,
+            TimeUnit::Nanosecond => n / 1_000,
+        }),
+        _ => None,
+    }
+}
+
+fn failure(error: StoreError) -> RuleFailure {
+    RuleFailure(error.to_string())
+}
+
+pub(crate) fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| StoreError::Internal(format!("time {us} µs is out of range")))
+}
+
+pub(crate) fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn internal(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(error.to_string())
+}
