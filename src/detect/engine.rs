@@ -198,7 +198,7 @@ impl Engine {
         let mut report = self.record(db, evaluation.hits, batches)?;
         report.events = evaluation.events;
         report.rule_failures = evaluation.failures;
-        crate::metrics::detection_pass(events, report.hits, started.elapsed());
+        crate::metrics::detection_pass(report.events, report.hits, started.elapsed());
         Ok(report)
     }
 
