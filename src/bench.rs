@@ -107,3 +107,218 @@ pub fn reads(reader: &Reader, samples: usize, rounds: usize) -> Result<ReadRepor
         ],
     })
 }
+
+const SAMPLE_BATCHES: &str = include_str!("../queries/bench/sample_batches.sql");
+
+/// What evaluating the rule pack over one committed batch costs on this store.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleCostReport {
+    pub events: i64,
+    pub batches: usize,
+    pub events_per_batch: f64,
+    /// All rules over one batch.
+    pub per_batch: Latency,
+    /// Each rule's median over the batches, slowest first.
+    pub per_rule_p50_ms: Vec<(String, f64)>,
+}
+
+/// Times the rules over the `batches` most recent batches of the store (nothing is
+/// recorded), after one warm-up pass.
+pub fn rule_cost(
+    reader: &Reader,
+    rules: Vec<crate::detect::Rule>,
+    batches: usize,
+) -> Result<RuleCostReport, StoreError> {
+    let db = reader.connection()?;
+    let sampled: Vec<(String, i64)> = db
+        .prepare(SAMPLE_BATCHES)?
+        .query_map(params![batches as i64], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    if sampled.is_empty() {
+        return Err(StoreError::BadParameter(
+            "the store has no committed batches to time the rules on; ingest events first".into(),
+        ));
+    }
+    let mut engine = crate::detect::Engine::new(rules, Vec::new());
+    let mut totals = Vec::new();
+    let mut per_rule: std::collections::BTreeMap<String, Vec<Duration>> = Default::default();
+    for (round, (batch, _)) in std::iter::once(&sampled[0]).chain(&sampled).enumerate() {
+        let timings = engine.profile_batch(&db, batch)?;
+        if round == 0 {
+            continue;
+        }
+        totals.push(timings.iter().map(|(_, took, _)| *took).sum());
+        for (rule, took, _) in timings {
+            per_rule.entry(rule).or_default().push(took);
+        }
+    }
+    let mut per_rule_p50_ms: Vec<(String, f64)> = per_rule
+        .into_iter()
+        .map(|(rule, times)| (rule, Latency::of("rule", times).p50_ms))
+        .collect();
+    per_rule_p50_ms.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let events: i64 = sampled.iter().map(|(_, n)| n).sum();
+    Ok(RuleCostReport {
+        events: reader.stats()?.events,
+        batches: sampled.len(),
+        events_per_batch: events as f64 / sampled.len().max(1) as f64,
+        per_batch: Latency::of("all rules over one batch", totals),
+        per_rule_p50_ms,
+    })
+}
+
+/// Publish → alert latency while a steady stream flows through NATS.
+#[derive(Debug, Clone, Serialize)]
+pub struct DetectionLatencyReport {
+    pub published: usize,
+    pub target_rate: f64,
+    pub achieved_rate: f64,
+    pub stored: i64,
+    pub alerts: usize,
+    /// From publishing an alert's last evidence event to receiving the alert on NATS.
+    pub latency: Latency,
+}
+
+/// Runs trustpath on `config` (its store should be fresh; `nats.url` must be set), publishes
+/// a simulated organisation's events with attacks at `rate` events/s for about `seconds`,
+/// and times each alert from the publish of its last evidence event to its arrival on
+/// `trustpath.alerts.>`.
+pub async fn detection_latency(
+    config: crate::config::Config,
+    rate: f64,
+    seconds: f64,
+    seed: u64,
+) -> anyhow::Result<DetectionLatencyReport> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use futures::StreamExt as _;
+
+    use crate::simulate::{self, Attack, encode_native};
+
+    let url = config
+        .nats
+        .url
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the latency bench needs --nats-url"))?;
+    let target = (rate * seconds) as usize;
+    // About 15 events per approval chain; an attack of each kind every ~400 chains.
+    let flows = (target / 15).max(100);
+    let per_attack = (flows / 400).max(1);
+    let simulation = simulate::generate(&simulate::Options {
+        seed,
+        flows,
+        size: simulate::world::Size {
+            users: 2_000,
+            clients: 60,
+            resources: 10,
+        },
+        start: "2026-11-01T00:00:00Z".parse()?,
+        days: (seconds / 3_600.0).max(2.0),
+        attacks: Attack::ALL.iter().map(|&a| (a, per_attack)).collect(),
+    });
+
+    let app = crate::serve::App::build(config).await?;
+    let base = format!("http://{}", app.local_addr());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let http = reqwest::Client::new();
+    for _ in 0..600 {
+        let ready = http.get(format!("{base}/readyz")).send().await;
+        if matches!(ready, Ok(r) if r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let client = async_nats::connect(&url).await?;
+    let mut alerts = client.subscribe("trustpath.alerts.>").await?;
+    client.flush().await?;
+    let published: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let receiver = {
+        let published = published.clone();
+        let latencies = latencies.clone();
+        tokio::spawn(async move {
+            while let Some(message) = alerts.next().await {
+                let arrived = Instant::now();
+                let Ok(alert) = serde_json::from_slice::<serde_json::Value>(&message.payload)
+                else {
+                    continue;
+                };
+                let published = published.lock().unwrap_or_else(|p| p.into_inner());
+                let last = alert["evidence"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|id| id.as_str().and_then(|id| published.get(id)))
+                    .max();
+                if let Some(last) = last {
+                    latencies
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(arrived.duration_since(*last));
+                }
+            }
+        })
+    };
+
+    let js = async_nats::jetstream::new(client.clone());
+    let events: Vec<_> = simulation.events.iter().take(target).collect();
+    let tick = Duration::from_millis(10);
+    let per_tick = (rate * tick.as_secs_f64()).max(1.0) as usize;
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut acks = futures::stream::FuturesUnordered::new();
+    for chunk in events.chunks(per_tick) {
+        interval.tick().await;
+        for event in chunk {
+            let ack = js
+                .publish("trustpath.in.native.bench", encode_native(event).into())
+                .await?;
+            published
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(event.event.id.clone(), Instant::now());
+            acks.push(ack.into_future());
+        }
+        while let Some(Some(ack)) = futures::FutureExt::now_or_never(acks.next()) {
+            ack?;
+        }
+    }
+    while let Some(ack) = acks.next().await {
+        ack?;
+    }
+    let elapsed = started.elapsed();
+    // Let the last batches through.
+    let mut stored = 0;
+    for _ in 0..300 {
+        let stats: serde_json::Value = http
+            .get(format!("{base}/v1/stats"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        stored = stats["events"].as_i64().unwrap_or(0);
+        if stored as usize >= events.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    receiver.abort();
+    shutdown.cancel();
+    server.await??;
+    let latencies = std::mem::take(&mut *latencies.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(DetectionLatencyReport {
+        published: events.len(),
+        target_rate: rate,
+        achieved_rate: events.len() as f64 / elapsed.as_secs_f64(),
+        stored,
+        alerts: latencies.len(),
+        latency: Latency::of("publish → alert on NATS", latencies),
+    })
+}

@@ -3,5 +3,5 @@
 SELECT c.batch_id::VARCHAR, l.accepted
 FROM correlated_batches c
 JOIN ingest_log l USING (batch_id)
-WHERE c.batch_id NOT IN (SELECT batch_id FROM detected_batches)
+ANTI JOIN detected_batches d ON d.batch_id = c.batch_id
 ORDER BY l.committed_at, c.batch_id;

@@ -13,12 +13,14 @@
 -- dedup: 24h
 -- lookback: 7d
 -- param: clock_skew = 5s
+-- param: expiry_leeway = 2m
 WITH
 -- The trust path's `liveness` link (src/correlate/trust_path.rs), per event:
 -- * a successful resource.access of token X later than the first successful revocation of
 --   X by more than `clock_skew`: hit on the use, evidence [revoke, use];
 -- * otherwise, a successful use later than X's `expires_at` (from its successful issue) by
---   more than `clock_skew`: hit on the use, evidence [issue, use];
+--   more than `expiry_leeway` (the exp leeway resource servers commonly allow, RFC 7519
+--   4.1.4): hit on the use, evidence [issue, use];
 -- * a successful token.issue whose parent (the refresh token presented) was revoked more
 --   than `clock_skew` before: hit on that refresh grant, evidence [revoke, grant].
 -- The trigger is always the use, whichever event is new: a late revoke or issue finds the
@@ -97,7 +99,7 @@ after_expiry AS (
     FROM used u
     JOIN issued i ON i.token_id = u.token_id
     WHERE i.token_expires_at IS NOT NULL
-      AND epoch_us(u.time) > epoch_us(i.token_expires_at) + $clock_skew
+      AND epoch_us(u.time) > epoch_us(i.token_expires_at) + $expiry_leeway
       AND u.event_id NOT IN (SELECT event_id FROM after_revoke)
 ),
 refresh_after_revoke AS (

@@ -176,6 +176,24 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// What the rule pack costs per committed batch on the store (store.path, opened
+    /// directly): the most recent batches, each rule timed, nothing recorded.
+    Rules {
+        #[arg(long, default_value_t = 20)]
+        batches: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish → alert latency: runs trustpath on a fresh scratch store against the NATS
+    /// server of --nats-url and streams simulated traffic with attacks at --rate.
+    Detect {
+        #[arg(long, default_value_t = 5_000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -537,6 +555,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             rounds,
             json,
         }) => bench_reads(&config, samples, rounds, json).await,
+        Command::Bench(BenchCommand::Rules { batches, json }) => {
+            bench_rules(&config, batches, json).await
+        }
+        Command::Bench(BenchCommand::Detect {
+            rate,
+            seconds,
+            seed,
+        }) => bench_detect(config, rate, seconds, seed).await,
         Command::Demo { store, rate, seed } => demo(config, store, rate, seed).await,
     }
 }
@@ -1012,6 +1038,49 @@ fn print_table(columns: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
     for row in rows {
         line(&mut out, row)?;
     }
+    Ok(())
+}
+
+async fn bench_rules(config: &Config, batches: usize, as_json: bool) -> anyhow::Result<()> {
+    let reader = Store::open(&config.store)?.reader()?;
+    let set = crate::detect::RuleSet::load(&config.rules);
+    let report =
+        tokio::task::spawn_blocking(move || crate::bench::rule_cost(&reader, set.rules, batches))
+            .await??;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "store: {} events; {} batches of {:.0} events on average",
+        report.events, report.batches, report.events_per_batch
+    );
+    let l = &report.per_batch;
+    println!(
+        "all rules over one batch: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
+    );
+    for (rule, p50) in report.per_rule_p50_ms.iter().take(5) {
+        println!("  {rule}: p50 {p50:.1} ms");
+    }
+    Ok(())
+}
+
+async fn bench_detect(
+    mut config: Config,
+    rate: f64,
+    seconds: f64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let scratch = std::env::temp_dir().join(format!("trustpath-bench-{}", uuid::Uuid::now_v7()));
+    config.store.path = scratch.join("trustpath.duckdb");
+    config.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.nats.stream = format!("TRUSTPATH_BENCH_{}", uuid::Uuid::now_v7().simple());
+    config.nats.subjects = vec!["trustpath.in.>".to_owned()];
+    let report = crate::bench::detection_latency(config, rate, seconds, seed).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let report = report?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 

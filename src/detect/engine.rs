@@ -22,6 +22,9 @@ use uuid::Uuid;
 use super::rule::{Rule, RuleSet, Severity};
 use crate::store::StoreError;
 
+// Reads on the detector's long-lived connection are prepared afresh each time (writes may
+// be cached): a cached prepared SELECT re-run on it after later commits by other
+// connections returned rows of an earlier snapshot (seen with pending_batches).
 const PENDING_BATCHES: &str = include_str!("../../queries/detect/pending_batches.sql");
 const NEW_EVENTS_FROM_BATCHES: &str =
     include_str!("../../queries/detect/new_events_from_batches.sql");
@@ -161,7 +164,7 @@ impl Engine {
     /// evaluation. Returns what it did.
     pub fn detect_pending(&mut self, db: &Connection) -> Result<DetectReport, StoreError> {
         let pending: Vec<(String, i64)> = db
-            .prepare_cached(PENDING_BATCHES)?
+            .prepare(PENDING_BATCHES)?
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<Result<_, _>>()?;
         let mut report = DetectReport::default();
@@ -230,6 +233,35 @@ impl Engine {
             start = end;
         }
         Ok(report)
+    }
+
+    /// Times each rule over one committed batch, recording nothing (`trustpath bench`).
+    /// Returns (rule id, time, hits) per rule.
+    pub fn profile_batch(
+        &mut self,
+        db: &Connection,
+        batch_id: &str,
+    ) -> Result<Vec<(String, Duration, usize)>, StoreError> {
+        let ids = serde_json::to_string(&[batch_id]).map_err(internal)?;
+        db.execute(NEW_EVENTS_FROM_BATCHES, params![ids, batch_id, batch_id])?;
+        let (min, max): (Option<i64>, Option<i64>) =
+            db.query_row(NEW_EVENTS_SPAN, [], |row| Ok((row.get(1)?, row.get(2)?)))?;
+        let (Some(min), Some(max)) = (min, max) else {
+            return Ok(Vec::new());
+        };
+        let bounds = Bounds {
+            min,
+            max,
+            data_start: self.data_start.unwrap_or(min),
+        };
+        let mut timings = Vec::new();
+        for rule in &self.rules {
+            let started = Instant::now();
+            let hits = run_rule(db, rule, &bounds)
+                .map_err(|e| StoreError::Internal(format!("rule {}: {}", rule.id, e.0)))?;
+            timings.push((rule.id.clone(), started.elapsed(), hits.len()));
+        }
+        Ok(timings)
     }
 
     /// Runs the rules over `new_events`.
@@ -482,7 +514,7 @@ impl OpenAlert {
 }
 
 fn open_alert(db: &Connection, rule: &Rule, key: &str) -> Result<Option<OpenAlert>, StoreError> {
-    let mut statement = db.prepare_cached(OPEN_ALERT)?;
+    let mut statement = db.prepare(OPEN_ALERT)?;
     let mut rows = statement.query(params![rule.id, key])?;
     let Some(row) = rows.next()? else {
         return Ok(None);
@@ -515,7 +547,7 @@ fn fresh_hits(db: &Connection, hits: Vec<Hit>) -> Result<Vec<Hit>, StoreError> {
         let ids: Vec<&str> = hits.iter().map(|h| h.event_id.as_str()).collect();
         let ids = serde_json::to_string(&ids).map_err(internal)?;
         let mut seen: HashSet<String> = db
-            .prepare_cached(KNOWN_HITS)?
+            .prepare(KNOWN_HITS)?
             .query_map(params![rule_id, ids], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
         fresh.extend(
@@ -534,7 +566,7 @@ fn hit_connection(
 ) -> Result<Option<String>, StoreError> {
     let around = chrono::Duration::from_std(CONNECTION_SEARCH).map_err(internal)?;
     let ids = serde_json::to_string(evidence).map_err(internal)?;
-    let mut statement = db.prepare_cached(HIT_CONNECTION)?;
+    let mut statement = db.prepare(HIT_CONNECTION)?;
     let mut rows = statement.query(params![
         ids,
         rfc3339(first - around),
@@ -585,7 +617,7 @@ fn run_rule(db: &Connection, rule: &Rule, bounds: &Bounds) -> Result<Vec<Hit>, R
     let from = rfc3339(from_micros(bounds.min.saturating_sub(lookback)).map_err(failure)?);
     let to = rfc3339(from_micros(bounds.max.saturating_add(lookback)).map_err(failure)?);
     let data_start = rfc3339(from_micros(bounds.data_start).map_err(failure)?);
-    let mut statement = db.prepare_cached(&rule.sql)?;
+    let mut statement = db.prepare(&rule.sql)?;
     let mut values = Vec::with_capacity(statement.parameter_count());
     for index in 1..=statement.parameter_count() {
         let name = statement.parameter_name(index)?;

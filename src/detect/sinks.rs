@@ -21,6 +21,7 @@ use super::engine::{SinkTarget, rfc3339};
 use crate::config::{AlertsConfig, WebhookFormat};
 use crate::store::StoreError;
 
+// Prepared afresh each round: see the note in `engine` on cached reads.
 const DUE_DELIVERIES: &str = include_str!("../../queries/detect/due_deliveries.sql");
 const DELIVERED: &str = include_str!("../../queries/detect/delivered.sql");
 const DELIVERY_FAILED: &str = include_str!("../../queries/detect/delivery_failed.sql");
@@ -88,7 +89,7 @@ impl Sinks {
 
     async fn round(&self, db: &Arc<Mutex<Connection>>) -> Result<(), StoreError> {
         let due = blocking(db, |db| {
-            db.prepare_cached(DUE_DELIVERIES)?
+            db.prepare(DUE_DELIVERIES)?
                 .query_map(params![rfc3339(Utc::now()), ROUND], |row| {
                     Ok((
                         row.get::<_, String>(0)?,
