@@ -174,7 +174,7 @@ pub fn alerts(alerts: &[Value]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<24} {:<8} {:<8} {:<12} {:>5}  {:<20}  summary",
+        "{:<35} {:<6} {:<8} {:<12} {:>5}  {:<20}  summary",
         "alert", "rule", "severity", "status", "count", "last seen"
     );
     for alert in alerts {
@@ -184,7 +184,7 @@ pub fn alerts(alerts: &[Value]) -> String {
             .map_or_else(|| "-".to_owned(), at);
         let _ = writeln!(
             out,
-            "{:<24} {:<8} {:<8} {:<12} {:>5}  {:<20}  {}",
+            "{:<35} {:<6} {:<8} {:<12} {:>5}  {:<20}  {}",
             cell(&alert["alert_id"]),
             cell(&alert["rule_id"]),
             cell(&alert["severity"]),

@@ -448,14 +448,16 @@ impl OpenAlert {
         hit.time >= self.first_seen - window && hit.time <= self.last_seen + window
     }
 
+    /// Counts `hit` in. The summary stays the first hit's (what opened the alert) unless a
+    /// later hit is more severe.
     fn add(&mut self, hit: &Hit) {
+        if self.count > 0 && hit.severity > self.severity {
+            self.summary = hit.summary.clone();
+        }
         self.count += 1;
         self.severity = self.severity.max(hit.severity);
         self.first_seen = self.first_seen.min(hit.time);
-        if hit.time >= self.last_seen {
-            self.last_seen = hit.time;
-            self.summary = hit.summary.clone();
-        }
+        self.last_seen = self.last_seen.max(hit.time);
         for id in &hit.evidence {
             if self.evidence.len() < MAX_EVIDENCE && !self.evidence.contains(id) {
                 self.evidence.push(id.clone());

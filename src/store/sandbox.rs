@@ -35,6 +35,11 @@ pub const TABLES: &[&str] = &[
     "connection_tokens",
     "connection_members",
     "verdict_changes",
+    "client_pins",
+    "alerts",
+    "alert_hits",
+    "alert_status",
+    "alert_deliveries",
 ];
 /// Table functions a query may call: they only compute.
 pub const TABLE_FUNCTIONS: &[&str] = &["range", "generate_series", "unnest"];

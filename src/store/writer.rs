@@ -55,7 +55,12 @@ impl Writer {
     ) -> Result<(Writer, WriterThread), StoreError> {
         db.execute_batch(CREATE_STAGING)?;
         maintain::setup(&db)?;
-        maintain::catch_up(&db, &correlate)?;
+        if maintain::catch_up(&db, &correlate)? > 0
+            && let Some(detector) = &detector
+        {
+            // Batches that predate correlation are now correlated: examine them too.
+            detector.wake();
+        }
         let (jobs, mut inbox) = mpsc::channel::<Job>(queue.max(1));
         let thread = thread::Builder::new()
             .name("store-writer".to_owned())

@@ -442,3 +442,41 @@ async fn replay_backfills_a_rule_once() {
     assert_eq!(unknown.status(), 400);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_readme_rule_example_passes_its_fixtures() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = &readme[readme.find("### Writing a rule").expect("the section")..];
+    let block = |fence: &str| {
+        let start = section.find(fence).expect("the code block") + fence.len();
+        let end = section[start..].find("```").expect("its end");
+        section[start..start + end].to_owned()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("acme001_client_credentials_grant.sql"),
+        block("```sql\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path()
+            .join("acme001_client_credentials_grant.fixtures.json"),
+        block("```json\n"),
+    )
+    .unwrap();
+    let set = RuleSet::load(&RulesConfig {
+        dir: Some(dir.path().to_owned()),
+        ..RulesConfig::default()
+    });
+    assert!(set.errors.is_empty(), "{:?}", set.errors);
+    let rule = set
+        .rules
+        .iter()
+        .find(|r| r.id == "ACME001")
+        .expect("the example loads")
+        .clone();
+    let reports = fixtures::run(&[rule]).await;
+    assert!(reports[0].passed(), "{reports:?}");
+    assert_eq!(reports[0].cases.len(), 2);
+}
