@@ -1221,12 +1221,14 @@ async fn demo(
     println!("  {base}/v1/events?limit=20");
     println!("  {base}/v1/events?kind=token.issue&limit=20");
     println!("  {base}/v1/connections?verdict=violated");
+    println!("  {base}/v1/alerts");
     println!("  {base}/v1/rejected");
     println!("  {base}/metrics");
     println!("Try:");
     println!("  trustpath --server {base} events --kind resource.access");
     println!("  trustpath --server {base} stats");
     println!("  trustpath --server {base} connections --verdict violated");
+    println!("  trustpath --server {base} alerts --severity high");
     println!("  trustpath --server {base} explain CONNECTION_ID_OR_TOKEN_ID");
     println!("Injected (ground truth; detections arrive in a later release):");
     for label in &simulation.labels {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::StoreError;
-use super::read::{Cursor, DEFAULT_LIMIT, Reader, check_limit, parse_json};
+use super::read::{Cursor, DEFAULT_LIMIT, Reader, check_limit, keyset_page, parse_json};
 use crate::detect::Severity;
 
 const ALERTS: &str = include_str!("../../queries/alerts.sql");
@@ -100,8 +100,9 @@ impl Reader {
         check_limit(limit)?;
         let cursor = filter.cursor.as_deref().map(Cursor::decode).transpose()?;
         let db = self.connection()?;
-        let mut statement = db.prepare_cached(ALERTS)?;
-        let rows = statement.query_map(
+        let (alerts, next_cursor) = keyset_page(
+            &db,
+            ALERTS,
             params![
                 filter.from.map(|t| t.to_rfc3339()),
                 filter.to.map(|t| t.to_rfc3339()),
@@ -111,32 +112,11 @@ impl Reader {
                 filter.key,
                 filter.connection_id,
                 cursor.as_ref().map(|c| c.time_us),
-                cursor.as_ref().map(|c| c.event_id.as_str()),
+                cursor.as_ref().map(|c| c.id.as_str()),
                 i64::from(limit),
             ],
-            |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                ))
-            },
+            limit,
         )?;
-        let mut alerts = Vec::new();
-        let mut last = None;
-        for row in rows {
-            let (time_us, alert_id, json) = row?;
-            alerts.push(parse_json(&json)?);
-            last = Some(Cursor {
-                time_us,
-                event_id: alert_id,
-            });
-        }
-        let next_cursor = if alerts.len() == limit as usize {
-            last.map(|c| c.encode())
-        } else {
-            None
-        };
         Ok(AlertPage {
             alerts,
             next_cursor,

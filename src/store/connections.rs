@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::StoreError;
-use super::read::{Cursor, DEFAULT_LIMIT, Reader, check_limit, parse_json};
+use super::read::{Cursor, DEFAULT_LIMIT, Reader, check_limit, keyset_page, parse_json};
 use crate::correlate::{LinkName, TrustPath, Verdict};
 
 const CONNECTIONS: &str = include_str!("../../queries/connections.sql");
@@ -208,8 +208,9 @@ impl Reader {
         check_limit(limit)?;
         let cursor = filter.cursor.as_deref().map(Cursor::decode).transpose()?;
         let db = self.connection()?;
-        let mut statement = db.prepare_cached(CONNECTIONS)?;
-        let rows = statement.query_map(
+        let (connections, next_cursor) = keyset_page(
+            &db,
+            CONNECTIONS,
             params![
                 filter.from.map(|t| t.to_rfc3339()),
                 filter.to.map(|t| t.to_rfc3339()),
@@ -220,32 +221,11 @@ impl Reader {
                 filter.verdict.map(Verdict::as_str),
                 filter.link.map(LinkName::as_str),
                 cursor.as_ref().map(|c| c.time_us),
-                cursor.as_ref().map(|c| c.event_id.as_str()),
+                cursor.as_ref().map(|c| c.id.as_str()),
                 i64::from(limit),
             ],
-            |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                ))
-            },
+            limit,
         )?;
-        let mut connections = Vec::new();
-        let mut last = None;
-        for row in rows {
-            let (time_us, connection_id, json) = row?;
-            connections.push(decode(&json)?);
-            last = Some(Cursor {
-                time_us,
-                event_id: connection_id,
-            });
-        }
-        let next_cursor = if connections.len() == limit as usize {
-            last.map(|c| c.encode())
-        } else {
-            None
-        };
         Ok(ConnectionPage {
             connections,
             next_cursor,

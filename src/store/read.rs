@@ -140,8 +140,9 @@ impl Reader {
         check_limit(limit)?;
         let cursor = filter.cursor.as_deref().map(Cursor::decode).transpose()?;
         let db = self.connection()?;
-        let mut statement = db.prepare_cached(EVENTS)?;
-        let rows = statement.query_map(
+        let (events, next_cursor) = keyset_page(
+            &db,
+            EVENTS,
             params![
                 filter.from.map(|t| t.to_rfc3339()),
                 filter.to.map(|t| t.to_rfc3339()),
@@ -154,29 +155,11 @@ impl Reader {
                 filter.connection_id,
                 filter.outcome.map(|o| o.as_str()),
                 cursor.as_ref().map(|c| c.time_us),
-                cursor.as_ref().map(|c| c.event_id.as_str()),
+                cursor.as_ref().map(|c| c.id.as_str()),
                 i64::from(limit),
             ],
-            |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                ))
-            },
+            limit,
         )?;
-        let mut events = Vec::new();
-        let mut last = None;
-        for row in rows {
-            let (time_us, event_id, json) = row?;
-            events.push(parse_json(&json)?);
-            last = Some(Cursor { time_us, event_id });
-        }
-        let next_cursor = if events.len() == limit as usize {
-            last.map(|c| c.encode())
-        } else {
-            None
-        };
         Ok(EventPage {
             events,
             next_cursor,
@@ -276,24 +259,57 @@ pub(super) fn parse_json(text: &str) -> Result<Value, StoreError> {
         .map_err(|e| StoreError::Internal(format!("a query returned invalid JSON: {e}")))
 }
 
-/// Keyset position `(time, event_id)` of the last row of a page.
+/// Runs a keyset-paged query whose rows are (sort time µs, id, JSON document): the
+/// documents and, when the page is full, the cursor after its last row.
+pub(super) fn keyset_page<T: serde::de::DeserializeOwned>(
+    db: &Connection,
+    sql: &str,
+    params: impl duckdb::Params,
+    limit: u32,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    let mut statement = db.prepare_cached(sql)?;
+    let rows = statement.query_map(params, |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut documents = Vec::new();
+    let mut last = None;
+    for row in rows {
+        let (time_us, id, json) = row?;
+        documents.push(serde_json::from_str(&json).map_err(|e| {
+            StoreError::Internal(format!("a query returned an unreadable document: {e}"))
+        })?);
+        last = Some(Cursor { time_us, id });
+    }
+    let next_cursor = if documents.len() == limit as usize {
+        last.map(|c| c.encode())
+    } else {
+        None
+    };
+    Ok((documents, next_cursor))
+}
+
+/// Keyset position `(time, id)` of the last row of a page.
 pub(super) struct Cursor {
     pub(super) time_us: i64,
-    pub(super) event_id: String,
+    pub(super) id: String,
 }
 
 impl Cursor {
     pub(super) fn encode(&self) -> String {
-        format!("{}.{}", self.time_us, hex::encode(&self.event_id))
+        format!("{}.{}", self.time_us, hex::encode(&self.id))
     }
 
     pub(super) fn decode(text: &str) -> Result<Cursor, StoreError> {
         let invalid =
             || StoreError::BadParameter(format!("cursor '{text}' is not one this server issued"));
-        let (time_us, event_id) = text.split_once('.').ok_or_else(invalid)?;
+        let (time_us, id) = text.split_once('.').ok_or_else(invalid)?;
         let time_us = time_us.parse().map_err(|_| invalid())?;
-        let event_id = String::from_utf8(hex::decode(event_id).map_err(|_| invalid())?)
+        let id = String::from_utf8(hex::decode(id).map_err(|_| invalid())?)
             .map_err(|_| invalid())?;
-        Ok(Cursor { time_us, event_id })
+        Ok(Cursor { time_us, id })
     }
 }
