@@ -17,51 +17,67 @@
 -- lookback; the first one in the lookback is compared with the client's pin (client_pins,
 -- its first document with status 200) when that is older than the lookback. The trigger is
 -- the changed document, so a late previous document yields the same hit.
-WITH touched AS (
-    SELECT DISTINCT client_id
-    FROM new_events
-    WHERE kind IN ('client.document.fetch', 'client.register') AND client_id IS NOT NULL
-),
-docs AS (
+-- Cost: a batch document is compared with its neighbours only. The client's documents from
+-- 2h before the batch on (`near`: the lookback is 7d, so from + 7d - 2h; keep 597600000000
+-- µs = lookback - 2h in step with the lookback; the batch's events are stored events, so it
+-- holds them) are ordered per client; a batch document with none before it there takes its
+-- previous one from the rest of the lookback (`far`, rare), else the pin. So the cost
+-- follows the batch and the documents after it, not the 7 days before.
+WITH near AS (
     SELECT event_id, time, kind, client_id, issuer, client_name,
-           client_doc_sha256 AS sha, client_redirect_uris AS uris
+           client_doc_sha256 AS sha, coalesce(client_redirect_uris, []) AS uris,
+           event_id IN (SELECT event_id FROM new_events) AS is_new
     FROM events
     WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND time >= make_timestamp(epoch_us($from::TIMESTAMPTZ) + 597600000000)::TIMESTAMPTZ
       AND kind IN ('client.document.fetch', 'client.register')
-      AND client_id IN (SELECT client_id FROM touched)
-      AND client_doc_sha256 IS NOT NULL
-      AND coalesce(http_status, 200) = 200
-    UNION
-    SELECT event_id, time, kind, client_id, issuer, client_name,
-           client_doc_sha256 AS sha, client_redirect_uris AS uris
-    FROM new_events
-    WHERE kind IN ('client.document.fetch', 'client.register')
-      AND client_id IS NOT NULL
+      AND client_id IN (SELECT client_id FROM new_events
+                        WHERE kind IN ('client.document.fetch', 'client.register'))
       AND client_doc_sha256 IS NOT NULL
       AND coalesce(http_status, 200) = 200
 ),
 seq AS (
-    SELECT d.*,
-           row_number() OVER w AS n,
+    SELECT *,
            lag(event_id) OVER w AS prev_id,
            lag(time) OVER w AS prev_time,
            lag(sha) OVER w AS prev_sha,
            lag(uris) OVER w AS prev_uris,
-           lag(client_name) OVER w AS prev_name
-    FROM docs d
+           lag(client_name) OVER w AS prev_name,
+           lag(is_new) OVER w AS prev_new
+    FROM near
     WINDOW w AS (PARTITION BY client_id ORDER BY time, event_id)
 ),
-paired AS (
-    SELECT s.event_id, s.time, s.kind, s.client_id, s.issuer, s.sha, s.client_name,
-           coalesce(s.uris, []) AS uris,
-           CASE WHEN s.n = 1 THEN p.event_id ELSE s.prev_id END AS prev_id,
-           CASE WHEN s.n = 1 THEN p.time ELSE s.prev_time END AS prev_time,
-           CASE WHEN s.n = 1 THEN p.sha256 ELSE s.prev_sha END AS prev_sha,
-           coalesce(CASE WHEN s.n = 1 THEN p.redirect_uris ELSE s.prev_uris END, []) AS prev_uris,
-           CASE WHEN s.n = 1 THEN NULL ELSE s.prev_name END AS prev_name
+far AS (
+    SELECT s.event_id,
+           arg_max({'event_id': e.event_id, 'time': e.time, 'sha': e.client_doc_sha256,
+                    'uris': e.client_redirect_uris, 'client_name': e.client_name},
+                   (e.time, e.event_id)) AS prev
     FROM seq s
+    JOIN events e ON e.client_id = s.client_id
+    WHERE s.is_new AND s.prev_id IS NULL
+      AND e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time < make_timestamp(epoch_us($from::TIMESTAMPTZ) + 597600000000)::TIMESTAMPTZ
+      AND e.kind IN ('client.document.fetch', 'client.register')
+      AND e.client_doc_sha256 IS NOT NULL
+      AND coalesce(e.http_status, 200) = 200
+    GROUP BY s.event_id
+),
+-- The first document in the lookback is compared with the pin, when that is older.
+paired AS (
+    SELECT s.event_id, s.time, s.kind, s.client_id, s.issuer, s.sha, s.client_name, s.uris,
+           coalesce(s.prev_id, f.prev.event_id, p.event_id) AS prev_id,
+           coalesce(s.prev_time, f.prev.time, p.time) AS prev_time,
+           coalesce(s.prev_sha, f.prev.sha, p.sha256) AS prev_sha,
+           CASE WHEN s.prev_id IS NOT NULL THEN s.prev_uris
+                WHEN f.prev IS NOT NULL THEN coalesce(f.prev.uris, [])
+                ELSE coalesce(p.redirect_uris, []) END AS prev_uris,
+           CASE WHEN s.prev_id IS NOT NULL THEN s.prev_name ELSE f.prev.client_name END AS prev_name
+    FROM seq s
+    LEFT JOIN far f ON f.event_id = s.event_id
     LEFT JOIN client_pins p
-      ON s.n = 1 AND p.client_id = s.client_id AND p.time < $from::TIMESTAMPTZ
+      ON s.prev_id IS NULL AND f.prev IS NULL
+     AND p.client_id = s.client_id AND p.time < $from::TIMESTAMPTZ
+    WHERE s.is_new OR s.prev_new
 ),
 changed AS (
     SELECT *,
@@ -69,8 +85,6 @@ changed AS (
            list_sort(list_filter(prev_uris, lambda u: NOT list_contains(uris, u))) AS removed
     FROM paired
     WHERE prev_sha IS NOT NULL AND sha <> prev_sha
-      AND (event_id IN (SELECT event_id FROM new_events)
-           OR prev_id IN (SELECT event_id FROM new_events))
 )
 SELECT event_id,
        client_id AS key,

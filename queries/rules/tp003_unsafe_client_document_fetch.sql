@@ -19,6 +19,10 @@
 -- (fetch or DCR registration) at or before the issue time plus clock_skew, preferring the
 -- issuing authorization server's own fetch. One hit per unsafe document, whose trigger is
 -- the fetch; evidence is the fetch and the first token issued on it.
+-- Cost: only an unsafe document that is new, or in force for a new token, can raise a hit.
+-- So the documents in force are first found for the batch's tokens only; the tokens of the
+-- whole lookback are read, and matched to their documents, only for the clients of such an
+-- unsafe document (rare). The batch's events are stored events, so `docs` holds them.
 WITH touched AS (
     SELECT DISTINCT client_id
     FROM new_events
@@ -30,43 +34,34 @@ docs AS (
            http_status, http_bytes, http_resolved_ip, http_redirected, client_doc_sha256
     FROM events
     WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND kind BETWEEN 'client.document.fetch' AND 'client.register'
       AND kind IN ('client.document.fetch', 'client.register')
       AND client_id IN (SELECT client_id FROM touched)
-    UNION
-    SELECT event_id, time, epoch_us(time) AS time_us, kind, client_id, issuer,
-           http_status, http_bytes, http_resolved_ip, http_redirected, client_doc_sha256
-    FROM new_events
-    WHERE kind IN ('client.document.fetch', 'client.register') AND client_id IS NOT NULL
 ),
-tokens AS (
-    SELECT event_id, time, epoch_us(time) + $clock_skew AS horizon, client_id, issuer, token_id
-    FROM events
-    WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND kind = 'token.issue' AND coalesce(outcome, 'success') = 'success'
-      AND token_id IS NOT NULL
-      AND client_id IN (SELECT client_id FROM touched)
-    UNION
-    SELECT event_id, time, epoch_us(time) + $clock_skew AS horizon, client_id, issuer, token_id
+new_tokens AS (
+    SELECT event_id, epoch_us(time) + $clock_skew AS horizon, client_id, issuer
     FROM new_events
     WHERE kind = 'token.issue' AND coalesce(outcome, 'success') = 'success'
       AND token_id IS NOT NULL AND client_id IS NOT NULL
 ),
-in_force AS (
-    SELECT t.event_id AS token_event_id, t.time AS token_time, t.token_id, t.issuer AS token_issuer,
-           coalesce(same_issuer.event_id, any_issuer.event_id) AS doc_id
-    FROM tokens t
-    ASOF LEFT JOIN docs same_issuer
-      ON t.client_id = same_issuer.client_id AND t.issuer = same_issuer.issuer
-     AND t.horizon >= same_issuer.time_us
-    ASOF LEFT JOIN docs any_issuer
-      ON t.client_id = any_issuer.client_id AND t.horizon >= any_issuer.time_us
+new_in_force AS (
+    SELECT coalesce(arg_max(d.event_id, d.time_us) FILTER (WHERE d.issuer = t.issuer),
+                    arg_max(d.event_id, d.time_us)) AS doc_id
+    FROM new_tokens t
+    JOIN docs d ON d.client_id = t.client_id AND d.time_us <= t.horizon
+    GROUP BY t.event_id
+),
+candidates AS (
+    SELECT * FROM docs
+    WHERE event_id IN (SELECT event_id FROM new_events)
+       OR event_id IN (SELECT doc_id FROM new_in_force)
 ),
 addressed AS (
     SELECT *,
            lower(trim(http_resolved_ip, '[]')) AS ip,
            CASE WHEN regexp_matches(lower(trim(http_resolved_ip, '[]')), '^(::ffff:)?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$')
                 THEN regexp_replace(lower(trim(http_resolved_ip, '[]')), '^::ffff:', '') END AS v4
-    FROM docs
+    FROM candidates
     WHERE kind = 'client.document.fetch'
 ),
 classified AS (
@@ -103,6 +98,23 @@ unsafe AS (
                    THEN 'resolved to ' || special || ' address ' || http_resolved_ip
            END AS problem
     FROM classified
+),
+-- The whole lookback, for the clients of the unsafe candidates only.
+tokens AS (
+    SELECT event_id, time, epoch_us(time) + $clock_skew AS horizon, client_id, issuer, token_id
+    FROM events
+    WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND kind = 'token.issue' AND coalesce(outcome, 'success') = 'success'
+      AND token_id IS NOT NULL
+      AND client_id IN (SELECT client_id FROM unsafe WHERE problem IS NOT NULL)
+),
+in_force AS (
+    SELECT t.event_id AS token_event_id, t.time AS token_time, t.token_id, t.issuer AS token_issuer,
+           coalesce(arg_max(d.event_id, d.time_us) FILTER (WHERE d.issuer = t.issuer),
+                    arg_max(d.event_id, d.time_us)) AS doc_id
+    FROM tokens t
+    JOIN docs d ON d.client_id = t.client_id AND d.time_us <= t.horizon
+    GROUP BY ALL
 ),
 used AS (
     SELECT u.event_id, u.time, u.client_id, u.issuer, u.problem, u.client_doc_sha256,

@@ -21,52 +21,147 @@
 -- consent.grant of the same subject and client (and resource, when both name one) listing
 -- every added scope, in the lookback and at or before the token plus clock_skew; remembered
 -- consent counts. A step-up with consent therefore raises nothing.
+-- Cost: the tokens around the batch are found in connection_tokens (the successful
+-- token.issue events with a token id, one narrow row each), issued from 2h before the batch
+-- on (the lookback is 7d: from + 7d - 2h; keep 597600000000 µs = lookback - 2h in step with
+-- the lookback; the batch's events are stored events); their scopes are then read for those
+-- events only. A refresh's parent is nearly always there (refresh tokens are used within the
+-- hour); one that is not is looked for in the rest of the lookback (a child is issued after
+-- its parent, so never before the window). A new grant whose every scope a consent in the
+-- window covers cannot be an escalation (what it adds is a part of what it grants); only the
+-- others (rare) are judged on the whole lookback (`open`). So the cost follows the batch,
+-- not the 7 days.
 WITH fresh AS (
-    SELECT event_id, time, subject, client_id, resource, issuer, token_id, token_parent_id,
+    SELECT event_id, time, subject, client_id, resource, token_id, token_parent_id,
            token_refresh_id, grant_type, coalesce(scopes_granted, []) AS granted
     FROM new_events
     WHERE kind = 'token.issue' AND coalesce(outcome, 'success') = 'success'
       AND token_id IS NOT NULL
 ),
--- The batch's tokens, their parents and children, and the earlier tokens of their
--- (subject, client).
-issued AS (
-    SELECT event_id, time, subject, client_id, resource, issuer, token_id, token_parent_id,
-           token_refresh_id, grant_type, coalesce(scopes_granted, []) AS granted
-    FROM events
+near AS (
+    SELECT event_id, time, subject, client_id, resource, token_id, token_parent_id,
+           token_refresh_id, grant_type
+    FROM connection_tokens
     WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND kind = 'token.issue' AND coalesce(outcome, 'success') = 'success'
-      AND token_id IS NOT NULL
+      AND time >= make_timestamp(epoch_us($from::TIMESTAMPTZ) + 597600000000)::TIMESTAMPTZ
       AND (token_refresh_id IN (SELECT token_parent_id FROM fresh)
            OR token_parent_id IN (SELECT token_refresh_id FROM fresh)
            OR (subject, client_id) IN (SELECT subject, client_id FROM fresh))
-    UNION
-    SELECT * FROM fresh
 ),
--- (a) a refresh wider than its parent: the refresh is new, or its (late) parent is.
-refreshed AS (
+-- Parents not in the window (a refresh is issued after its parent, so its children are).
+strays AS (
+    SELECT token_parent_id AS refresh_id FROM fresh
+    WHERE token_parent_id IS NOT NULL
+      AND token_parent_id NOT IN (SELECT token_refresh_id FROM near WHERE token_refresh_id IS NOT NULL)
+),
+far AS (
+    SELECT event_id, time, subject, client_id, resource, token_id, token_parent_id,
+           token_refresh_id, grant_type
+    FROM connection_tokens
+    WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND time < make_timestamp(epoch_us($from::TIMESTAMPTZ) + 597600000000)::TIMESTAMPTZ
+      AND token_refresh_id IN (SELECT refresh_id FROM strays)
+),
+issued AS (
+    SELECT * FROM near
+    UNION ALL
+    SELECT * FROM far
+),
+links AS (
     SELECT c.event_id, c.time, c.subject, c.client_id, c.resource, c.token_id,
-           c.token_parent_id, c.granted, p.event_id AS parent_event_id,
-           p.token_id AS parent_token_id, p.granted AS held,
-           list_sort(list_filter(c.granted, lambda s: NOT list_contains(p.granted, s))) AS added
+           c.token_parent_id, p.event_id AS parent_event_id, p.token_id AS parent_token_id
     FROM issued c
     JOIN issued p ON p.token_refresh_id = c.token_parent_id
     WHERE c.token_parent_id IS NOT NULL
       AND (c.event_id IN (SELECT event_id FROM fresh) OR p.event_id IN (SELECT event_id FROM fresh))
 ),
--- (b) a new grant wider than what the triple held before, without a covering consent.
+-- (b) new grants that are new, or that follow a new token of their triple.
+new_grants AS (
+    SELECT t.*
+    FROM issued t
+    WHERE t.token_parent_id IS NULL AND coalesce(t.grant_type, '') <> 'refresh_token'
+      AND t.subject IS NOT NULL AND t.client_id IS NOT NULL
+      AND (t.event_id IN (SELECT event_id FROM fresh)
+           OR EXISTS (SELECT 1 FROM fresh f
+                      WHERE f.subject = t.subject AND f.client_id = t.client_id
+                        AND f.resource IS NOT DISTINCT FROM t.resource
+                        AND (f.time, f.event_id) < (t.time, t.event_id)))
+),
+wanted AS (
+    SELECT event_id FROM links UNION SELECT parent_event_id FROM links
+    UNION SELECT event_id FROM new_grants
+),
+scoped AS (
+    SELECT event_id, coalesce(scopes_granted, []) AS granted
+    FROM events
+    WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND time >= make_timestamp(epoch_us($from::TIMESTAMPTZ) + 597600000000)::TIMESTAMPTZ
+      AND kind = 'token.issue'
+      AND event_id IN (SELECT event_id FROM wanted)
+    UNION ALL
+    SELECT event_id, coalesce(scopes_granted, []) AS granted
+    FROM events
+    WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND time < make_timestamp(epoch_us($from::TIMESTAMPTZ) + 597600000000)::TIMESTAMPTZ
+      AND kind = 'token.issue'
+      AND event_id IN (SELECT event_id FROM far)
+),
+-- (a) a refresh wider than its parent: the refresh is new, or its (late) parent is.
+refreshed AS (
+    SELECT l.*, c.granted, p.granted AS held,
+           list_sort(list_filter(c.granted, lambda s: NOT list_contains(p.granted, s))) AS added
+    FROM links l
+    JOIN scoped c ON c.event_id = l.event_id
+    JOIN scoped p ON p.event_id = l.parent_event_id
+),
+candidates AS (
+    SELECT g.*, s.granted FROM new_grants g JOIN scoped s ON s.event_id = g.event_id
+),
+near_consents AS (
+    SELECT time, subject, client_id, resource, coalesce(scopes_granted, []) AS scopes
+    FROM events
+    WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND time >= make_timestamp(epoch_us($from::TIMESTAMPTZ) + 597600000000)::TIMESTAMPTZ
+      AND kind = 'consent.grant' AND coalesce(outcome, 'success') = 'success'
+      AND (subject, client_id) IN (SELECT subject, client_id FROM fresh)
+    UNION ALL
+    SELECT time, subject, client_id, resource, coalesce(scopes_granted, [])
+    FROM new_events
+    WHERE kind = 'consent.grant' AND coalesce(outcome, 'success') = 'success'
+),
+open AS (
+    SELECT t.*
+    FROM candidates t
+    WHERE len(t.granted) > 0
+      AND NOT EXISTS (
+          SELECT 1 FROM near_consents c
+          WHERE c.subject = t.subject AND c.client_id = t.client_id
+            AND (c.resource IS NULL OR t.resource IS NULL OR c.resource = t.resource)
+            AND epoch_us(c.time) <= epoch_us(t.time) + $clock_skew
+            AND list_has_all(c.scopes, t.granted))
+),
+-- The whole lookback, for the open grants only.
+history AS (
+    SELECT event_id, time, subject, client_id, resource, token_id, token_parent_id,
+           token_refresh_id, grant_type, coalesce(scopes_granted, []) AS granted
+    FROM events
+    WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND kind = 'token.issue' AND coalesce(outcome, 'success') = 'success'
+      AND token_id IS NOT NULL
+      AND (subject, client_id) IN (SELECT subject, client_id FROM open)
+    UNION
+    SELECT * FROM fresh
+    WHERE (subject, client_id) IN (SELECT subject, client_id FROM open)
+),
 grants AS (
     SELECT t.event_id, t.time, t.subject, t.client_id, t.resource, t.token_id, t.granted,
            list_distinct(flatten(list(h.granted))) AS held,
            arg_max(h.event_id, (h.time, h.event_id)) AS prior_event_id
-    FROM issued t
-    JOIN issued h
+    FROM open t
+    JOIN history h
       ON h.subject = t.subject AND h.client_id = t.client_id
      AND h.resource IS NOT DISTINCT FROM t.resource
      AND (h.time, h.event_id) < (t.time, t.event_id)
-    WHERE t.token_parent_id IS NULL AND coalesce(t.grant_type, '') <> 'refresh_token'
-      AND t.subject IS NOT NULL AND t.client_id IS NOT NULL
-      AND (t.subject, t.client_id) IN (SELECT subject, client_id FROM fresh)
     GROUP BY t.event_id, t.time, t.subject, t.client_id, t.resource, t.token_id, t.granted
 ),
 widened AS (

@@ -23,6 +23,15 @@
 -- Only uses at the resource the token was issued for are judged (the trust path's "issuer
 -- advertised" link); a use elsewhere is TP009's (audience) or TP010's (replay) finding.
 -- One hit per successful use (the trigger), whichever of use, token issue or PRM arrives last.
+-- Cost (the lookback is 24h; keep the µs constants below in step with it; the batch's
+-- events are stored events, so the windows below hold them): the uses of a new token are
+-- looked for from 1h before the batch on (a token is used after it is issued; from + 24h - 1h
+-- = 82800000000 µs), the token's issue among the tokens issued from then on, and over all
+-- of connection_tokens only for a token not found there (`strays`). A new PRM is in force
+-- only for the uses after it and before the next PRM. The PRM in force is looked for among
+-- the fetches from 1h before the batch on (`near_prm`), and in the rest of the lookback only
+-- for a resource with no fetch there before one of the uses (rare). So the cost follows the
+-- batch, not the lookback.
 WITH settings AS (
     SELECT e.key AS resource, e.value AS issuers
     FROM (SELECT unnest(map_entries(coalesce($trusted_issuers::JSON, '{}')::MAP(VARCHAR, VARCHAR[]))) AS e)
@@ -32,69 +41,105 @@ new_tokens AS (
     FROM new_events
     WHERE kind = 'token.issue' AND coalesce(outcome, 'success') = 'success' AND token_id IS NOT NULL
 ),
--- A new PRM can only be in force for the uses after it.
-new_prm AS (
-    SELECT resource, min(epoch_us(time)) - $clock_skew AS since_us
-    FROM new_events
-    WHERE kind = 'metadata.fetch' AND resource IS NOT NULL
-    GROUP BY resource
-),
-uses AS (
-    SELECT event_id, time, epoch_us(time) + $clock_skew AS horizon, resource, token_id, issuer,
-           subject, client_id, tool
+near_prm AS (
+    SELECT event_id, time, epoch_us(time) AS time_us, resource, metadata_sha256,
+           metadata_authorization_servers AS servers,
+           event_id IN (SELECT event_id FROM new_events) AS is_new
     FROM events
     WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND kind = 'resource.access' AND coalesce(outcome, 'success') = 'success'
-      AND resource IS NOT NULL
-      AND token_id IN (SELECT token_id FROM new_tokens)
-    UNION
+      AND time >= make_timestamp(epoch_us($from::TIMESTAMPTZ) + 82800000000)::TIMESTAMPTZ
+      AND kind = 'metadata.fetch' AND len(metadata_authorization_servers) > 0
+      AND coalesce(http_status, 200) = 200
+),
+-- Per resource with a new PRM: from the first new one to the next PRM after the last new one.
+new_prm AS (
+    SELECT n.resource, n.first_us, min(p.time_us) AS next_us
+    FROM (SELECT resource, min(time_us) AS first_us, max(time_us) AS last_us
+          FROM near_prm WHERE is_new GROUP BY resource) n
+    LEFT JOIN near_prm p ON p.resource = n.resource AND p.time_us > n.last_us
+    GROUP BY n.resource, n.first_us
+),
+-- The uses that can be judged anew: new ones, those of a new token, those a new PRM can be
+-- in force for.
+uses AS (
     SELECT e.event_id, e.time, epoch_us(e.time) + $clock_skew AS horizon, e.resource, e.token_id,
            e.issuer, e.subject, e.client_id, e.tool
     FROM events e
-    JOIN new_prm p ON p.resource = e.resource AND epoch_us(e.time) >= p.since_us
+    LEFT JOIN new_prm p ON p.resource = e.resource
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time >= make_timestamp(epoch_us($from::TIMESTAMPTZ) + 82800000000)::TIMESTAMPTZ
       AND e.kind = 'resource.access' AND coalesce(e.outcome, 'success') = 'success'
-    UNION
-    SELECT event_id, time, epoch_us(time) + $clock_skew AS horizon, resource, token_id, issuer,
-           subject, client_id, tool
-    FROM new_events
-    WHERE kind = 'resource.access' AND coalesce(outcome, 'success') = 'success'
-      AND resource IS NOT NULL
+      AND e.resource IS NOT NULL
+      AND (e.token_id IN (SELECT token_id FROM new_tokens)
+           OR e.event_id IN (SELECT event_id FROM new_events)
+           OR (epoch_us(e.time) + $clock_skew >= p.first_us
+               AND (p.next_us IS NULL OR epoch_us(e.time) + $clock_skew < p.next_us)))
+),
+near_issues AS (
+    SELECT token_id, event_id, time, issuer, resource FROM connection_tokens
+    WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND time >= make_timestamp(epoch_us($from::TIMESTAMPTZ) + 82800000000)::TIMESTAMPTZ
+      AND token_id IN (SELECT token_id FROM uses)
+),
+strays AS (
+    SELECT token_id FROM uses
+    WHERE token_id NOT IN (SELECT token_id FROM near_issues)
 ),
 issues AS (
     SELECT token_id, arg_min(event_id, (time, event_id)) AS event_id,
            arg_min(issuer, (time, event_id)) AS issuer,
            arg_min(resource, (time, event_id)) AS resource
-    FROM (SELECT token_id, event_id, time, issuer, resource FROM connection_tokens
-          WHERE token_id IN (SELECT token_id FROM uses)
+    FROM (SELECT * FROM near_issues
+          UNION
+          SELECT token_id, event_id, time, issuer, resource FROM connection_tokens
+          WHERE token_id IN (SELECT token_id FROM strays)
           UNION
           SELECT token_id, event_id, time, issuer, resource FROM new_events
           WHERE kind = 'token.issue' AND coalesce(outcome, 'success') = 'success'
             AND token_id IN (SELECT token_id FROM uses))
     GROUP BY token_id
 ),
+lacking AS (
+    SELECT u.resource
+    FROM uses u
+    LEFT JOIN (SELECT resource, min(time_us) AS first_us FROM near_prm GROUP BY resource) n
+      ON n.resource = u.resource
+    WHERE n.first_us IS NULL OR u.horizon < n.first_us
+),
 prm AS (
+    SELECT event_id, time, time_us, resource, metadata_sha256, servers FROM near_prm
+    UNION ALL
     SELECT event_id, time, epoch_us(time) AS time_us, resource, metadata_sha256,
            metadata_authorization_servers AS servers
     FROM events
     WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND kind = 'metadata.fetch' AND resource IN (SELECT resource FROM uses)
-      AND len(metadata_authorization_servers) > 0 AND coalesce(http_status, 200) = 200
-    UNION
-    SELECT event_id, time, epoch_us(time) AS time_us, resource, metadata_sha256,
-           metadata_authorization_servers AS servers
-    FROM new_events
-    WHERE kind = 'metadata.fetch' AND resource IS NOT NULL
-      AND len(metadata_authorization_servers) > 0 AND coalesce(http_status, 200) = 200
+      AND time < make_timestamp(epoch_us($from::TIMESTAMPTZ) + 82800000000)::TIMESTAMPTZ
+      AND kind = 'metadata.fetch' AND len(metadata_authorization_servers) > 0
+      AND coalesce(http_status, 200) = 200
+      AND resource IN (SELECT resource FROM lacking)
+),
+-- Uses worth matching to their PRM: a PRM of the resource (in the window) leaves the token's
+-- issuer out, or none may be in force. Any other use passes whichever PRM is in force.
+risky AS (
+    SELECT u.*, i.event_id AS issue_id, i.resource AS issued_for,
+           coalesce(i.issuer, u.issuer) AS token_issuer
+    FROM uses u
+    LEFT JOIN issues i ON i.token_id = u.token_id
+    LEFT JOIN (SELECT resource, min(time_us) AS first_us,
+                      list(DISTINCT servers) AS variants
+               FROM prm GROUP BY resource) v ON v.resource = u.resource
+    WHERE coalesce(i.issuer, u.issuer) IS NOT NULL
+      AND coalesce(i.resource, u.resource) = u.resource
+      AND (v.first_us IS NULL OR u.horizon < v.first_us
+           OR NOT list_bool_and(list_transform(v.variants,
+                  lambda x: list_contains(x, coalesce(i.issuer, u.issuer)))))
 ),
 judged AS (
     SELECT u.event_id, u.time, u.resource, u.token_id, u.subject, u.client_id, u.tool,
-           i.event_id AS issue_id, i.resource AS issued_for,
-           coalesce(i.issuer, u.issuer) AS token_issuer,
+           u.issue_id, u.issued_for, u.token_issuer,
            p.event_id AS prm_id, p.metadata_sha256, p.servers,
            s.issuers AS configured
-    FROM uses u
-    LEFT JOIN issues i ON i.token_id = u.token_id
+    FROM risky u
     ASOF LEFT JOIN prm p ON u.resource = p.resource AND u.horizon >= p.time_us
     LEFT JOIN settings s ON s.resource = u.resource
 )

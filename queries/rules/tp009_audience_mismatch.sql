@@ -17,56 +17,61 @@ WITH
 -- successful `token.issue` of that token id. A token whose issue names no audience (or whose
 -- issue is not in the lookback) is unknown there and is not a hit here. The trigger is the
 -- use, so a late issue that arrives after its misuse finds the same use.
+-- How it is evaluated: one narrow scan of the lookback reads the issues and uses of the
+-- tokens the batch touches; the wide columns of the summary are read for the hits only.
 touched AS (
     SELECT DISTINCT token_id FROM new_events
     WHERE token_id IS NOT NULL AND kind IN ('token.issue', 'resource.access')
 ),
-issued AS (
-    SELECT e.event_id, e.time, e.token_id, e.token_audience, e.resource, e.issuer,
-           e.client_id, e.subject
+seen AS MATERIALIZED (
+    SELECT e.event_id, e.time, e.kind, e.token_id, e.resource, e.token_audience
     FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND e.kind = 'token.issue'
+      AND e.kind IN ('token.issue', 'resource.access')
       AND coalesce(e.outcome, 'success') = 'success'
       AND e.token_id IN (SELECT token_id FROM touched)
-      AND e.token_audience IS NOT NULL
 ),
 -- One issue per token id (a repeated issue event of the same id: the earliest wins).
 token AS (
-    SELECT * FROM issued
+    SELECT * FROM seen
+    WHERE kind = 'token.issue' AND token_audience IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY token_id ORDER BY time, event_id) = 1
 ),
-used AS (
-    SELECT e.event_id, e.time, e.token_id, e.resource, e.tool, e.subject, e.client_id,
-           e.ip, e.source_name
+hit AS MATERIALIZED (
+    SELECT u.event_id, u.time, u.token_id, u.resource, t.event_id AS issue_id, t.token_audience
+    FROM seen u JOIN token t ON t.token_id = u.token_id
+    WHERE u.kind = 'resource.access' AND u.resource IS NOT NULL
+      AND NOT list_contains(t.token_audience, u.resource)
+),
+detail AS (
+    SELECT e.event_id, e.issuer, e.client_id, e.subject, e.tool, e.ip, e.source_name
     FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND e.kind = 'resource.access'
-      AND coalesce(e.outcome, 'success') = 'success'
-      AND e.token_id IN (SELECT token_id FROM touched)
-      AND e.resource IS NOT NULL
+      AND e.kind IN ('token.issue', 'resource.access')
+      AND e.event_id IN (SELECT event_id FROM hit UNION ALL SELECT issue_id FROM hit)
+      AND EXISTS (SELECT 1 FROM hit)
 )
 SELECT
-    u.event_id,
-    u.token_id AS key,
-    u.time,
-    [t.event_id, u.event_id] AS evidence,
+    h.event_id,
+    h.token_id AS key,
+    h.time,
+    [h.issue_id, h.event_id] AS evidence,
     format(
         'token {} (issued by {} to {} for {}, audience [{}]) was accepted at {}{} at {} (logged by {}, caller {}): '
         || 'the resource must reject tokens not issued for it; check {} for token passthrough '
         || 'and revoke the token',
-        u.token_id,
+        h.token_id,
         coalesce(t.issuer, '?'),
         coalesce(t.client_id, u.client_id, '?'),
         coalesce(t.subject, u.subject, '?'),
-        array_to_string(t.token_audience, ', '),
-        u.resource,
+        array_to_string(h.token_audience, ', '),
+        h.resource,
         CASE WHEN u.tool IS NULL THEN '' ELSE ' (tool ' || u.tool || ')' END,
-        strftime(u.time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
+        strftime(h.time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
         coalesce(u.source_name, '?'),
         coalesce(u.ip, '?'),
-        u.resource
+        h.resource
     ) AS summary
-FROM used u
-JOIN token t ON t.token_id = u.token_id
-WHERE NOT list_contains(t.token_audience, u.resource)
+FROM hit h
+JOIN detail u ON u.event_id = h.event_id
+JOIN detail t ON t.event_id = h.issue_id

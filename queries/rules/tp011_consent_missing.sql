@@ -30,27 +30,83 @@ WITH
 -- A late request (its token already stored) completes the pattern; a consent arriving
 -- more than `settle` late cannot withdraw a hit. Keep `history` and `flow_window` within
 -- the lookback.
-head AS (
-    -- The newest events of the window: enough to know the newest event time in the store
-    -- and the newest one that is not in this batch.
-    SELECT event_id, epoch_us(time) AS us
-    FROM events
-    WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-    ORDER BY time DESC, event_id DESC
-    LIMIT (SELECT count(*) + 1 FROM new_events)
+-- How it is evaluated (the cost follows the batch, not the lookback): the store's newest
+-- old event (`old_max`) is found from three cheap maxima instead of a sort; candidates are
+-- read only from the span where they can be (new tokens, tokens a new request may belong
+-- to, tokens the batch settles); the request, denial and a recent consent are looked up in
+-- the short span around the candidates; only candidates still unconsented after that (few:
+-- first tokens without a consent nearby) are checked against the `history`.
+span AS (
+    SELECT min(time) AS first_t, max(time) AS last_t,
+           epoch_us(min(time)) AS new_min, epoch_us(max(time)) AS new_max
+    FROM new_events
+),
+-- Constant bounds below (to_timestamp of $from or $to and 604800000000 µs, the 7d lookback:
+-- keep in step with the header) are the batch's span as the engine binds $from and $to
+-- (the lookback before its first event, after its last), with 1 ms margins; they prune
+-- the scans, the exact tests use `span`.
+old_before AS (
+    SELECT max(epoch_us(e.time)) AS us
+    FROM events e
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time < (SELECT first_t FROM span)
+),
+old_after AS (
+    SELECT max(epoch_us(e.time)) AS us
+    FROM events e
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time >= to_timestamp((epoch_us($to::TIMESTAMPTZ) - 604800000000 - 1000) / 1000000.0)
+      AND e.time > (SELECT last_t FROM span)
+),
+old_inside AS (
+    SELECT max(epoch_us(e.time)) AS us
+    FROM events e
+    WHERE e.time BETWEEN to_timestamp((epoch_us($from::TIMESTAMPTZ) + 604800000000 - 1000) / 1000000.0)
+                     AND to_timestamp((epoch_us($to::TIMESTAMPTZ) - 604800000000 + 1000) / 1000000.0)
+      AND e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time >= (SELECT first_t FROM span)
+      AND e.time <= (SELECT last_t FROM span)
+      AND e.event_id NOT IN (SELECT event_id FROM new_events)
 ),
 marks AS (
-    SELECT max(us) AS store_max,
-           max(us) FILTER (WHERE event_id NOT IN (SELECT event_id FROM new_events)) AS old_max,
-           (SELECT max(epoch_us(time)) FROM new_events) AS new_max
-    FROM head
+    SELECT s.new_min, s.new_max,
+           greatest(b.us, a.us, i.us) AS old_max,
+           greatest(s.new_max, b.us, a.us, i.us) AS store_max
+    FROM span s, old_before b, old_after a, old_inside i
 ),
-candidate AS (
+-- Candidates: new tokens (read from the batch), tokens a new request may belong to (from
+-- `clock_skew` before the batch to `flow_window` after it), and tokens this batch settles
+-- (their time + `settle` is past the newest old event and within the batch).
+issues AS (
     SELECT e.event_id, e.time, e.subject, e.client_id, e.issuer, e.resource, e.token_id,
-           e.scopes_granted, e.ip, e.redirect_uri
-    FROM events e, marks m
+           e.scopes_granted, e.kind, e.outcome, e.grant_type, e.token_parent_id
+    FROM new_events e
+    UNION ALL
+    SELECT e.event_id, e.time, e.subject, e.client_id, e.issuer, e.resource, e.token_id,
+           e.scopes_granted, e.kind, e.outcome, e.grant_type, e.token_parent_id
+    FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time BETWEEN to_timestamp((epoch_us($from::TIMESTAMPTZ) + 604800000000 - $clock_skew - 1000) / 1000000.0)
+                     AND to_timestamp((epoch_us($to::TIMESTAMPTZ) - 604800000000 + $flow_window + 1000) / 1000000.0)
       AND e.kind = 'token.issue'
+      AND e.event_id NOT IN (SELECT event_id FROM new_events)
+    UNION ALL
+    SELECT e.event_id, e.time, e.subject, e.client_id, e.issuer, e.resource, e.token_id,
+           e.scopes_granted, e.kind, e.outcome, e.grant_type, e.token_parent_id
+    FROM events e
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time < to_timestamp((epoch_us($from::TIMESTAMPTZ) + 604800000000 - $clock_skew - 1000) / 1000000.0)
+      AND e.time <= to_timestamp((epoch_us($to::TIMESTAMPTZ) - 604800000000 - $settle + 1000) / 1000000.0)
+      AND e.time >= (SELECT CASE WHEN old_max IS NULL THEN $from::TIMESTAMPTZ
+                                 ELSE to_timestamp((old_max - $settle - 1000) / 1000000.0) END
+                     FROM marks)
+      AND e.kind = 'token.issue'
+),
+candidate AS MATERIALIZED (
+    SELECT e.event_id, e.time, epoch_us(e.time) AS us, e.subject, e.client_id, e.issuer,
+           e.resource, e.token_id, e.scopes_granted
+    FROM issues e, marks m
+    WHERE e.kind = 'token.issue'
       AND coalesce(e.outcome, 'success') = 'success'
       AND coalesce(e.grant_type, 'authorization_code') = 'authorization_code'
       AND e.token_parent_id IS NULL
@@ -69,47 +125,66 @@ candidate AS (
               AND (m.old_max IS NULL OR epoch_us(e.time) + $settle > m.old_max))
       )
 ),
-pair_events AS (
-    SELECT e.event_id, e.time, e.kind, e.outcome, e.subject, e.client_id, e.redirect_uri,
-           e.scopes_requested
+-- The pair's requests, denials and consents around the candidates (`flow_window` before
+-- to `clock_skew` after; a consent there settles `consented`).
+near AS MATERIALIZED (
+    SELECT e.event_id, epoch_us(e.time) AS us, e.kind, e.outcome, e.subject, e.client_id
     FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND e.kind IN ('authorization.request', 'consent.grant', 'consent.deny', 'token.issue')
+      AND e.time >= (SELECT to_timestamp((min(us) - $flow_window - 1000) / 1000000.0)
+                     FROM candidate)
+      AND e.time <= (SELECT to_timestamp((max(us) + $clock_skew + 1000) / 1000000.0)
+                     FROM candidate)
+      AND e.kind IN ('authorization.request', 'consent.grant', 'consent.deny')
       AND EXISTS (SELECT 1 FROM candidate t
                   WHERE t.subject = e.subject AND t.client_id = e.client_id)
 ),
-judged AS (
-    SELECT
-        t.*,
-        (SELECT arg_max(r.event_id, epoch_us(r.time))
-         FROM pair_events r
-         WHERE r.kind = 'authorization.request'
-           AND r.subject = t.subject AND r.client_id = t.client_id
-           AND epoch_us(r.time) BETWEEN epoch_us(t.time) - $flow_window
-                                    AND epoch_us(t.time) + $clock_skew) AS request_id,
-        (SELECT arg_max(d.event_id, epoch_us(d.time))
-         FROM pair_events d
-         WHERE d.kind = 'consent.deny'
-           AND d.subject = t.subject AND d.client_id = t.client_id
-           AND epoch_us(d.time) BETWEEN epoch_us(t.time) - $flow_window
-                                    AND epoch_us(t.time) + $clock_skew) AS denial_id,
-        EXISTS (
+judged AS MATERIALIZED (
+    SELECT t.*, n.request_id, n.denial_id, coalesce(n.consented_recently, false) AS consented_recently
+    FROM candidate t
+    LEFT JOIN (
+        SELECT t.event_id,
+               arg_max(r.event_id, r.us) FILTER (WHERE r.kind = 'authorization.request') AS request_id,
+               arg_max(r.event_id, r.us) FILTER (WHERE r.kind = 'consent.deny') AS denial_id,
+               bool_or(r.kind = 'consent.grant'
+                       AND coalesce(r.outcome, 'success') = 'success'
+                       AND r.us >= t.us - least($history, $flow_window)) AS consented_recently
+        FROM candidate t
+        JOIN near r
+          ON r.subject = t.subject AND r.client_id = t.client_id
+         AND r.us BETWEEN t.us - $flow_window AND t.us + $clock_skew
+        GROUP BY t.event_id
+    ) n ON n.event_id = t.event_id
+),
+open AS MATERIALIZED (
+    SELECT * FROM judged
+    WHERE request_id IS NOT NULL AND NOT consented_recently
+),
+-- The whole `history` of the pairs still open: any consent, any earlier token. An inner
+-- join (not EXISTS), so the scan is skipped when no pair is open (the usual batch).
+pair_events AS MATERIALIZED (
+    SELECT e.event_id, e.time, epoch_us(e.time) AS us, e.kind, e.subject, e.client_id
+    FROM events e
+    JOIN (SELECT DISTINCT subject, client_id FROM open) t
+      ON t.subject = e.subject AND t.client_id = e.client_id
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.kind IN ('consent.grant', 'token.issue')
+      AND coalesce(e.outcome, 'success') = 'success'
+),
+final AS (
+    SELECT o.*
+    FROM open o
+    WHERE NOT EXISTS (
             SELECT 1 FROM pair_events c
             WHERE c.kind = 'consent.grant'
-              AND coalesce(c.outcome, 'success') = 'success'
-              AND c.subject = t.subject AND c.client_id = t.client_id
-              AND epoch_us(c.time) BETWEEN epoch_us(t.time) - $history
-                                       AND epoch_us(t.time) + $clock_skew
-        ) AS consented,
-        EXISTS (
+              AND c.subject = o.subject AND c.client_id = o.client_id
+              AND c.us BETWEEN o.us - $history AND o.us + $clock_skew)
+      AND NOT EXISTS (
             SELECT 1 FROM pair_events p
             WHERE p.kind = 'token.issue'
-              AND coalesce(p.outcome, 'success') = 'success'
-              AND p.subject = t.subject AND p.client_id = t.client_id
-              AND epoch_us(p.time) >= epoch_us(t.time) - $history
-              AND (p.time < t.time OR (p.time = t.time AND p.event_id < t.event_id))
-        ) AS seen_before
-    FROM candidate t
+              AND p.subject = o.subject AND p.client_id = o.client_id
+              AND p.us >= o.us - $history
+              AND (p.time < o.time OR (p.time = o.time AND p.event_id < o.event_id)))
 )
 SELECT
     j.event_id,
@@ -135,7 +210,4 @@ SELECT
         END
     ) AS summary,
     CASE WHEN j.denial_id IS NOT NULL THEN 'high' END AS severity
-FROM judged j
-WHERE j.request_id IS NOT NULL
-  AND NOT j.consented
-  AND NOT j.seen_before
+FROM final j

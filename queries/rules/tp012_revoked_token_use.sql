@@ -32,8 +32,8 @@ touched AS (
     SELECT token_parent_id FROM new_events
     WHERE token_parent_id IS NOT NULL AND kind = 'token.issue'
 ),
-revoked AS (
-    SELECT e.token_id, e.event_id, e.time, e.source_name, e.client_id, e.subject
+revoked AS MATERIALIZED (
+    SELECT e.token_id, e.event_id, e.time
     FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
       AND e.kind = 'token.revoke'
@@ -41,22 +41,50 @@ revoked AS (
       AND e.token_id IN (SELECT id FROM touched)
     QUALIFY row_number() OVER (PARTITION BY e.token_id ORDER BY e.time, e.event_id) = 1
 ),
-issued AS (
+-- The first successful issue of each touched token: connection_tokens holds every
+-- successful token.issue with a token id (the narrow table, read by token id), then the
+-- expiry is read from that one event (a join on time and id prunes the scan).
+first_issue AS (
+    SELECT c.token_id, c.event_id, c.time
+    FROM connection_tokens c
+    WHERE c.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND c.token_id IN (SELECT id FROM touched)
+    QUALIFY row_number() OVER (PARTITION BY c.token_id ORDER BY c.time, c.event_id) = 1
+),
+issued AS MATERIALIZED (
     SELECT e.token_id, e.event_id, e.time, e.token_expires_at, e.issuer
     FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND e.kind = 'token.issue'
-      AND coalesce(e.outcome, 'success') = 'success'
-      AND e.token_id IN (SELECT id FROM touched)
-    QUALIFY row_number() OVER (PARTITION BY e.token_id ORDER BY e.time, e.event_id) = 1
+      AND (e.time, e.event_id) IN (SELECT time, event_id FROM first_issue)
 ),
-used AS (
+-- A hit whose events are all old was reported when the last of them arrived, so only uses
+-- that are new, or that come after a new revoke (so after the batch's first event) or
+-- after the expiry of a newly issued token, are read.
+use_from AS (
+    SELECT to_timestamp((least(
+               (SELECT epoch_us(min(time)) FROM new_events),
+               (SELECT min(epoch_us(i.token_expires_at)) + $expiry_leeway FROM issued i
+                WHERE i.event_id IN (SELECT event_id FROM new_events))
+           ) - 1000) / 1000000.0) AS t
+),
+used AS MATERIALIZED (
     SELECT e.event_id, e.time, e.token_id, e.resource, e.tool, e.ip, e.subject, e.client_id
     FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time >= (SELECT t FROM use_from)
       AND e.kind = 'resource.access'
       AND coalesce(e.outcome, 'success') = 'success'
       AND e.token_id IN (SELECT id FROM touched)
+),
+revoke_detail AS (
+    SELECT e.event_id, e.client_id, e.subject
+    FROM events e
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND (e.time, e.event_id) IN (
+          SELECT r.time, r.event_id FROM revoked r
+          WHERE EXISTS (SELECT 1 FROM used u
+                        WHERE u.token_id = r.token_id
+                          AND epoch_us(u.time) > epoch_us(r.time) + $clock_skew))
 ),
 after_revoke AS (
     SELECT u.event_id, u.token_id AS key, u.time, [r.event_id, u.event_id] AS evidence,
@@ -71,12 +99,13 @@ after_revoke AS (
                CASE WHEN u.tool IS NULL THEN '' ELSE ' (tool ' || u.tool || ')' END,
                strftime(u.time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
                coalesce(u.ip, '?'),
-               coalesce(u.client_id, r.client_id, '?'),
-               coalesce(u.subject, r.subject, '?'),
+               coalesce(u.client_id, d.client_id, '?'),
+               coalesce(u.subject, d.subject, '?'),
                coalesce(u.resource, 'the resource')
            ) AS summary
     FROM used u
     JOIN revoked r ON r.token_id = u.token_id
+    LEFT JOIN revoke_detail d ON d.event_id = r.event_id
     WHERE epoch_us(u.time) > epoch_us(r.time) + $clock_skew
 ),
 after_expiry AS (
@@ -102,6 +131,18 @@ after_expiry AS (
       AND epoch_us(u.time) > epoch_us(i.token_expires_at) + $expiry_leeway
       AND u.event_id NOT IN (SELECT event_id FROM after_revoke)
 ),
+-- Grants presenting a touched refresh token: new ones, or ones after a new revoke (so at
+-- or after the batch's first event).
+grants AS MATERIALIZED (
+    SELECT g.event_id, g.time, g.token_parent_id, g.token_id, g.issuer, g.client_id,
+           g.subject, g.ip
+    FROM events g
+    WHERE g.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND g.time >= (SELECT min(time) FROM new_events)
+      AND g.kind = 'token.issue'
+      AND coalesce(g.outcome, 'success') = 'success'
+      AND g.token_parent_id IN (SELECT id FROM touched)
+),
 refresh_after_revoke AS (
     SELECT g.event_id, g.token_parent_id AS key, g.time, [r.event_id, g.event_id] AS evidence,
            format(
@@ -118,13 +159,9 @@ refresh_after_revoke AS (
                coalesce(g.subject, '?'),
                coalesce(g.ip, '?')
            ) AS summary
-    FROM events g
+    FROM grants g
     JOIN revoked r ON r.token_id = g.token_parent_id
-    WHERE g.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND g.kind = 'token.issue'
-      AND coalesce(g.outcome, 'success') = 'success'
-      AND g.token_parent_id IN (SELECT id FROM touched)
-      AND epoch_us(g.time) > epoch_us(r.time) + $clock_skew
+    WHERE epoch_us(g.time) > epoch_us(r.time) + $clock_skew
 )
 SELECT * FROM after_revoke
 UNION ALL

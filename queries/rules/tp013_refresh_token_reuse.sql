@@ -20,9 +20,11 @@ touched AS (
     SELECT DISTINCT token_parent_id AS id FROM new_events
     WHERE kind = 'token.issue' AND token_parent_id IS NOT NULL
 ),
+-- Narrow first (time, id and parent only): the lookback is long, so the wide columns are
+-- read only for the hits and their first presentations (a join on time and id, which
+-- prunes the scan to their time span; none when there is no hit).
 presented AS (
-    SELECT e.event_id, e.time, e.token_parent_id, e.token_id, e.issuer, e.client_id,
-           e.subject, e.ip, e.user_agent, e.resource
+    SELECT e.event_id, e.time, e.token_parent_id
     FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
       AND e.kind = 'token.issue'
@@ -33,39 +35,48 @@ ranked AS (
     SELECT *,
            row_number() OVER w AS nth,
            first_value(event_id) OVER w AS first_id,
-           first_value(time) OVER w AS first_time,
-           first_value(ip) OVER w AS first_ip,
-           first_value(client_id) OVER w AS first_client,
-           first_value(token_id) OVER w AS first_token
+           first_value(time) OVER w AS first_time
     FROM presented
     WINDOW w AS (PARTITION BY token_parent_id ORDER BY time, event_id
                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
+hit AS (
+    SELECT * FROM ranked WHERE nth >= 2
+),
+detail AS (
+    SELECT e.event_id, e.time, e.token_id, e.issuer, e.client_id, e.subject, e.ip, e.resource
+    FROM events e
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND (e.time, e.event_id) IN (SELECT time, event_id FROM hit
+                                   UNION ALL
+                                   SELECT first_time, first_id FROM hit)
 )
 SELECT
-    event_id,
-    token_parent_id AS key,
-    time,
-    [first_id, event_id] AS evidence,
+    h.event_id,
+    h.token_parent_id AS key,
+    h.time,
+    [h.first_id, h.event_id] AS evidence,
     format(
         'refresh token {} ({} for {} at {}) was presented {} times: first at {} from {} (new '
         || 'token {}), again at {} from {}{} (new token {}); revoke the whole token family at {} '
         || 'and enforce rotation with reuse detection',
-        token_parent_id,
-        coalesce(client_id, '?'),
-        coalesce(subject, '?'),
-        coalesce(resource, '?'),
-        nth,
-        strftime(first_time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
-        coalesce(first_ip, '?'),
-        coalesce(first_token, '?'),
-        strftime(time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
-        coalesce(ip, '?'),
-        CASE WHEN client_id IS DISTINCT FROM first_client
-             THEN ' by another client ' || coalesce(client_id, '?') ELSE '' END,
-        coalesce(token_id, '?'),
-        coalesce(issuer, 'the issuer')
+        h.token_parent_id,
+        coalesce(d.client_id, '?'),
+        coalesce(d.subject, '?'),
+        coalesce(d.resource, '?'),
+        h.nth,
+        strftime(h.first_time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
+        coalesce(f.ip, '?'),
+        coalesce(f.token_id, '?'),
+        strftime(h.time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
+        coalesce(d.ip, '?'),
+        CASE WHEN d.client_id IS DISTINCT FROM f.client_id
+             THEN ' by another client ' || coalesce(d.client_id, '?') ELSE '' END,
+        coalesce(d.token_id, '?'),
+        coalesce(d.issuer, 'the issuer')
     ) AS summary,
-    CASE WHEN ip IS DISTINCT FROM first_ip OR client_id IS DISTINCT FROM first_client
+    CASE WHEN d.ip IS DISTINCT FROM f.ip OR d.client_id IS DISTINCT FROM f.client_id
          THEN 'critical' END AS severity
-FROM ranked
-WHERE nth >= 2
+FROM hit h
+JOIN detail d ON d.event_id = h.event_id
+JOIN detail f ON f.event_id = h.first_id

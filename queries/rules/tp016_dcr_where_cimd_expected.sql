@@ -22,48 +22,76 @@ WITH
 -- `metadata_window` after it. A late metadata fetch re-judges the registrations of its
 -- issuer within `metadata_window`, so either arrival order gives the same hit. Keep
 -- `metadata_window` within half the lookback.
+-- How it is evaluated: nothing is read unless the batch holds a registration or a metadata
+-- fetch; the metadata fetches are read narrow, their attributes only for the one in force.
 fetched_issuers AS (
     SELECT DISTINCT issuer FROM new_events
     WHERE kind = 'as_metadata.fetch' AND issuer IS NOT NULL
 ),
-registered AS (
-    SELECT e.event_id, e.time, epoch_us(e.time) AS us, e.issuer, e.client_id, e.client_name,
-           e.client_redirect_uris, e.ip, e.user_agent
+registered AS MATERIALIZED (
+    SELECT e.event_id, e.time, epoch_us(e.time) AS us, e.issuer
     FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
       AND e.kind = 'client.register'
       AND coalesce(e.outcome, 'success') = 'success'
       AND e.issuer IS NOT NULL
-      AND (e.event_id IN (SELECT event_id FROM new_events)
+      AND (e.event_id IN (SELECT event_id FROM new_events WHERE kind = 'client.register')
            OR e.issuer IN (SELECT issuer FROM fetched_issuers))
+      AND EXISTS (SELECT 1 FROM new_events
+                  WHERE kind IN ('client.register', 'as_metadata.fetch'))
 ),
-metadata AS (
-    SELECT e.event_id, epoch_us(e.time) AS us, e.issuer,
-           e.attributes ->> 'cimd_supported' AS cimd,
-           e.attributes ->> 'metadata_url' AS metadata_url
+metadata AS MATERIALIZED (
+    SELECT e.time, epoch_us(e.time) AS us, e.issuer
     FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
       AND e.kind = 'as_metadata.fetch'
       AND coalesce(e.outcome, 'success') = 'success'
       AND e.issuer IN (SELECT issuer FROM registered)
 ),
-in_force AS (
-    SELECT r.event_id,
+-- The time of the fetch in force for each registration (its event is read after).
+in_force AS MATERIALIZED (
+    SELECT r.event_id, r.time, r.issuer,
            coalesce(
-               arg_max(m.event_id, m.us) FILTER (WHERE m.us <= r.us + $clock_skew),
-               arg_min(m.event_id, m.us) FILTER (WHERE m.us > r.us + $clock_skew)
-           ) AS metadata_id
+               max(m.time) FILTER (WHERE m.us <= r.us + $clock_skew),
+               min(m.time) FILTER (WHERE m.us > r.us + $clock_skew)
+           ) AS metadata_time
     FROM registered r
     JOIN metadata m
       ON m.issuer = r.issuer
      AND m.us BETWEEN r.us - $metadata_window AND r.us + $metadata_window
-    GROUP BY r.event_id
+    GROUP BY ALL
+),
+-- The fetch in force and its attributes (of fetches at the same instant, the greatest id).
+attrs AS MATERIALIZED (
+    SELECT f.event_id, f.time,
+           max(e.event_id) AS metadata_id,
+           arg_max(e.attributes ->> 'cimd_supported', e.event_id) AS cimd,
+           arg_max(e.attributes ->> 'metadata_url', e.event_id) AS metadata_url
+    FROM events e
+    JOIN in_force f ON f.metadata_time = e.time AND f.issuer = e.issuer
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.kind = 'as_metadata.fetch'
+      AND coalesce(e.outcome, 'success') = 'success'
+    GROUP BY ALL
+),
+hit AS MATERIALIZED (
+    SELECT a.event_id, a.time, a.metadata_id, a.metadata_url
+    FROM attrs a
+    WHERE a.cimd = 'true'
+),
+detail AS (
+    SELECT e.event_id, e.time, e.issuer, e.client_id, e.client_name, e.client_redirect_uris,
+           e.ip
+    FROM events e
+    JOIN hit h0 ON h0.event_id = e.event_id AND h0.time = e.time
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.kind = 'client.register'
 )
 SELECT
     r.event_id,
     r.issuer AS key,
     r.time,
-    [m.event_id, r.event_id] AS evidence,
+    [h.metadata_id, r.event_id] AS evidence,
     format(
         'client {} ({}, redirect_uris [{}]) registered by DCR at {} from {} at {}, although '
         || 'its metadata ({}, {}) advertises Client ID Metadata Document support; prefer a '
@@ -74,10 +102,8 @@ SELECT
         r.issuer,
         coalesce(r.ip, '?'),
         strftime(r.time::TIMESTAMP, '%Y-%m-%d %H:%M:%SZ'),
-        coalesce(m.metadata_url, '?'),
-        m.event_id
+        coalesce(h.metadata_url, '?'),
+        h.metadata_id
     ) AS summary
-FROM registered r
-JOIN in_force f ON f.event_id = r.event_id
-JOIN metadata m ON m.event_id = f.metadata_id
-WHERE m.cimd = 'true'
+FROM hit h
+JOIN detail r ON r.event_id = h.event_id
