@@ -4,7 +4,8 @@
 //! nothing less. Each case runs twice in a scratch in-memory store through the real ingest
 //! path (normalizer, writer, correlation) and the real engine: once with all events in one
 //! batch, once one event per batch in reverse order, so every event but the first arrives
-//! late. Both runs must give exactly the expected alerts.
+//! late, and, when the case gives one, in its own `arrival` order (batches of event ids).
+//! Every run must give exactly the expected alerts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -35,6 +36,10 @@ struct Case {
     #[serde(default)]
     params: BTreeMap<String, serde_json::Value>,
     events: Vec<serde_json::Value>,
+    /// An arrival order to run as well: batches of event ids (every event exactly once),
+    /// e.g. a consent delivered a batch after its token.
+    #[serde(default)]
+    arrival: Option<Vec<Vec<String>>>,
     alerts: Vec<ExpectedAlert>,
 }
 
@@ -142,10 +147,17 @@ async fn run_case(rule: &Rule, case: &Case) -> CaseReport {
     expected.sort();
     let batches: Vec<Vec<&serde_json::Value>> = vec![case.events.iter().collect()];
     let late: Vec<Vec<&serde_json::Value>> = case.events.iter().rev().map(|e| vec![e]).collect();
-    for (mode, batches) in [
+    let mut modes = vec![
         ("one batch", batches),
         ("reversed, one event per batch", late),
-    ] {
+    ];
+    if let Some(arrival) = &case.arrival {
+        match arrival_batches(&case.events, arrival) {
+            Ok(batches) => modes.push(("the case's arrival order", batches)),
+            Err(e) => problems.push(format!("arrival: {e}")),
+        }
+    }
+    for (mode, batches) in modes {
         match run_once(&rule, &batches).await {
             Ok((mut found, rejected)) => {
                 found.sort();
@@ -167,6 +179,33 @@ async fn run_case(rule: &Rule, case: &Case) -> CaseReport {
         name: case.name.clone(),
         problems,
     }
+}
+
+/// The case's events grouped as its `arrival` says; every event exactly once.
+fn arrival_batches<'a>(
+    events: &'a [serde_json::Value],
+    arrival: &[Vec<String>],
+) -> Result<Vec<Vec<&'a serde_json::Value>>, String> {
+    let mut used = BTreeSet::new();
+    let mut batches = Vec::new();
+    for ids in arrival {
+        let mut batch = Vec::new();
+        for id in ids {
+            let event = events
+                .iter()
+                .find(|e| e["id"].as_str() == Some(id.as_str()))
+                .ok_or_else(|| format!("no event {id} in the case"))?;
+            if !used.insert(id.clone()) {
+                return Err(format!("event {id} arrives twice"));
+            }
+            batch.push(event);
+        }
+        batches.push(batch);
+    }
+    if used.len() != events.len() {
+        return Err("every event of the case must arrive exactly once".into());
+    }
+    Ok(batches)
 }
 
 fn describe(alerts: &[ExpectedAlert]) -> String {

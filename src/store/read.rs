@@ -308,8 +308,8 @@ impl Cursor {
             || StoreError::BadParameter(format!("cursor '{text}' is not one this server issued"));
         let (time_us, id) = text.split_once('.').ok_or_else(invalid)?;
         let time_us = time_us.parse().map_err(|_| invalid())?;
-        let id = String::from_utf8(hex::decode(id).map_err(|_| invalid())?)
-            .map_err(|_| invalid())?;
+        let id =
+            String::from_utf8(hex::decode(id).map_err(|_| invalid())?).map_err(|_| invalid())?;
         Ok(Cursor { time_us, id })
     }
 }
