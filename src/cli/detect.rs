@@ -71,7 +71,7 @@ fn list(config: &Config, as_json: bool) -> anyhow::Result<()> {
                 rule.id,
                 rule.name,
                 rule.severity,
-                format!("{:?}", rule.kind).to_lowercase(),
+                rule.kind.as_str(),
                 rule.key,
                 humantime::format_duration(rule.dedup),
                 humantime::format_duration(rule.lookback),

@@ -97,7 +97,7 @@ impl FromStr for Severity {
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -110,6 +110,18 @@ pub enum RuleKind {
     Drift,
     Threshold,
     Sequence,
+}
+
+impl RuleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Match => "match",
+            RuleKind::FirstSeen => "first-seen",
+            RuleKind::Drift => "drift",
+            RuleKind::Threshold => "threshold",
+            RuleKind::Sequence => "sequence",
+        }
+    }
 }
 
 impl FromStr for RuleKind {
