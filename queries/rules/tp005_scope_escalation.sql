@@ -12,6 +12,7 @@
 -- dedup: 24h
 -- lookback: 7d
 -- param: clock_skew = 5s
+-- param: settle = 5m
 
 -- Refresh: the parent is the token whose refresh_token_id the refresh presented (its
 -- token.parent_id); the hit is the refresh, whoever arrives last. New grant (any grant other
@@ -21,6 +22,14 @@
 -- consent.grant of the same subject and client (and resource, when both name one) listing
 -- every added scope, in the lookback and at or before the token plus clock_skew; remembered
 -- consent counts. A step-up with consent therefore raises nothing.
+-- (b) looks for something missing (the consent), so a new grant T is judged only once the
+-- store holds events at least `settle` later than T (a consent delivered a little after its
+-- token, even in a later batch, is not missing): when T, or an earlier token of its triple,
+-- is new and the store already reaches T + `settle`, or when this batch is the first to
+-- reach T + `settle` (the store's newest old event, `old_max`, is found from three cheap
+-- maxima as in TP011). A consent arriving more than `settle` late cannot withdraw a hit.
+-- (a) is not about an absence (the parent is there or the refresh is not judged), so it is
+-- judged as soon as both tokens are stored.
 -- Cost: the tokens around the batch are found in connection_tokens (the successful
 -- token.issue events with a token id, one narrow row each), issued from 2h before the batch
 -- on (the lookback is 7d: from + 7d - 2h; keep 597600000000 µs = lookback - 2h in step with
@@ -29,9 +38,61 @@
 -- hour); one that is not is looked for in the rest of the lookback (a child is issued after
 -- its parent, so never before the window). A new grant whose every scope a consent in the
 -- window covers cannot be an escalation (what it adds is a part of what it grants); only the
--- others (rare) are judged on the whole lookback (`open`). So the cost follows the batch,
--- not the 7 days.
-WITH fresh AS (
+-- others (rare) are judged on the whole lookback (`open`). The tokens this batch settles are
+-- read from connection_tokens between `old_max` - `settle` and the batch's end - `settle`
+-- (just before the batch when events come in order). So the cost follows the batch, not the
+-- 7 days.
+WITH span AS (
+    SELECT min(time) AS first_t, max(time) AS last_t, epoch_us(max(time)) AS new_max
+    FROM new_events
+),
+-- Constant bounds (604800000000 µs, the 7d lookback: keep in step with the header) are the
+-- batch's span as the engine binds $from and $to, with 1 ms margins; they prune the scans.
+old_before AS (
+    SELECT max(epoch_us(e.time)) AS us
+    FROM events e
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time < (SELECT first_t FROM span)
+),
+old_after AS (
+    SELECT max(epoch_us(e.time)) AS us
+    FROM events e
+    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time >= make_timestamp(epoch_us($to::TIMESTAMPTZ) - 604800000000 - 1000)::TIMESTAMPTZ
+      AND e.time > (SELECT last_t FROM span)
+),
+old_inside AS (
+    SELECT max(epoch_us(e.time)) AS us
+    FROM events e
+    WHERE e.time BETWEEN make_timestamp(epoch_us($from::TIMESTAMPTZ) + 604800000000 - 1000)::TIMESTAMPTZ
+                     AND make_timestamp(epoch_us($to::TIMESTAMPTZ) - 604800000000 + 1000)::TIMESTAMPTZ
+      AND e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time >= (SELECT first_t FROM span)
+      AND e.time <= (SELECT last_t FROM span)
+      AND e.event_id NOT IN (SELECT event_id FROM new_events)
+),
+marks AS (
+    SELECT s.new_max,
+           greatest(b.us, a.us, i.us) AS old_max,
+           greatest(s.new_max, b.us, a.us, i.us) AS store_max
+    FROM span s, old_before b, old_after a, old_inside i
+),
+-- New grants this batch settles: T + settle is past the newest old event and within the batch.
+settling AS (
+    SELECT t.event_id, t.time, t.subject, t.client_id, t.resource, t.token_id, t.token_parent_id,
+           t.token_refresh_id, t.grant_type
+    FROM connection_tokens t, marks m
+    WHERE t.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND t.time <= make_timestamp(epoch_us($to::TIMESTAMPTZ) - 604800000000 - $settle + 1000)::TIMESTAMPTZ
+      AND t.time >= (SELECT CASE WHEN old_max IS NULL THEN $from::TIMESTAMPTZ
+                                 ELSE make_timestamp(old_max - $settle - 1000)::TIMESTAMPTZ END
+                     FROM marks)
+      AND epoch_us(t.time) + $settle <= m.new_max
+      AND (m.old_max IS NULL OR epoch_us(t.time) + $settle > m.old_max)
+      AND t.token_parent_id IS NULL AND coalesce(t.grant_type, '') <> 'refresh_token'
+      AND t.subject IS NOT NULL AND t.client_id IS NOT NULL
+),
+fresh AS (
     SELECT event_id, time, subject, client_id, resource, token_id, token_parent_id,
            token_refresh_id, grant_type, coalesce(scopes_granted, []) AS granted
     FROM new_events
@@ -75,13 +136,21 @@ links AS (
     WHERE c.token_parent_id IS NOT NULL
       AND (c.event_id IN (SELECT event_id FROM fresh) OR p.event_id IN (SELECT event_id FROM fresh))
 ),
--- (b) new grants that are new, or that follow a new token of their triple.
+-- (b) new grants the store has settled that are new, or that follow a new token of their
+-- triple, or that this batch settles.
+pool AS (
+    SELECT * FROM issued
+    UNION
+    SELECT * FROM settling
+),
 new_grants AS (
     SELECT t.*
-    FROM issued t
+    FROM pool t, marks m
     WHERE t.token_parent_id IS NULL AND coalesce(t.grant_type, '') <> 'refresh_token'
       AND t.subject IS NOT NULL AND t.client_id IS NOT NULL
+      AND epoch_us(t.time) + $settle <= m.store_max
       AND (t.event_id IN (SELECT event_id FROM fresh)
+           OR t.event_id IN (SELECT event_id FROM settling)
            OR EXISTS (SELECT 1 FROM fresh f
                       WHERE f.subject = t.subject AND f.client_id = t.client_id
                         AND f.resource IS NOT DISTINCT FROM t.resource
@@ -104,7 +173,10 @@ scoped AS (
     WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
       AND time < make_timestamp(epoch_us($from::TIMESTAMPTZ) + 597600000000)::TIMESTAMPTZ
       AND kind = 'token.issue'
-      AND event_id IN (SELECT event_id FROM far)
+      AND event_id IN (SELECT event_id FROM far
+                       UNION ALL
+                       SELECT event_id FROM settling
+                       WHERE time < make_timestamp(epoch_us($from::TIMESTAMPTZ) + 597600000000)::TIMESTAMPTZ)
 ),
 -- (a) a refresh wider than its parent: the refresh is new, or its (late) parent is.
 refreshed AS (
@@ -123,7 +195,8 @@ near_consents AS (
     WHERE time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
       AND time >= make_timestamp(epoch_us($from::TIMESTAMPTZ) + 597600000000)::TIMESTAMPTZ
       AND kind = 'consent.grant' AND coalesce(outcome, 'success') = 'success'
-      AND (subject, client_id) IN (SELECT subject, client_id FROM fresh)
+      AND (subject, client_id) IN (SELECT subject, client_id FROM fresh
+                                   UNION ALL SELECT subject, client_id FROM settling)
     UNION ALL
     SELECT time, subject, client_id, resource, coalesce(scopes_granted, [])
     FROM new_events
@@ -169,6 +242,7 @@ widened AS (
            list_sort(list_filter(granted, lambda s: NOT list_contains(held, s))) AS added
     FROM grants
     WHERE event_id IN (SELECT event_id FROM fresh) OR prior_event_id IN (SELECT event_id FROM fresh)
+       OR event_id IN (SELECT event_id FROM settling)
 ),
 consents AS (
     SELECT event_id, time, subject, client_id, resource, scopes_granted
