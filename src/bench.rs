@@ -220,18 +220,33 @@ pub async fn detection_latency(
         attacks: Attack::ALL.iter().map(|&a| (a, per_attack)).collect(),
     });
 
+    let config_subject = config
+        .nats
+        .subjects
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("nats.subjects is empty"))?;
     let app = crate::serve::App::build(config).await?;
     let base = format!("http://{}", app.local_addr());
     let shutdown = tokio_util::sync::CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let http = reqwest::Client::new();
-    for _ in 0..600 {
-        let ready = http.get(format!("{base}/readyz")).send().await;
-        if matches!(ready, Ok(r) if r.status().is_success()) {
+    let mut ready = false;
+    for _ in 0..300 {
+        let answer = http.get(format!("{base}/readyz")).send().await;
+        if matches!(answer, Ok(r) if r.status().is_success()) {
+            ready = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    if !ready {
+        shutdown.cancel();
+        let _ = server.await;
+        anyhow::bail!("trustpath's NATS consumer did not become ready in 30 s; the log says why");
+    }
+    // Events go to the first subject the stream captures (its `>` replaced).
+    let subject = config_subject.trim_end_matches('>').to_owned() + "events";
 
     let client = async_nats::connect(&url).await?;
     let mut alerts = client.subscribe("trustpath.alerts.>").await?;
@@ -277,7 +292,7 @@ pub async fn detection_latency(
         interval.tick().await;
         for event in chunk {
             let ack = js
-                .publish("trustpath.in.native.bench", encode_native(event).into())
+                .publish(subject.clone(), encode_native(event).into())
                 .await?;
             published
                 .lock()

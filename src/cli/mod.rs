@@ -1075,8 +1075,11 @@ async fn bench_detect(
     let scratch = std::env::temp_dir().join(format!("trustpath-bench-{}", uuid::Uuid::now_v7()));
     config.store.path = scratch.join("trustpath.duckdb");
     config.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    config.nats.stream = format!("TRUSTPATH_BENCH_{}", uuid::Uuid::now_v7().simple());
-    config.nats.subjects = vec!["trustpath.in.>".to_owned()];
+    // A stream and subjects of its own, so earlier runs on the same server do not overlap.
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    config.nats.stream = format!("TRUSTPATH_BENCH_{run}");
+    config.nats.subjects = vec![format!("trustpath.bench.{run}.>")];
+    config.nats.consumer = format!("bench-{run}");
     let report = crate::bench::detection_latency(config, rate, seconds, seed).await;
     let _ = std::fs::remove_dir_all(&scratch);
     let report = report?;
