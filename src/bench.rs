@@ -286,8 +286,17 @@ pub async fn detection_latency(
     let per_tick = (rate * tick.as_secs_f64()).max(1.0) as usize;
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    // Acks are awaited by a task of their own: JetStream limits unacknowledged publishes,
+    // and the pacing loop must never wait on them.
+    let (acks, mut pending) =
+        tokio::sync::mpsc::unbounded_channel::<async_nats::jetstream::context::PublishAckFuture>();
+    let acker = tokio::spawn(async move {
+        while let Some(ack) = pending.recv().await {
+            ack.await?;
+        }
+        Ok::<(), anyhow::Error>(())
+    });
     let started = Instant::now();
-    let mut acks = futures::stream::FuturesUnordered::new();
     for chunk in events.chunks(per_tick) {
         interval.tick().await;
         for event in chunk {
@@ -298,15 +307,11 @@ pub async fn detection_latency(
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(event.event.id.clone(), Instant::now());
-            acks.push(ack.into_future());
-        }
-        while let Some(Some(ack)) = futures::FutureExt::now_or_never(acks.next()) {
-            ack?;
+            acks.send(ack)?;
         }
     }
-    while let Some(ack) = acks.next().await {
-        ack?;
-    }
+    drop(acks);
+    acker.await??;
     let elapsed = started.elapsed();
     // Let the last batches through.
     let mut stored = 0;
