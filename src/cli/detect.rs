@@ -9,7 +9,7 @@ use clap::Subcommand;
 use super::server;
 use crate::config::Config;
 use crate::detect::eval::{self, Labels};
-use crate::detect::{Engine, RuleSet, fixtures};
+use crate::detect::{Engine, REPLAY_SLICE, RuleSet, fixtures, sinks};
 use crate::serve::api::ReplayRequest;
 use crate::store::Store;
 use crate::store::alerts::{AlertFilter, AlertStatus, StatusChange};
@@ -171,15 +171,11 @@ async fn replay(
             {
                 bail!("no rule {unknown} is loaded; `trustpath rules list` shows them");
             }
-            let mut engine = Engine::new(set.rules, Vec::new());
+            // Alerts it raises wait in the outbox for the server's sinks.
+            let targets = sinks::targets(&config.alerts, config.nats.url.is_some());
+            let mut engine = Engine::new(set.rules, targets);
             tokio::task::spawn_blocking(move || {
-                engine.replay(
-                    &db,
-                    from,
-                    to,
-                    std::time::Duration::from_secs(3600),
-                    rules.as_deref(),
-                )
+                engine.replay(&db, from, to, REPLAY_SLICE, rules.as_deref())
             })
             .await??
         }

@@ -33,7 +33,7 @@ const NEW_EVENTS_FROM_WINDOW: &str =
 const NEW_EVENTS_SPAN: &str = include_str!("../../queries/detect/new_events_span.sql");
 const DATA_START: &str = include_str!("../../queries/detect/data_start.sql");
 const KNOWN_HITS: &str = include_str!("../../queries/detect/known_hits.sql");
-const OPEN_ALERT: &str = include_str!("../../queries/detect/open_alert.sql");
+const OPEN_ALERTS: &str = include_str!("../../queries/detect/open_alerts.sql");
 const HIT_CONNECTION: &str = include_str!("../../queries/detect/hit_connection.sql");
 const INSERT_ALERT: &str = include_str!("../../queries/detect/insert_alert.sql");
 const UPDATE_ALERT: &str = include_str!("../../queries/detect/update_alert.sql");
@@ -235,6 +235,19 @@ impl Engine {
         Ok(report)
     }
 
+    /// The earliest stored event time (µs), read once, then kept up to date with `min`,
+    /// the earliest new event.
+    fn data_start(&mut self, db: &Connection, min: i64) -> Result<i64, StoreError> {
+        let start = match self.data_start {
+            Some(start) => start.min(min),
+            None => db
+                .query_row(DATA_START, [], |row| row.get::<_, Option<i64>>(0))?
+                .unwrap_or(min),
+        };
+        self.data_start = Some(start);
+        Ok(start)
+    }
+
     /// Times each rule over one committed batch, recording nothing (`trustpath bench`).
     /// Returns (rule id, time, hits) per rule.
     pub fn profile_batch(
@@ -252,7 +265,7 @@ impl Engine {
         let bounds = Bounds {
             min,
             max,
-            data_start: self.data_start.unwrap_or(min),
+            data_start: self.data_start(db, min)?,
         };
         let mut timings = Vec::new();
         for rule in &self.rules {
@@ -277,17 +290,10 @@ impl Engine {
         let (Some(min), Some(max)) = (min, max) else {
             return Ok(Evaluation::default());
         };
-        let data_start = match self.data_start {
-            Some(start) => start.min(min),
-            None => db
-                .query_row(DATA_START, [], |row| row.get::<_, Option<i64>>(0))?
-                .unwrap_or(min),
-        };
-        self.data_start = Some(data_start);
         let bounds = Bounds {
             min,
             max,
-            data_start,
+            data_start: self.data_start(db, min)?,
         };
         let mut hits = Vec::new();
         let mut failures = BTreeMap::new();
@@ -303,11 +309,17 @@ impl Engine {
                 }
                 Err(error) => {
                     let (line, message) = error.place(rule);
-                    tracing::error!(rule = %rule.id, source = %rule.source, line, %message, "rule failed; the other rules ran");
+                    let remedy = format!(
+                        "fix the rule, then `trustpath rules replay --from {} --to {} {}`",
+                        rfc3339(from_micros(min)?),
+                        rfc3339(from_micros(max.saturating_add(1))?),
+                        rule.id
+                    );
+                    tracing::error!(rule = %rule.id, source = %rule.source, line, %message, %remedy, "rule failed; the other rules ran");
                     crate::metrics::rule_failed(&rule.id);
                     failures.insert(
                         rule.id.clone(),
-                        format!("{}:{line}: {message}", rule.source),
+                        format!("{}:{line}: {message}; {remedy}", rule.source),
                     );
                 }
             }
@@ -329,8 +341,11 @@ impl Engine {
         db.execute_batch("BEGIN TRANSACTION")?;
         match self.write(db, hits, batches) {
             Ok(report) => {
-                db.execute_batch("COMMIT")?;
-                if report.new_alerts > 0
+                if let Err(error) = db.execute_batch("COMMIT") {
+                    let _ = db.execute_batch("ROLLBACK");
+                    return Err(error.into());
+                }
+                if report.new_alerts + report.updated_alerts > 0
                     && let Some(wake) = &self.sink_wake
                 {
                     wake.notify_one();
@@ -355,7 +370,6 @@ impl Engine {
             evaluations: 1,
             ..DetectReport::default()
         };
-        let mut created: Vec<(String, Severity)> = Vec::new();
         // Per rule and key, in event-time order.
         let mut groups: BTreeMap<(String, String), Vec<Hit>> = BTreeMap::new();
         for hit in fresh_hits(db, hits)? {
@@ -364,24 +378,25 @@ impl Engine {
                 .or_default()
                 .push(hit);
         }
+        let mut notify: Vec<(String, Option<Severity>, Severity)> = Vec::new();
         for ((rule_id, key), mut hits) in groups {
             let Some(rule) = self.rules.iter().find(|r| r.id == rule_id) else {
                 continue;
             };
             hits.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
-            let mut open = open_alert(db, rule, &key)?;
+            // Every unresolved alert of the key, and those this write opens: a hit joins the
+            // first whose window takes it, whatever order hits arrive in.
+            let mut alerts = open_alerts(db, rule, &key)?;
             for hit in hits {
                 report.hits += 1;
-                let within = open
-                    .as_ref()
-                    .is_some_and(|alert| alert.takes(&hit, rule.dedup));
-                if !within {
-                    if let Some(alert) = open.take() {
-                        created.extend(alert.save(db, &now, &mut report)?);
+                let index = match alerts.iter().position(|a| a.takes(&hit, rule.dedup)) {
+                    Some(index) => index,
+                    None => {
+                        alerts.push(OpenAlert::start(rule, &hit));
+                        alerts.len() - 1
                     }
-                    open = Some(OpenAlert::start(rule, &hit));
-                }
-                let alert = open.as_mut().expect("an alert was just opened");
+                };
+                let alert = &mut alerts[index];
                 alert.add(&hit);
                 db.prepare_cached(INSERT_HIT)?.execute(params![
                     rule_id,
@@ -391,17 +406,22 @@ impl Engine {
                     now
                 ])?;
             }
-            if let Some(alert) = open {
-                created.extend(alert.save(db, &now, &mut report)?);
+            for alert in alerts.into_iter().filter(|a| a.changed) {
+                notify.push((alert.id.clone(), alert.stored_severity, alert.severity));
+                alert.save(db, &now, &mut report)?;
             }
         }
         for batch in batches {
             db.prepare_cached(MARK_DETECTED)?
                 .execute(params![batch, now])?;
         }
-        // New alerts wait in the outbox for every sink that wants their severity.
-        for (alert_id, severity) in created {
-            for sink in self.sinks.iter().filter(|s| severity >= s.min_severity) {
+        // New alerts, and alerts whose severity rose, wait in the outbox for every sink that
+        // wants their (new) severity and did not already get them.
+        for (alert_id, before, severity) in notify {
+            let newly = |sink: &&SinkTarget| {
+                severity >= sink.min_severity && before.is_none_or(|b| b < sink.min_severity)
+            };
+            for sink in self.sinks.iter().filter(newly) {
                 db.prepare_cached(INSERT_DELIVERY)?
                     .execute(params![alert_id, sink.name, now])?;
             }
@@ -422,7 +442,10 @@ struct OpenAlert {
     count: i64,
     evidence: Vec<String>,
     summary: String,
-    is_new: bool,
+    /// The severity the store holds (None: a new alert).
+    stored_severity: Option<Severity>,
+    /// Hits were added in this write.
+    changed: bool,
 }
 
 impl OpenAlert {
@@ -438,19 +461,24 @@ impl OpenAlert {
             count: 0,
             evidence: Vec::new(),
             summary: hit.summary.clone(),
-            is_new: true,
+            stored_severity: None,
+            changed: false,
         }
     }
 
-    /// Whether `hit` falls within the dedup window of this alert's span.
+    /// Whether `hit` falls within the dedup window of this alert's span (either side: a
+    /// late hit a little before the first one belongs to it too).
     fn takes(&self, hit: &Hit, dedup: Duration) -> bool {
         let window = chrono::Duration::from_std(dedup).unwrap_or(chrono::Duration::MAX);
-        hit.time >= self.first_seen - window && hit.time <= self.last_seen + window
+        let from = self.first_seen.checked_sub_signed(window);
+        let to = self.last_seen.checked_add_signed(window);
+        from.is_none_or(|from| hit.time >= from) && to.is_none_or(|to| hit.time <= to)
     }
 
     /// Counts `hit` in. The summary stays the first hit's (what opened the alert) unless a
     /// later hit is more severe.
     fn add(&mut self, hit: &Hit) {
+        self.changed = true;
         if self.count > 0 && hit.severity > self.severity {
             self.summary = hit.summary.clone();
         }
@@ -465,15 +493,10 @@ impl OpenAlert {
         }
     }
 
-    /// Writes the alert; returns its id and severity when it is new (for the outbox).
-    fn save(
-        self,
-        db: &Connection,
-        now: &str,
-        report: &mut DetectReport,
-    ) -> Result<Option<(String, Severity)>, StoreError> {
+    /// Writes the alert (inserts a new one with its `open` status, updates a stored one).
+    fn save(self, db: &Connection, now: &str, report: &mut DetectReport) -> Result<(), StoreError> {
         let evidence = serde_json::to_string(&self.evidence).map_err(internal)?;
-        if self.is_new {
+        if self.stored_severity.is_none() {
             let connection = hit_connection(db, &self.evidence, self.first_seen, self.last_seen)?;
             db.prepare_cached(INSERT_ALERT)?.execute(params![
                 self.id,
@@ -497,7 +520,6 @@ impl OpenAlert {
                 None::<String>
             ])?;
             report.new_alerts += 1;
-            Ok(Some((self.id, self.severity)))
         } else {
             db.prepare_cached(UPDATE_ALERT)?.execute(params![
                 self.id,
@@ -510,32 +532,38 @@ impl OpenAlert {
                 now
             ])?;
             report.updated_alerts += 1;
-            Ok(None)
         }
+        Ok(())
     }
 }
 
-fn open_alert(db: &Connection, rule: &Rule, key: &str) -> Result<Option<OpenAlert>, StoreError> {
-    let mut statement = db.prepare(OPEN_ALERT)?;
+/// The unresolved alerts of a rule for a key.
+fn open_alerts(db: &Connection, rule: &Rule, key: &str) -> Result<Vec<OpenAlert>, StoreError> {
+    let mut statement = db.prepare(OPEN_ALERTS)?;
     let mut rows = statement.query(params![rule.id, key])?;
-    let Some(row) = rows.next()? else {
-        return Ok(None);
-    };
-    let severity: String = row.get(4)?;
-    let evidence: String = row.get(5)?;
-    Ok(Some(OpenAlert {
-        id: row.get(0)?,
-        rule_id: rule.id.clone(),
-        rule_name: rule.name.clone(),
-        severity: severity.parse().map_err(StoreError::Internal)?,
-        key: key.to_owned(),
-        first_seen: from_micros(row.get(1)?)?,
-        last_seen: from_micros(row.get(2)?)?,
-        count: row.get(3)?,
-        evidence: serde_json::from_str(&evidence).map_err(internal)?,
-        summary: row.get(6)?,
-        is_new: false,
-    }))
+    let mut alerts = Vec::new();
+    while let Some(row) = rows.next()? {
+        let severity: Severity = row
+            .get::<_, String>(4)?
+            .parse()
+            .map_err(StoreError::Internal)?;
+        let evidence: String = row.get(5)?;
+        alerts.push(OpenAlert {
+            id: row.get(0)?,
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            severity,
+            key: key.to_owned(),
+            first_seen: from_micros(row.get(1)?)?,
+            last_seen: from_micros(row.get(2)?)?,
+            count: row.get(3)?,
+            evidence: serde_json::from_str(&evidence).map_err(internal)?,
+            summary: row.get(6)?,
+            stored_severity: Some(severity),
+            changed: false,
+        });
+    }
+    Ok(alerts)
 }
 
 /// Hits whose (rule, trigger) is not recorded yet; the first of duplicates within `hits`.

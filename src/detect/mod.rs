@@ -81,7 +81,7 @@ impl DetectorThread {
 }
 
 /// How long replay slices are (event time examined per evaluation).
-const REPLAY_SLICE: Duration = Duration::from_secs(3600);
+pub const REPLAY_SLICE: Duration = Duration::from_secs(3600);
 /// After a failed pass, how long until the detector tries again without a new commit.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 
@@ -111,9 +111,33 @@ impl Detector {
                     };
                     match command {
                         Command::Wake => {
-                            // Wakes that queued up while this pass ran are served by it.
-                            while let Ok(Command::Wake) = inbox.try_recv() {}
+                            // Wakes that queued up while this pass ran are served by it; a
+                            // replay behind them is kept for after it.
+                            let mut deferred = Vec::new();
+                            while let Ok(next) = inbox.try_recv() {
+                                if !matches!(next, Command::Wake) {
+                                    deferred.push(next);
+                                }
+                            }
                             healthy = pass(&mut engine, &db, &shared);
+                            for command in deferred {
+                                if let Command::Replay {
+                                    from,
+                                    to,
+                                    rules,
+                                    reply,
+                                } = command
+                                {
+                                    let report = engine.replay(
+                                        &db,
+                                        from,
+                                        to,
+                                        REPLAY_SLICE,
+                                        rules.as_deref(),
+                                    );
+                                    let _ = reply.send(report);
+                                }
+                            }
                         }
                         Command::Replay {
                             from,
@@ -166,10 +190,8 @@ impl Detector {
         tokio::task::spawn_blocking(move || commands.send(command))
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))?
-            .map_err(|_| StoreError::Internal("the detector has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Internal("the detector has stopped".into()))?
+            .map_err(|_| StoreError::DetectorStopped)?;
+        answer.await.map_err(|_| StoreError::DetectorStopped)?
     }
 
     /// The rules running.

@@ -434,6 +434,18 @@ impl RuleSet {
         if let Some(dir) = &config.dir {
             set.load_dir(dir);
         }
+        for id in &config.disabled {
+            if !set.rules.iter().any(|rule| &rule.id == id) {
+                set.errors.push(RuleError {
+                    file: "config".into(),
+                    line: 0,
+                    message: format!(
+                        "rules.disabled names rule `{id}`, which is not loaded (`trustpath rules \
+                         list` shows the rules)"
+                    ),
+                });
+            }
+        }
         set.rules.retain(|rule| !config.disabled.contains(&rule.id));
         for (id, values) in &config.params {
             match set.rules.iter_mut().find(|rule| &rule.id == id) {
@@ -442,14 +454,18 @@ impl RuleSet {
                         set.errors.push(RuleError {
                             file: "config".into(),
                             line: 0,
-                            message,
+                            message: format!("{message}; the rule runs with its defaults"),
                         });
                     }
                 }
+                None if config.disabled.contains(id) => {}
                 None => set.errors.push(RuleError {
                     file: "config".into(),
                     line: 0,
-                    message: format!("rules.params names rule `{id}`, which is not loaded"),
+                    message: format!(
+                        "rules.params names rule `{id}`, which is not loaded (`trustpath rules \
+                         list` shows the rules)"
+                    ),
                 }),
             }
         }

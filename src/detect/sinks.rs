@@ -76,7 +76,7 @@ impl Sinks {
     pub async fn run(self, db: Connection, wake: Arc<Notify>, shutdown: CancellationToken) {
         let db = Arc::new(Mutex::new(db));
         loop {
-            if let Err(error) = self.round(&db).await {
+            if let Err(error) = self.round(&db, &shutdown).await {
                 tracing::error!(%error, "alert delivery round failed; retrying");
             }
             tokio::select! {
@@ -87,7 +87,13 @@ impl Sinks {
         }
     }
 
-    async fn round(&self, db: &Arc<Mutex<Connection>>) -> Result<(), StoreError> {
+    /// Sends what is due. A sink that fails is not tried again in the same round (its
+    /// other rows wait for their backoff), so one dead webhook does not hold up the rest.
+    async fn round(
+        &self,
+        db: &Arc<Mutex<Connection>>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), StoreError> {
         let due = blocking(db, |db| {
             db.prepare(DUE_DELIVERIES)?
                 .query_map(params![rfc3339(Utc::now()), ROUND], |row| {
@@ -102,8 +108,23 @@ impl Sinks {
                 .map_err(StoreError::from)
         })
         .await?;
+        let mut failing: Vec<String> = Vec::new();
         for (alert_id, sink, attempts, document) in due {
-            let outcome = self.deliver(&sink, &document).await;
+            if shutdown.is_cancelled() {
+                break;
+            }
+            if failing.contains(&sink) {
+                continue;
+            }
+            let outcome = match tokio::time::timeout(
+                self.config.webhook_timeout + Duration::from_secs(1),
+                self.deliver(&sink, &document),
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err("no answer in time".to_owned()),
+            };
             let now = Utc::now();
             match outcome {
                 Ok(()) => {
@@ -120,6 +141,7 @@ impl Sinks {
                 }
                 Err(error) => {
                     crate::metrics::alert_delivered(&sink, false);
+                    failing.push(sink.clone());
                     let wait = backoff(&self.config, attempts);
                     tracing::warn!(%alert_id, %sink, attempt = attempts + 1, retry_in = ?wait, %error, "alert delivery failed");
                     let next = now + chrono::Duration::from_std(wait).unwrap_or_default();

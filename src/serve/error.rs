@@ -48,6 +48,9 @@ impl IntoResponse for ApiError {
                      narrow it (filters, LIMIT) or raise the limit"
                 ),
             ),
+            ApiError::Store(StoreError::DetectorStopped) => {
+                (StatusCode::SERVICE_UNAVAILABLE, self.to_string())
+            }
             ApiError::Store(StoreError::WriterStopped) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the server is shutting down; retry shortly".to_owned(),

@@ -16,6 +16,7 @@ const ALERTS: &str = include_str!("../../queries/alerts.sql");
 const ALERT: &str = include_str!("../../queries/alert.sql");
 const TIMELINE_ALERTS: &str = include_str!("../../queries/timeline_alerts.sql");
 const INSERT_STATUS: &str = include_str!("../../queries/detect/insert_status.sql");
+const TOUCH_ALERT: &str = include_str!("../../queries/detect/touch_alert.sql");
 
 /// Where an alert is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -150,13 +151,31 @@ impl Reader {
         // Exists, or a NotFound that says where to look.
         self.alert(alert_id)?;
         let db = self.connection()?;
-        db.prepare_cached(INSERT_STATUS)?.execute(params![
-            alert_id,
-            change.status.as_str(),
-            change.by.trim(),
-            crate::detect::engine::rfc3339(Utc::now()),
-            change.note
-        ])?;
+        let now = crate::detect::engine::rfc3339(Utc::now());
+        // The alert's row is written too, in the same transaction: a detector adding hits
+        // to it at the same moment then conflicts and retries, instead of counting hits
+        // into an alert that was just resolved.
+        db.execute_batch("BEGIN TRANSACTION")?;
+        let written = db
+            .prepare_cached(INSERT_STATUS)
+            .and_then(|mut insert| {
+                insert.execute(params![
+                    alert_id,
+                    change.status.as_str(),
+                    change.by.trim(),
+                    now,
+                    change.note
+                ])
+            })
+            .and_then(|_| {
+                db.prepare_cached(TOUCH_ALERT)?
+                    .execute(params![alert_id, now])
+            })
+            .and_then(|_| db.execute_batch("COMMIT"));
+        if let Err(error) = written {
+            let _ = db.execute_batch("ROLLBACK");
+            return Err(error.into());
+        }
         self.alert(alert_id)
     }
 

@@ -86,6 +86,8 @@ pub enum StoreError {
     Internal(String),
     #[error("the store writer has stopped")]
     WriterStopped,
+    #[error("the detector has stopped (the log says why); restart trustpath")]
+    DetectorStopped,
 }
 
 /// Which collector a batch came through; recorded in `ingest_log`.
