@@ -184,7 +184,7 @@ pub struct DetectionLatencyReport {
 /// Runs trustpath on `config` (its store should be fresh; `nats.url` must be set), publishes
 /// a simulated organisation's events with attacks at `rate` events/s for about `seconds`,
 /// and times each alert from the publish of its last evidence event to its arrival on
-/// `trustpath.alerts.>`.
+/// `<alerts.nats_subject>.>`.
 pub async fn detection_latency(
     config: crate::config::Config,
     rate: f64,
@@ -226,6 +226,7 @@ pub async fn detection_latency(
         .first()
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("nats.subjects is empty"))?;
+    let alerts_subject = format!("{}.>", config.alerts.nats_subject);
     let app = crate::serve::App::build(config).await?;
     let base = format!("http://{}", app.local_addr());
     let shutdown = tokio_util::sync::CancellationToken::new();
@@ -249,7 +250,7 @@ pub async fn detection_latency(
     let subject = config_subject.trim_end_matches('>').to_owned() + "events";
 
     let client = async_nats::connect(&url).await?;
-    let mut alerts = client.subscribe("trustpath.alerts.>").await?;
+    let mut alerts = client.subscribe(alerts_subject).await?;
     client.flush().await?;
     let published: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
