@@ -60,3 +60,9 @@ CREATE TABLE alert_deliveries (
     last_error       VARCHAR,
     PRIMARY KEY (alert_id, sink)
 );
+
+-- A store that already holds events starts detecting with its next batch: raising alerts
+-- (and notifying every sink) for all of its history at the first start would bury the
+-- new ones. `trustpath rules replay --from … --to …` backfills history on purpose.
+INSERT INTO detected_batches
+SELECT batch_id, now() FROM ingest_log WHERE accepted > 0;
