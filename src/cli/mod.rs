@@ -1233,7 +1233,7 @@ async fn demo(
     println!("  trustpath --server {base} connections --verdict violated");
     println!("  trustpath --server {base} alerts --severity high");
     println!("  trustpath --server {base} explain CONNECTION_ID_OR_TOKEN_ID");
-    println!("Injected (ground truth; detections arrive in a later release):");
+    println!("Injected (ground truth: each should show up in {base}/v1/alerts):");
     for label in &simulation.labels {
         println!(
             "  {} {}: {}",
