@@ -25,12 +25,9 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(what: &'static str, mut times: Vec<Duration>) -> Latency {
-        times.sort_unstable();
-        let at = |q: f64| {
-            let index = ((times.len() as f64 - 1.0) * q).round() as usize;
-            times.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-        };
+    fn of(what: &'static str, times: Vec<Duration>) -> Latency {
+        let mut ms: Vec<f64> = times.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+        let mut at = |q: f64| percentile(&mut ms, q).unwrap_or(0.0);
         Latency {
             what,
             samples: times.len(),
@@ -40,6 +37,16 @@ impl Latency {
             max_ms: at(1.0),
         }
     }
+}
+
+/// The `q` quantile (nearest rank) of `values`, which it sorts; None when empty.
+pub fn percentile(values: &mut [f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    Some(values[rank - 1])
 }
 
 /// The store's size and the latencies of token trust paths and 24 h subject timelines.
@@ -342,4 +349,18 @@ pub async fn detection_latency(
         alerts: latencies.len(),
         latency: Latency::of("publish → alert on NATS", latencies),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut values: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        assert_eq!(percentile(&mut values, 0.5), Some(50.0));
+        assert_eq!(percentile(&mut values, 0.99), Some(99.0));
+        assert_eq!(percentile(&mut values, 1.0), Some(100.0));
+        assert_eq!(percentile(&mut [], 0.5), None);
+    }
 }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::trust_path::{ConnectionFacts, Fact, TokenEvidence};
 use super::{Verdict, evaluate};
 use crate::config::CorrelateConfig;
-use crate::store::StoreError;
+use crate::store::{StoreError, from_micros, rfc3339};
 
 const SETUP: &str = include_str!("../../queries/correlate/setup.sql");
 const MARK_CORRELATED: &str = include_str!("../../queries/correlate/mark_correlated.sql");
@@ -185,7 +185,7 @@ fn load_facts(
     phases.done("load_members");
     let first_token: Option<i64> = db.query_row(DIRTY_TOKENS_FROM, [], |row| row.get(0))?;
     if let Some(first_token) = first_token {
-        let oldest = from_us(first_token) - span_duration(config.evidence_lookback)?;
+        let oldest = from_micros(first_token)? - span_duration(config.evidence_lookback)?;
         let mut evidence = db.prepare_cached(TOKEN_EVIDENCE)?;
         let rows = evidence.query_map(
             params![config.clock_skew.as_secs() as i64, rfc3339(oldest)],
@@ -322,20 +322,15 @@ fn span(
 ) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
     let (from, to): (Option<i64>, Option<i64>) =
         db.query_row(sql, params, |row| Ok((row.get(0)?, row.get(1)?)))?;
-    Ok(from.zip(to).map(|(from, to)| (from_us(from), from_us(to))))
+    match from.zip(to) {
+        Some((from, to)) => Ok(Some((from_micros(from)?, from_micros(to)?))),
+        None => Ok(None),
+    }
 }
 
 fn span_duration(duration: std::time::Duration) -> Result<chrono::Duration, StoreError> {
     chrono::Duration::from_std(duration)
         .map_err(|e| StoreError::Internal(format!("correlation setting out of range: {e}")))
-}
-
-fn from_us(us: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(us).unwrap_or_default()
-}
-
-fn rfc3339(time: DateTime<Utc>) -> String {
-    time.to_rfc3339()
 }
 
 /// How long each phase of a batch's correlation took, for the debug log.

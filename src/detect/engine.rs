@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Connection, params};
 use serde::Serialize;
@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::rule::{Rule, RuleSet, Severity};
-use crate::store::StoreError;
+use crate::store::{StoreError, from_micros, rfc3339};
 
 // Reads on the detector's long-lived connection are prepared afresh each time (writes may
 // be cached): a cached prepared SELECT re-run on it after later commits by other
@@ -750,15 +750,6 @@ fn micros(value: &Value) -> Option<i64> {
 
 fn failure(error: StoreError) -> RuleFailure {
     RuleFailure(error.to_string())
-}
-
-pub(crate) fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(us)
-        .ok_or_else(|| StoreError::Internal(format!("time {us} µs is out of range")))
-}
-
-pub(crate) fn rfc3339(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 fn internal(error: impl std::fmt::Display) -> StoreError {

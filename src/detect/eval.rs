@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::engine::Engine;
 use super::rule::Rule;
+use crate::bench::percentile;
 use crate::collect::file::NdjsonReader;
 use crate::config::{CorrelateConfig, StoreConfig};
 use crate::normalize::Normalizer;
@@ -266,16 +267,6 @@ fn event_times(
     let mut statement = db.prepare(EVENT_TIMES)?;
     let rows = statement.query_map(params![ids], |row| Ok((row.get(0)?, row.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The `q` quantile (nearest rank) of `values`; None when empty.
-pub fn percentile(values: &mut [f64], q: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
-    Some(values[rank - 1])
 }
 
 /// The report as a table.

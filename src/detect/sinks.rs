@@ -17,9 +17,10 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::engine::{SinkTarget, rfc3339};
+use super::engine::SinkTarget;
 use crate::config::{AlertsConfig, WebhookFormat};
 use crate::store::StoreError;
+use crate::store::rfc3339;
 
 // Prepared afresh each round: see the note in `engine` on cached reads.
 const DUE_DELIVERIES: &str = include_str!("../../queries/detect/due_deliveries.sql");

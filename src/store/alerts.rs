@@ -151,7 +151,7 @@ impl Reader {
         // Exists, or a NotFound that says where to look.
         self.alert(alert_id)?;
         let db = self.connection()?;
-        let now = crate::detect::engine::rfc3339(Utc::now());
+        let now = super::rfc3339(Utc::now());
         // The alert's row is written too, in the same transaction: a detector adding hits
         // to it at the same moment then conflicts and retries, instead of counting hits
         // into an alert that was just resolved.

@@ -234,6 +234,18 @@ impl Store {
     }
 }
 
+/// A time as RFC 3339 text with microseconds: how Rust hands times to queries, which cast
+/// them with `::TIMESTAMPTZ` (the store's DuckDB has no ICU to bind them otherwise).
+pub(crate) fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Epoch microseconds, as queries return times with `epoch_us`, as a time.
+pub(crate) fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| StoreError::Internal(format!("time {us} µs is out of range")))
+}
+
 fn open_error(path: &Path, source: duckdb::Error) -> StoreError {
     let detail = source.to_string();
     if detail.contains("Could not set lock") || detail.contains("Conflicting lock") {
