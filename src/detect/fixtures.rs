@@ -293,3 +293,27 @@ fn alerts_of(db: &duckdb::Connection, rule_id: &str) -> Result<Vec<ExpectedAlert
     }
     Ok(alerts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::arrival_batches;
+    use serde_json::json;
+
+    #[test]
+    fn an_arrival_order_must_deliver_every_event_once() {
+        let events = [json!({"id": "e1"}), json!({"id": "e2"})];
+        let order = |ids: &[&[&str]]| -> Vec<Vec<String>> {
+            ids.iter()
+                .map(|b| b.iter().map(|s| s.to_string()).collect())
+                .collect()
+        };
+        let batches = arrival_batches(&events, &order(&[&["e2"], &["e1"]])).unwrap();
+        assert_eq!(batches[0][0]["id"], "e2");
+        let missing = arrival_batches(&events, &order(&[&["e1"]])).unwrap_err();
+        assert!(missing.contains("exactly once"), "{missing}");
+        let twice = arrival_batches(&events, &order(&[&["e1", "e1"], &["e2"]])).unwrap_err();
+        assert!(twice.contains("e1 arrives twice"), "{twice}");
+        let unknown = arrival_batches(&events, &order(&[&["e1", "e3"]])).unwrap_err();
+        assert!(unknown.contains("no event e3"), "{unknown}");
+    }
+}

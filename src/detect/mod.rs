@@ -46,7 +46,7 @@ enum Command {
 }
 
 /// What the detector has done since start, for `GET /v1/rules` and the logs.
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct DetectorStatus {
     pub evaluations: usize,
     pub events: usize,
