@@ -15,6 +15,7 @@ use figment::providers::{Format as _, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::adapt::Format;
 use crate::detect::Severity;
 
 /// Everything trustpath can be told.
@@ -25,11 +26,95 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub http: HttpConfig,
     pub nats: NatsConfig,
+    pub adapters: AdaptersConfig,
     pub sql: SqlConfig,
     pub correlate: CorrelateConfig,
     pub rules: RulesConfig,
     pub alerts: AlertsConfig,
     pub log: LogConfig,
+}
+
+/// The adapters that read other formats (DOMAIN.md §5), one table per format:
+/// `[adapters.native]`, `[adapters.keycloak]`, `[adapters.okta]`, `[adapters.auth0]`,
+/// `[adapters.ocsf]`, `[adapters.gateway]`. Each holds only the settings its format uses,
+/// so a misplaced key is an error, not silently ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaptersConfig {
+    pub native: SubjectsConfig,
+    pub keycloak: KeycloakConfig,
+    pub okta: IssuersConfig,
+    pub auth0: IssuersConfig,
+    pub ocsf: IssuersConfig,
+    pub gateway: SubjectsConfig,
+}
+
+/// An adapter whose records name their issuer themselves.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubjectsConfig {
+    /// NATS subjects whose messages this adapter reads (wildcards `*` and `>` as in NATS).
+    /// Default `trustpath.in.<format>.>`. The stream captures them too.
+    pub subjects: Option<Vec<String>>,
+}
+
+/// Okta, Auth0 and OCSF: records name the issuer only sometimes, so a source key maps to it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssuersConfig {
+    pub subjects: Option<Vec<String>>,
+    /// Issuer URL per source key: Okta `authorizationServerName`, Auth0 `hostname`, OCSF
+    /// `metadata.product.name`.
+    pub issuers: BTreeMap<String, String>,
+}
+
+/// Keycloak: events name the realm, never the issuer URL.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeycloakConfig {
+    pub subjects: Option<Vec<String>>,
+    /// Issuer URL per realm, e.g. `mcp = "https://auth.example.com/realms/mcp"`.
+    pub issuers: BTreeMap<String, String>,
+    /// The server's base URL: a realm without an entry in `issuers` has the issuer
+    /// `{issuer_base}/realms/{realm}`.
+    pub issuer_base: Option<String>,
+}
+
+static NO_ISSUERS: BTreeMap<String, String> = BTreeMap::new();
+
+impl AdaptersConfig {
+    /// The NATS subjects `format` is read from.
+    pub fn subjects(&self, format: Format) -> Vec<String> {
+        let configured = match format {
+            Format::Native => &self.native.subjects,
+            Format::Keycloak => &self.keycloak.subjects,
+            Format::Okta => &self.okta.subjects,
+            Format::Auth0 => &self.auth0.subjects,
+            Format::Ocsf => &self.ocsf.subjects,
+            Format::Gateway => &self.gateway.subjects,
+        };
+        configured
+            .clone()
+            .unwrap_or_else(|| vec![format.default_subject()])
+    }
+
+    /// Source key → issuer, for the formats that need it.
+    pub fn issuers(&self, format: Format) -> &BTreeMap<String, String> {
+        match format {
+            Format::Keycloak => &self.keycloak.issuers,
+            Format::Okta => &self.okta.issuers,
+            Format::Auth0 => &self.auth0.issuers,
+            Format::Ocsf => &self.ocsf.issuers,
+            Format::Native | Format::Gateway => &NO_ISSUERS,
+        }
+    }
+
+    pub fn issuer_base(&self, format: Format) -> Option<&str> {
+        match format {
+            Format::Keycloak => self.keycloak.issuer_base.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Which detection rules run and with what parameters.
@@ -383,6 +468,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("unknown field: found `urll`"), "{error}");
+    }
+
+    #[test]
+    fn adapters_take_only_the_settings_of_their_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            "[adapters.keycloak]\nissuer_base = \"https://sso.example.com\"\n\
+             [adapters.keycloak.issuers]\nmcp = \"https://auth.example.com/realms/mcp\"\n\
+             [adapters.okta]\nsubjects = [\"audit.okta.>\"]\n",
+        );
+        let config = Config::load(Some(&file), json!({})).unwrap();
+        assert_eq!(
+            config.adapters.issuer_base(Format::Keycloak),
+            Some("https://sso.example.com")
+        );
+        assert_eq!(
+            config.adapters.issuers(Format::Keycloak)["mcp"],
+            "https://auth.example.com/realms/mcp"
+        );
+        assert_eq!(config.adapters.subjects(Format::Okta), ["audit.okta.>"]);
+        assert_eq!(
+            config.adapters.subjects(Format::Auth0),
+            ["trustpath.in.auth0.>"]
+        );
+
+        let file = write(dir.path(), "[adapters.okta]\nissuer_base = \"https://x\"\n");
+        let error = Config::load(Some(&file), json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("issuer_base"), "{error}");
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //!
 //! SQL lives in `queries/`, the wire format's JSON Schema in `schemas/`.
 
+pub mod adapt;
 pub mod bench;
 pub mod cli;
 pub mod client;

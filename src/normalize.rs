@@ -13,36 +13,13 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::event::{Event, SCHEMA_VERSION, WireEvent};
+use crate::adapt::Adapters;
+use crate::event::{Event, WireEvent};
 
 /// The wire format's JSON Schema, compiled into the binary.
 pub const EVENT_SCHEMA: &str = include_str!("../schemas/trustpath.event.v1.schema.json");
 
-/// How a record is encoded, i.e. which adapter reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `trustpath.event.v1` as described in DOMAIN.md §2.
-    Native,
-}
-
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Native => "native",
-        }
-    }
-}
-
-impl std::str::FromStr for Format {
-    type Err = Rejection;
-
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        match name {
-            "native" | SCHEMA_VERSION => Ok(Format::Native),
-            other => Err(Rejection::UnknownFormat(other.to_owned())),
-        }
-    }
-}
+pub use crate::adapt::Format;
 
 /// Why a record was not stored as an event. The `Display` text is what lands in the
 /// `rejected` table and in API answers, so it names the field and the offending value.
@@ -63,15 +40,19 @@ pub enum Rejection {
     TruncatedJson(String),
     #[error("not JSON: {0}")]
     NotJson(String),
-    #[error("not a JSON object: got {0}; each record must be one trustpath.event.v1 object")]
-    NotAnObject(&'static str),
+    #[error("not a JSON object: got {0}; each record must be one JSON object (format `{1}`)")]
+    NotAnObject(&'static str, Format),
     #[error("{}", .0.join("; "))]
     Invalid(Vec<String>),
     #[error(
-        "no adapter for format `{0}`: this version reads only `native` (trustpath.event.v1); \
-         the record is kept here and can be re-ingested once an adapter exists"
+        "no adapter for format `{0}`: trustpath reads {formats}; the record is kept here and \
+         can be re-ingested with the right format",
+        formats = crate::adapt::format_names()
     )]
     UnknownFormat(String),
+    /// An adapter could not read a vendor record; `problem` says what was wrong with it.
+    #[error("{format} record: {problem}")]
+    Adapter { format: Format, problem: String },
 }
 
 /// One record as a collector received it: one NATS message, one NDJSON line, one element
@@ -101,6 +82,7 @@ pub struct Rejected {
 pub struct Normalizer {
     schema: jsonschema::Validator,
     max_event_bytes: usize,
+    adapters: Adapters,
 }
 
 impl fmt::Debug for Normalizer {
@@ -123,7 +105,14 @@ impl Normalizer {
         Normalizer {
             schema,
             max_event_bytes,
+            adapters: Adapters::default(),
         }
+    }
+
+    /// Reads other formats with `adapters` (their configuration) instead of the defaults.
+    pub fn with_adapters(mut self, adapters: Adapters) -> Self {
+        self.adapters = adapters;
+        self
     }
 
     /// Reads one record into an event, or says why it cannot be one.
@@ -131,14 +120,14 @@ impl Normalizer {
     // allocation per rejection.
     #[allow(clippy::result_large_err)]
     pub fn normalize(&self, record: RawRecord) -> Result<Event, Rejected> {
+        let raw_sha256 = sha256_hex(&record.raw);
         let read = record.format.parse::<Format>().and_then(|format| {
-            let wire = self.read(&record.raw, format)?;
+            let wire = self.read_hashed(&record.raw, format, &raw_sha256)?;
             Ok((wire, format))
         });
         match read {
             Ok((mut fields, format)) => {
                 fields.fold_unknown();
-                let raw_sha256 = sha256_hex(&record.raw);
                 Ok(Event {
                     fields,
                     raw_sha256,
@@ -155,7 +144,15 @@ impl Normalizer {
 
     /// Parses and validates one record's bytes.
     pub fn read(&self, raw: &[u8], format: Format) -> Result<WireEvent, Rejection> {
-        let Format::Native = format;
+        self.read_hashed(raw, format, &sha256_hex(raw))
+    }
+
+    fn read_hashed(
+        &self,
+        raw: &[u8],
+        format: Format,
+        raw_sha256: &str,
+    ) -> Result<WireEvent, Rejection> {
         if raw.len() > self.max_event_bytes {
             return Err(Rejection::TooLarge {
                 received: raw.len(),
@@ -175,19 +172,39 @@ impl Normalizer {
                 Rejection::NotJson(e.to_string())
             }
         })?;
-        if !value.is_object() {
-            return Err(Rejection::NotAnObject(json_type(&value)));
-        }
-        // The valid case is the common one: check cheaply, describe only on failure.
-        if !self.schema.is_valid(&value) {
-            let problems = self
-                .schema
-                .iter_errors(&value)
-                .map(|e| describe(&e))
-                .collect();
-            return Err(Rejection::Invalid(problems));
-        }
+        let value = match value {
+            Value::Object(object) if format != Format::Native => {
+                let event = self.adapters.read(format, object, raw_sha256)?;
+                // An adapter builds typed events, but the schema says more than the types
+                // (patterns, which fields go together): what it produced is held to the
+                // same contract as a native record.
+                let value = serde_json::to_value(&event).expect("events serialize");
+                return self
+                    .check(&value)
+                    .map(|()| event)
+                    .map_err(|problems| Rejection::Adapter {
+                        format,
+                        problem: format!("the event read is not valid: {}", problems.join("; ")),
+                    });
+            }
+            Value::Object(_) => value,
+            other => return Err(Rejection::NotAnObject(json_type(&other), format)),
+        };
+        self.check(&value).map_err(Rejection::Invalid)?;
         serde_json::from_value(value).map_err(|e| Rejection::Invalid(vec![e.to_string()]))
+    }
+
+    /// Validates against the wire schema; the problems as sentences.
+    fn check(&self, value: &Value) -> Result<(), Vec<String>> {
+        // The valid case is the common one: check cheaply, describe only on failure.
+        if self.schema.is_valid(value) {
+            return Ok(());
+        }
+        Err(self
+            .schema
+            .iter_errors(value)
+            .map(|e| describe(&e))
+            .collect())
     }
 }
 
@@ -406,11 +423,13 @@ mod tests {
 
     #[test]
     fn unknown_format_is_kept_with_a_reason() {
-        let mut okta = record(MINIMAL);
-        okta.format = "okta".to_owned();
-        let rejected = Normalizer::new(1024).normalize(okta).unwrap_err();
+        let mut ping = record(MINIMAL);
+        ping.format = "pingfederate".to_owned();
+        let rejected = Normalizer::new(1024).normalize(ping).unwrap_err();
         assert!(
-            rejected.reason.starts_with("no adapter for format `okta`"),
+            rejected.reason.starts_with(
+                "no adapter for format `pingfederate`: trustpath reads native, keycloak"
+            ),
             "{}",
             rejected.reason
         );

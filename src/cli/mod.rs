@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 mod detect;
 
+use crate::adapt::Format;
 use crate::client::ServerClient;
 use crate::collect::file::NdjsonReader;
 use crate::config::{Config, LogConfig, LogFormat};
@@ -30,7 +31,7 @@ use crate::serve::api::{IngestAnswer, RecordError};
 use crate::simulate::output::Sink;
 use crate::simulate::{self, LabelFile};
 use crate::store::connections::{ConnectionFilter, ConnectionPage, Timeline, TimelineFilter};
-use crate::store::read::{EventFilter, EventPage};
+use crate::store::read::{EventFilter, EventFormat, EventPage};
 use crate::store::{Collector, Store, StoreError};
 
 #[derive(Debug, Parser)]
@@ -57,7 +58,7 @@ pub enum Command {
     Ingest {
         /// NDJSON file, or - for standard input.
         file: String,
-        /// Which adapter reads the lines.
+        /// Which adapter reads the lines: native, keycloak, okta, auth0, ocsf or gateway.
         #[arg(long, default_value = "native")]
         format: String,
         /// Print the whole answer as JSON.
@@ -220,7 +221,13 @@ pub struct SimulateArgs {
     /// Attacks to inject: `all`, or rule ids with optional counts, e.g. TP001,TP007=3.
     #[arg(long, default_value = "")]
     pub attacks: String,
-    /// NDJSON output file, or - for stdout.
+    /// Which shape to emit: native (trustpath.event.v1), or keycloak, okta, auth0 (the
+    /// authorization servers' events in that vendor's log format, the gateways' in the
+    /// gateway format), gateway, ocsf. Vendor formats need --out to be a directory.
+    #[arg(long, default_value = "native")]
+    pub format: Format,
+    /// NDJSON output file, or - for stdout; with a vendor --format, a directory that gets
+    /// one <format>.ndjson per format.
     #[arg(long, default_value = "-")]
     pub out: String,
     /// Ground-truth labels (JSON). Default: OUT.labels.json when OUT is a file.
@@ -229,7 +236,7 @@ pub struct SimulateArgs {
     /// Send to a trustpath server's HTTP API instead of OUT.
     #[arg(long, conflicts_with = "nats")]
     pub http: Option<String>,
-    /// Publish to NATS JetStream (trustpath.in.native.sim) instead of OUT.
+    /// Publish to NATS JetStream (trustpath.in.<format>.sim) instead of OUT.
     #[arg(long)]
     pub nats: Option<String>,
     /// Events per second (a live stream); default: as fast as the output takes them.
@@ -684,7 +691,9 @@ async fn ingest(config: &Config, file: &str, format: &str, as_json: bool) -> any
         let (detector, detector_thread) = store.detector(&config.rules, targets, None)?;
         let (writer, writer_thread) =
             store.writer(2, config.correlate.clone(), Some(detector.clone()))?;
-        let ingest = Ingest::new(Normalizer::new(config.ingest.max_event_bytes), writer);
+        let normalizer = Normalizer::new(config.ingest.max_event_bytes)
+            .with_adapters(crate::adapt::Adapters::new(config.adapters.clone()));
+        let ingest = Ingest::new(normalizer, writer);
         loop {
             let records = reader
                 .next_chunk(chunk)
@@ -784,6 +793,7 @@ fn add(
 }
 
 async fn events(config: &Config, filter: EventFilter, as_json: bool) -> anyhow::Result<()> {
+    let ocsf = filter.format == Some(EventFormat::Ocsf);
     let page: EventPage = match server(config).await? {
         Some(server) => server.events(&filter).await?,
         None => {
@@ -793,6 +803,17 @@ async fn events(config: &Config, filter: EventFilter, as_json: bool) -> anyhow::
     };
     if as_json {
         println!("{}", serde_json::to_string_pretty(&page)?);
+        return Ok(());
+    }
+    if ocsf {
+        // One OCSF record per line, as SIEM collectors take them; the cursor goes to stderr
+        // so the output stays pure NDJSON.
+        for event in &page.events {
+            println!("{event}");
+        }
+        if let Some(cursor) = page.next_cursor {
+            eprintln!("more: --cursor {cursor}");
+        }
         return Ok(());
     }
     let columns = [
@@ -1126,7 +1147,8 @@ async fn bench_reads(
 async fn simulate_command(args: &SimulateArgs) -> anyhow::Result<()> {
     let options = args.options()?;
     let started = std::time::Instant::now();
-    let simulation = simulate::generate(&options);
+    let mut simulation = simulate::generate(&options);
+    let records = simulation.encode(args.format);
     let generated = started.elapsed();
     let sink = match (&args.http, &args.nats) {
         (Some(url), _) => Sink::Http(url.clone()),
@@ -1146,7 +1168,7 @@ async fn simulate_command(args: &SimulateArgs) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_vec_pretty(&file)?)
             .with_context(|| format!("cannot write labels to {}", path.display()))?;
     }
-    let sent = simulate::output::send(&simulation.events, &sink, args.rate).await?;
+    let sent = simulate::output::send(&records, &sink, args.rate).await?;
     let total = started.elapsed();
     eprintln!(
         "simulate: {sent} events ({} flows, {} attacks) generated in {:.2}s ({:.0} events/s), sent to {} in {:.2}s{}",
@@ -1158,7 +1180,7 @@ async fn simulate_command(args: &SimulateArgs) -> anyhow::Result<()> {
             Sink::File(path) if path == "-" => "stdout".to_owned(),
             Sink::File(path) => path.clone(),
             Sink::Http(url) => url.clone(),
-            Sink::Nats(url) => format!("{url} ({})", simulate::output::SUBJECT),
+            Sink::Nats(url) => format!("{url} ({})", simulate::output::SUBJECTS),
         },
         total.as_secs_f64(),
         labels_path
@@ -1246,8 +1268,9 @@ async fn demo(
     println!("Ctrl-C stops.");
 
     let sink = Sink::Http(base.clone());
+    let records = simulation.encode(Format::Native);
     tokio::select! {
-        sent = simulate::output::send(&simulation.events, &sink, Some(rate)) => {
+        sent = simulate::output::send(&records, &sink, Some(rate)) => {
             let sent = sent?;
             println!("demo: all {sent} events sent; the server keeps running until Ctrl-C.");
         }

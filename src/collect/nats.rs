@@ -19,12 +19,12 @@ use secrecy::ExposeSecret;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::adapt::{Adapters, subject_matches};
 use crate::config::{IngestConfig, NatsConfig};
 use crate::normalize::RawRecord;
 use crate::pipeline::Ingest;
 use crate::store::Collector;
 
-const SUBJECT_PREFIX: &str = "trustpath.in.";
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
 
@@ -97,6 +97,7 @@ pub struct NatsCollector {
     client: Client,
     config: NatsConfig,
     batch: IngestConfig,
+    adapters: Adapters,
     ingest: Ingest,
     status: NatsStatus,
 }
@@ -113,6 +114,7 @@ impl NatsCollector {
         url: &str,
         config: &NatsConfig,
         batch: &IngestConfig,
+        adapters: &Adapters,
         ingest: Ingest,
     ) -> Result<NatsCollector, NatsSetupError> {
         let mut options = ConnectOptions::new()
@@ -177,6 +179,7 @@ impl NatsCollector {
             client,
             config: config.clone(),
             batch: batch.clone(),
+            adapters: adapters.clone(),
             ingest,
             status,
         })
@@ -220,7 +223,7 @@ impl NatsCollector {
         let mut stream = js
             .get_or_create_stream(stream::Config {
                 name: self.config.stream.clone(),
-                subjects: self.config.subjects.clone(),
+                subjects: stream_subjects(&self.config.subjects, &self.adapters),
                 storage: stream::StorageType::File,
                 ..Default::default()
             })
@@ -301,7 +304,10 @@ impl NatsCollector {
         messages: Vec<jetstream::Message>,
         stream: &str,
     ) -> Result<(), String> {
-        let records = messages.iter().map(|m| record(m, stream)).collect();
+        let records = messages
+            .iter()
+            .map(|m| record(m, stream, &self.adapters))
+            .collect();
         let report = self
             .ingest
             .ingest(Collector::Nats, records)
@@ -329,7 +335,7 @@ impl NatsCollector {
 /// One message as a record: its origin names subject and stream sequence; the stream's
 /// identity (name and creation time) and the sequence are the delivery key that keeps a
 /// redelivered bad message from being stored twice.
-fn record(message: &jetstream::Message, stream: &str) -> RawRecord {
+fn record(message: &jetstream::Message, stream: &str, adapters: &Adapters) -> RawRecord {
     let subject = message.subject.as_str();
     let sequence = message.info().map(|info| info.stream_sequence).ok();
     let (origin, delivery_key) = match sequence {
@@ -343,27 +349,33 @@ fn record(message: &jetstream::Message, stream: &str) -> RawRecord {
         raw: message.payload.clone(),
         origin,
         delivery_key,
-        format: format_of(subject).to_owned(),
+        format: adapters.format_of_subject(subject),
     }
 }
 
-/// `trustpath.in.<format>.…` names the format; any other subject carries native events.
-pub fn format_of(subject: &str) -> &str {
-    subject
-        .strip_prefix(SUBJECT_PREFIX)
-        .and_then(|rest| rest.split('.').next())
-        .filter(|format| !format.is_empty())
-        .unwrap_or("native")
+/// The stream's subjects: `nats.subjects`, plus each adapter subject they do not already
+/// cover (JetStream refuses overlapping subjects in one stream).
+fn stream_subjects(subjects: &[String], adapters: &Adapters) -> Vec<String> {
+    let mut all = subjects.to_vec();
+    for subject in adapters.subjects() {
+        if !all.iter().any(|pattern| subject_matches(pattern, &subject)) {
+            all.push(subject);
+        }
+    }
+    all
 }
 
 #[cfg(test)]
 mod tests {
-    use super::format_of;
+    use super::*;
+    use crate::config::AdaptersConfig;
 
     #[test]
-    fn format_comes_from_the_subject() {
-        assert_eq!(format_of("trustpath.in.native.gw-1"), "native");
-        assert_eq!(format_of("trustpath.in.okta"), "okta");
-        assert_eq!(format_of("audit.mcp.events"), "native");
+    fn adapter_subjects_join_the_stream_unless_covered() {
+        let mut config = AdaptersConfig::default();
+        config.okta.subjects = Some(vec!["audit.okta.>".to_owned()]);
+        config.keycloak.subjects = Some(vec!["trustpath.in.kc.>".to_owned()]);
+        let subjects = stream_subjects(&["trustpath.in.>".to_owned()], &Adapters::new(config));
+        assert_eq!(subjects, ["trustpath.in.>", "audit.okta.>"]);
     }
 }

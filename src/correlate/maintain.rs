@@ -314,12 +314,15 @@ fn store_paths(
     Ok(())
 }
 
+/// A time span, first and last.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// A `(min, max)` epoch-µs span query; `None` when it covers no rows.
 fn span(
     db: &Connection,
     sql: &str,
     params: impl duckdb::Params,
-) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
+) -> Result<Option<Span>, StoreError> {
     let (from, to): (Option<i64>, Option<i64>) =
         db.query_row(sql, params, |row| Ok((row.get(0)?, row.get(1)?)))?;
     match from.zip(to) {

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::adapt::Adapters;
 use crate::collect::nats::{NatsCollector, NatsSetupError, NatsStatus};
 use crate::config::Config;
 use crate::detect::{Detector, DetectorThread, Sinks, sinks};
@@ -79,7 +80,10 @@ impl App {
             store.detector(&config.rules, targets, Some(sink_wake.clone()))?;
         let (writer, writer_thread) =
             store.writer(4, config.correlate.clone(), Some(detector.clone()))?;
-        let ingest = Ingest::new(Normalizer::new(config.ingest.max_event_bytes), writer);
+        let adapters = Adapters::new(config.adapters.clone());
+        let normalizer =
+            Normalizer::new(config.ingest.max_event_bytes).with_adapters(adapters.clone());
+        let ingest = Ingest::new(normalizer, writer);
         let listener = TcpListener::bind(config.http.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -88,7 +92,14 @@ impl App {
             })?;
         let nats = match &config.nats.url {
             Some(url) => Some(
-                NatsCollector::connect(url, &config.nats, &config.ingest, ingest.clone()).await?,
+                NatsCollector::connect(
+                    url,
+                    &config.nats,
+                    &config.ingest,
+                    &adapters,
+                    ingest.clone(),
+                )
+                .await?,
             ),
             None => None,
         };

@@ -66,33 +66,14 @@ impl Recorder {
                 3_000,
             ),
         };
-        let mut event = WireEvent {
-            id: id.clone(),
-            time: at + Duration::milliseconds(skew_ms),
+        let mut event = crate::adapt::event(
+            id.clone(),
+            at + Duration::milliseconds(skew_ms),
             kind,
-            outcome: Some(Outcome::Success),
-            reason: None,
-            source: crate::event::Source {
-                source_type: Some(source_type),
-                name: Some(name),
-                unknown: Map::new(),
-            },
-            connection_id: None,
-            subject: None,
-            client: Default::default(),
-            resource: None,
-            metadata: Default::default(),
-            issuer: None,
-            scopes: Default::default(),
-            token: Default::default(),
-            redirect_uri: None,
-            consent: None,
-            tool: None,
-            network: Default::default(),
-            http: Default::default(),
-            attributes: Map::new(),
-            unknown: Map::new(),
-        };
+            source_type,
+            Some(name),
+        );
+        event.outcome = Some(Outcome::Success);
         // An authorization server's own events name it as the issuer.
         if let Src::Auth(issuer) = src {
             event.issuer = Some(issuer.issuer.clone());

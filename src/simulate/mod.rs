@@ -7,7 +7,8 @@
 //! - [`output`]: where the events go (NDJSON file or stdout, HTTP, NATS), paced or not.
 //!
 //! The flow model produces typed [`WireEvent`](crate::event::WireEvent)s; encoding is a
-//! separate step ([`encode_native`]), so other formats can be emitted from the same flows.
+//! separate step ([`encode_native`], or [`Simulation::encode`] for the vendor formats of
+//! [`adapt`](crate::adapt)), so every format is emitted from the same flows.
 //! One seed gives the same bytes: every draw comes from one ChaCha8 stream, and nothing
 //! depends on the clock or on hash-map order.
 
@@ -20,6 +21,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+
+use crate::adapt::{self, Format};
 
 pub use attacks::{Attack, Label};
 pub use flows::SimEvent;
@@ -117,6 +120,41 @@ impl Simulation {
                 *expires += shift;
             }
         }
+    }
+}
+
+/// One encoded event: the format it is in, and its JSON without the newline.
+pub type Encoded = (Format, Vec<u8>);
+
+impl Simulation {
+    /// Every event in `format` (authorization-server events in the AS format, gateway
+    /// events in the gateway format, the rest native: see [`adapt::emit`]). Labels name the
+    /// events by the ids the adapters will give them (`okta:<id>`), so scoring still works.
+    pub fn encode(&mut self, format: Format) -> Vec<Encoded> {
+        let mut ids = std::collections::HashMap::new();
+        let encoded = self
+            .events
+            .iter()
+            .map(|sim| {
+                let (format, record) = adapt::emit(format, &sim.event);
+                if format != Format::Native {
+                    ids.insert(sim.event.id.clone(), format!("{format}:{}", sim.event.id));
+                }
+                // A JSON value always serializes.
+                (
+                    format,
+                    serde_json::to_vec(&record).expect("JSON serializes"),
+                )
+            })
+            .collect();
+        for label in &mut self.labels {
+            for id in &mut label.evidence {
+                if let Some(read_as) = ids.get(id) {
+                    id.clone_from(read_as);
+                }
+            }
+        }
+        encoded
     }
 }
 

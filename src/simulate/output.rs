@@ -1,19 +1,23 @@
-//! Where simulated events go: an NDJSON file or stdout, trustpath's HTTP endpoint, or
-//! NATS JetStream (`trustpath.in.native.sim`, publish acks awaited in windows so the
-//! publisher is not the bottleneck). `rate` paces a live stream; without it, as fast as
+//! Where simulated events go: an NDJSON file or stdout (a directory of one file per format
+//! for vendor formats), trustpath's HTTP endpoint, or NATS JetStream
+//! (`trustpath.in.<format>.sim`, publish acks awaited in windows so the publisher is not
+//! the bottleneck). `rate` paces a live stream; without it, as fast as
 //! the sink takes them.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::time::Duration;
 
 use async_nats::jetstream;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::time::Instant;
 
-use super::{SimEvent, encode_native};
+use super::Encoded;
+use crate::adapt::Format;
 use crate::client::ServerClient;
 
-/// NATS subject simulated events are published to.
-pub const SUBJECT: &str = "trustpath.in.native.sim";
+/// NATS subjects simulated records are published to (see [`subject`]).
+pub const SUBJECTS: &str = "trustpath.in.<format>.sim";
 /// Events per HTTP request and per window of outstanding JetStream acks.
 const CHUNK: usize = 1_000;
 
@@ -45,6 +49,11 @@ pub enum OutputError {
     },
     #[error("NATS JetStream: {0}")]
     Nats(String),
+    #[error(
+        "--out {0}: records in several formats go to one file per format; give --out a \
+         directory (it gets keycloak.ndjson, gateway.ndjson, native.ndjson, ...)"
+    )]
+    NeedsDirectory(String),
 }
 
 /// Paces emission at `rate` events per second.
@@ -72,9 +81,14 @@ impl Pace {
     }
 }
 
-/// Sends `events` to `sink`. Returns how many were sent.
+/// Sends `records` to `sink`. Returns how many were sent.
+///
+/// Native records go to one NDJSON file; records in several formats go to a directory with
+/// one `<format>.ndjson` each, so each file can be ingested with its `--format`. On HTTP
+/// each run of same-format records is one `POST /v1/events?format=`; on NATS each record
+/// goes to `trustpath.in.<format>.sim`.
 pub async fn send(
-    events: &[SimEvent],
+    records: &[Encoded],
     sink: &Sink,
     rate: Option<f64>,
 ) -> Result<usize, OutputError> {
@@ -86,46 +100,31 @@ pub async fn send(
     let mut pace = Pace::new(rate);
     match sink {
         Sink::File(path) => {
-            let mut out: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = if path == "-" {
-                Box::new(tokio::io::stdout())
-            } else {
-                Box::new(
-                    tokio::fs::File::create(path)
-                        .await
-                        .map_err(|source| write_error(path, source))?,
-                )
-            };
-            let mut out = tokio::io::BufWriter::new(&mut out);
-            for chunk in events.chunks(step) {
-                for event in chunk {
-                    let mut line = encode_native(event);
-                    line.push(b'\n');
-                    out.write_all(&line)
-                        .await
-                        .map_err(|source| write_error(path, source))?;
+            let mut files = Files::open(path, records).await?;
+            for chunk in records.chunks(step) {
+                for (format, line) in chunk {
+                    files.write(*format, line).await?;
                 }
                 if rate.is_some() {
-                    out.flush()
-                        .await
-                        .map_err(|source| write_error(path, source))?;
+                    files.flush().await?;
                 }
                 pace.sent(chunk.len()).await;
             }
-            out.flush()
-                .await
-                .map_err(|source| write_error(path, source))?;
+            files.flush().await?;
         }
         Sink::Http(base) => {
             let server = ServerClient::new(base);
-            for chunk in events.chunks(step) {
-                let mut body = Vec::new();
-                for event in chunk {
-                    body.extend_from_slice(&encode_native(event));
-                    body.push(b'\n');
-                }
-                let answer = server.ingest(body, "native").await?;
-                if let Some(error) = answer.errors.first() {
-                    return Err(OutputError::Rejected(error.reason.clone()));
+            for chunk in records.chunks(step) {
+                for run in chunk.chunk_by(|a, b| a.0 == b.0) {
+                    let mut body = Vec::new();
+                    for (_, line) in run {
+                        body.extend_from_slice(line);
+                        body.push(b'\n');
+                    }
+                    let answer = server.ingest(body, run[0].0.as_str()).await?;
+                    if let Some(error) = answer.errors.first() {
+                        return Err(OutputError::Rejected(error.reason.clone()));
+                    }
                 }
                 pace.sent(chunk.len()).await;
             }
@@ -139,11 +138,11 @@ pub async fn send(
                         source,
                     })?;
             let js = jetstream::new(client);
-            for chunk in events.chunks(step) {
+            for chunk in records.chunks(step) {
                 let mut acks = Vec::with_capacity(chunk.len());
-                for event in chunk {
+                for (format, line) in chunk {
                     let ack = js
-                        .publish(SUBJECT, encode_native(event).into())
+                        .publish(subject(*format), line.clone().into())
                         .await
                         .map_err(|e| OutputError::Nats(format!("publish failed: {e}")))?;
                     acks.push(ack);
@@ -155,7 +154,7 @@ pub async fn send(
                 {
                     ack.map_err(|e| {
                         OutputError::Nats(format!(
-                            "no publish ack (is there a stream on {SUBJECT}? start `trustpath serve --nats-url …` first): {e}"
+                            "no publish ack (is there a stream on {SUBJECTS}? start `trustpath serve --nats-url …` first): {e}"
                         ))
                     })?;
                 }
@@ -163,7 +162,84 @@ pub async fn send(
             }
         }
     }
-    Ok(events.len())
+    Ok(records.len())
+}
+
+/// The NATS subject simulated records of `format` are published to.
+pub fn subject(format: Format) -> String {
+    format!("trustpath.in.{format}.sim")
+}
+
+/// The file sink: one file (or stdout) for native records, a directory of
+/// `<format>.ndjson` files when there are other formats.
+struct Files {
+    path: String,
+    single: Option<BufWriter<Box<dyn AsyncWrite + Unpin + Send>>>,
+    per_format: BTreeMap<Format, BufWriter<tokio::fs::File>>,
+}
+
+impl Files {
+    async fn open(path: &str, records: &[Encoded]) -> Result<Files, OutputError> {
+        let native_only = records.iter().all(|(format, _)| *format == Format::Native);
+        let mut files = Files {
+            path: path.to_owned(),
+            single: None,
+            per_format: BTreeMap::new(),
+        };
+        if native_only {
+            let out: Box<dyn AsyncWrite + Unpin + Send> = if path == "-" {
+                Box::new(tokio::io::stdout())
+            } else {
+                Box::new(
+                    tokio::fs::File::create(path)
+                        .await
+                        .map_err(|source| write_error(path, source))?,
+                )
+            };
+            files.single = Some(BufWriter::new(out));
+            return Ok(files);
+        }
+        if path == "-" {
+            return Err(OutputError::NeedsDirectory(path.to_owned()));
+        }
+        tokio::fs::create_dir_all(path)
+            .await
+            .map_err(|source| write_error(path, source))?;
+        let formats: BTreeSet<Format> = records.iter().map(|(format, _)| *format).collect();
+        for format in formats {
+            let file_path = Path::new(path).join(format!("{format}.ndjson"));
+            let file = tokio::fs::File::create(&file_path)
+                .await
+                .map_err(|source| write_error(&file_path.display().to_string(), source))?;
+            files.per_format.insert(format, BufWriter::new(file));
+        }
+        Ok(files)
+    }
+
+    async fn write(&mut self, format: Format, line: &[u8]) -> Result<(), OutputError> {
+        let path = &self.path;
+        let result = match (&mut self.single, self.per_format.get_mut(&format)) {
+            (Some(out), _) => write_line(out, line).await,
+            (None, Some(out)) => write_line(out, line).await,
+            (None, None) => unreachable!("a file is open for every format of the records"),
+        };
+        result.map_err(|source| write_error(path, source))
+    }
+
+    async fn flush(&mut self) -> Result<(), OutputError> {
+        if let Some(out) = &mut self.single {
+            out.flush().await.map_err(|e| write_error(&self.path, e))?;
+        }
+        for out in self.per_format.values_mut() {
+            out.flush().await.map_err(|e| write_error(&self.path, e))?;
+        }
+        Ok(())
+    }
+}
+
+async fn write_line(out: &mut (impl AsyncWrite + Unpin), line: &[u8]) -> std::io::Result<()> {
+    out.write_all(line).await?;
+    out.write_all(b"\n").await
 }
 
 fn write_error(path: &str, source: std::io::Error) -> OutputError {

@@ -8,10 +8,13 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use duckdb::{Connection, params};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 use super::{StoreError, named};
-use crate::event::{Kind, Outcome};
+use crate::event::{
+    Client, Consent, Http, Kind, Metadata, Network, Outcome, Registration, Scopes, Source,
+    SourceType, Token, WireEvent,
+};
 
 const EVENTS: &str = include_str!("../../queries/events.sql");
 const REJECTED: &str = include_str!("../../queries/rejected.sql");
@@ -75,6 +78,21 @@ pub struct EventFilter {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+    /// How each event is written: `trustpath` (the stored row, default) or `ocsf` (OCSF 1.x
+    /// in the fitting class, for a SIEM).
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<EventFormat>,
+}
+
+/// How `GET /v1/events` writes each event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EventFormat {
+    /// The stored row: flat, typed columns (DOMAIN.md §2, normalized store).
+    Trustpath,
+    /// OCSF 1.x: Authentication, Authorize Session or API Activity (see `adapt::ocsf`).
+    Ocsf,
 }
 
 /// One page of events, newest first.
@@ -160,6 +178,10 @@ impl Reader {
             ],
             limit,
         )?;
+        let events = match filter.format.unwrap_or(EventFormat::Trustpath) {
+            EventFormat::Trustpath => events,
+            EventFormat::Ocsf => events.iter().map(ocsf_of).collect::<Result<_, _>>()?,
+        };
         Ok(EventPage {
             events,
             next_cursor,
@@ -290,6 +312,150 @@ pub(super) fn keyset_page<T: serde::de::DeserializeOwned>(
         None
     };
     Ok((documents, next_cursor))
+}
+
+/// A stored event (the document `event_document` makes) in OCSF, with where the row came
+/// from: when trustpath received it, which adapter read it and the hash of the raw bytes.
+fn ocsf_of(document: &Value) -> Result<Value, StoreError> {
+    let unreadable = |e: serde_json::Error| {
+        StoreError::Internal(format!("a stored event does not read back: {e}"))
+    };
+    let stored: StoredEvent = serde_json::from_value(document.clone()).map_err(unreadable)?;
+    let provenance = json!({
+        "received_at": stored.received_at,
+        "format": stored.format,
+        "raw_sha256": stored.raw_sha256,
+    });
+    let mut record = crate::adapt::ocsf::emit(&stored.event.into())
+        .ok_or_else(|| StoreError::Internal("OCSF has no class for a stored event".into()))?;
+    if let Some(unmapped) = record.get_mut("unmapped").and_then(Value::as_object_mut) {
+        unmapped.insert("trustpath_store".to_owned(), provenance);
+    } else if let Some(object) = record.as_object_mut() {
+        object.insert(
+            "unmapped".to_owned(),
+            json!({ "trustpath_store": provenance }),
+        );
+    }
+    Ok(record)
+}
+
+/// One row as `event_document` writes it, the columns named as in the store.
+#[derive(Debug, Deserialize)]
+struct StoredEvent {
+    received_at: Option<String>,
+    format: Option<String>,
+    raw_sha256: Option<String>,
+    #[serde(flatten)]
+    event: StoredColumns,
+}
+
+#[derive(Debug, Deserialize)]
+struct StoredColumns {
+    event_id: String,
+    time: DateTime<Utc>,
+    kind: Kind,
+    outcome: Option<Outcome>,
+    reason: Option<String>,
+    source_type: Option<SourceType>,
+    source_name: Option<String>,
+    connection_id: Option<String>,
+    subject: Option<String>,
+    client_id: Option<String>,
+    client_registration: Option<Registration>,
+    client_name: Option<String>,
+    client_doc_sha256: Option<String>,
+    client_redirect_uris: Option<Vec<String>>,
+    resource: Option<String>,
+    metadata_url: Option<String>,
+    metadata_sha256: Option<String>,
+    metadata_authorization_servers: Option<Vec<String>>,
+    metadata_scopes_supported: Option<Vec<String>>,
+    issuer: Option<String>,
+    scopes_requested: Option<Vec<String>>,
+    scopes_granted: Option<Vec<String>>,
+    token_id: Option<String>,
+    token_parent_id: Option<String>,
+    token_refresh_id: Option<String>,
+    token_audience: Option<Vec<String>>,
+    grant_type: Option<String>,
+    token_expires_at: Option<DateTime<Utc>>,
+    redirect_uri: Option<String>,
+    consent: Option<Consent>,
+    tool: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    http_status: Option<u16>,
+    http_bytes: Option<u64>,
+    http_resolved_ip: Option<String>,
+    http_redirected: Option<bool>,
+    attributes: Option<Map<String, Value>>,
+}
+
+impl From<StoredColumns> for WireEvent {
+    fn from(row: StoredColumns) -> Self {
+        WireEvent {
+            id: row.event_id,
+            time: row.time,
+            kind: row.kind,
+            outcome: row.outcome,
+            reason: row.reason,
+            source: Source {
+                source_type: row.source_type,
+                name: row.source_name,
+                unknown: Map::new(),
+            },
+            connection_id: row.connection_id,
+            subject: row.subject,
+            client: Client {
+                id: row.client_id,
+                registration: row.client_registration,
+                name: row.client_name,
+                document_sha256: row.client_doc_sha256,
+                redirect_uris: row.client_redirect_uris,
+                unknown: Map::new(),
+            },
+            resource: row.resource,
+            metadata: Metadata {
+                url: row.metadata_url,
+                document_sha256: row.metadata_sha256,
+                authorization_servers: row.metadata_authorization_servers,
+                scopes_supported: row.metadata_scopes_supported,
+                unknown: Map::new(),
+            },
+            issuer: row.issuer,
+            scopes: Scopes {
+                requested: row.scopes_requested,
+                granted: row.scopes_granted,
+                unknown: Map::new(),
+            },
+            token: Token {
+                id: row.token_id,
+                parent_id: row.token_parent_id,
+                refresh_token_id: row.token_refresh_id,
+                audience: row.token_audience,
+                grant_type: row.grant_type,
+                expires_at: row.token_expires_at,
+                unknown: Map::new(),
+            },
+            redirect_uri: row.redirect_uri,
+            consent: row.consent,
+            tool: row.tool,
+            network: Network {
+                ip: row.ip,
+                user_agent: row.user_agent,
+                unknown: Map::new(),
+            },
+            http: Http {
+                status: row.http_status,
+                bytes: row.http_bytes,
+                resolved_ip: row.http_resolved_ip,
+                redirected: row.http_redirected,
+                unknown: Map::new(),
+            },
+            attributes: row.attributes.unwrap_or_default(),
+            unknown: Map::new(),
+        }
+    }
 }
 
 /// Keyset position `(time, id)` of the last row of a page.

@@ -1,6 +1,7 @@
 //! Integration tests against real processes: `nats-server`, DuckDB files, the trustpath
 //! binary. One test binary (DuckDB links once); one module per area.
 
+mod adapters;
 mod api;
 mod auth;
 mod delivery;

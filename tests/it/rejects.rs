@@ -111,7 +111,7 @@ async fn bad_nats_messages_are_kept_and_good_ones_still_flow() {
             .unwrap();
     }
     // A format with no adapter yet is kept too, not dropped.
-    js.publish("trustpath.in.okta.test", crate::event("okta-1").into())
+    js.publish("trustpath.in.splunk.test", crate::event("splunk-1").into())
         .await
         .unwrap()
         .await
@@ -124,7 +124,7 @@ async fn bad_nats_messages_are_kept_and_good_ones_still_flow() {
     assert!(
         reasons
             .iter()
-            .any(|r| r.starts_with("no adapter for format `okta`")),
+            .any(|r| r.starts_with("no adapter for format `splunk`")),
         "{reasons:#?}"
     );
     let utf8 = rejected["rejected"]
