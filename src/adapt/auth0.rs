@@ -35,7 +35,7 @@
 use chrono::SecondsFormat;
 use serde_json::{Map, Value, json};
 
-use super::{Context, Fields};
+use super::{Context, Fields, object, overlay};
 use crate::event::{Kind, Outcome, SourceType, WireEvent};
 
 /// Fields of `trustpath.event.v1` this format does not carry; see adapt::without.
@@ -275,28 +275,8 @@ fn issuer_host(issuer: &str) -> Option<String> {
     })
 }
 
-/// A JSON object of the entries that have a value.
-fn object<const N: usize>(entries: [(&str, Option<Value>); N]) -> Map<String, Value> {
-    entries
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
-        .collect()
-}
-
 fn json_text(value: &Option<String>) -> Option<Value> {
     value.clone().map(Value::String)
-}
-
-/// Puts `kept` over `record`, descending into objects present in both.
-fn overlay(record: &mut Map<String, Value>, kept: &Map<String, Value>) {
-    for (key, value) in kept {
-        match (record.get_mut(key), value) {
-            (Some(Value::Object(inner)), Value::Object(kept_inner)) => overlay(inner, kept_inner),
-            _ => {
-                record.insert(key.clone(), value.clone());
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -355,7 +335,7 @@ mod tests {
         serde_json::from_value(event).expect("test events are wire events")
     }
 
-    /// /work/shared/samples/auth0.ndjson, one record per line.
+    /// the vendor sample `shared/samples/auth0.ndjson`, one record per line.
     const SAMPLES: [&str; 3] = [
         r#"{"log_id":"90020261126100000000000000000000000000000000000001","date":"2026-11-26T10:00:01.456Z","type":"seacft","description":"Authorization Code for Access Token","client_id":"aBcD1234efGH5678ijKL","client_name":"Example MCP App","ip":"203.0.113.7","user_agent":"example-mcp-client/1.2","hostname":"example.us.auth0.com","user_id":"auth0|6560a1b2c3d4e5f6a7b8c9d0","user_name":"alice@example.com","audience":"https://mcp.example.com/mcp","scope":"openid files:read","details":{"code":"*************Xk9"},"tenant_name":"example"}"#,
         r#"{"log_id":"90020261126100500000000000000000000000000000000002","date":"2026-11-26T10:05:00.000Z","type":"feacft","description":"Invalid authorization code","client_id":"zZzZ0000yYyY1111xXxX","client_name":"Unknown","ip":"198.51.100.23","user_agent":"curl/8.5.0","hostname":"example.us.auth0.com","audience":"https://mcp.example.com/mcp","details":{"code":"*************aa1"},"tenant_name":"example"}"#,
@@ -794,7 +774,7 @@ mod tests {
         }
     }
 
-    /// The simulator's authorization-server events Auth0 logs (/work/shared-sim-kinds.ndjson),
+    /// The simulator's authorization-server events Auth0 logs (`trustpath simulate` output),
     /// and shapes it does not produce (failed login, token exchange, device code, client
     /// credentials).
     const SIMULATED: [&str; 19] = [

@@ -25,10 +25,10 @@
 //! implies them (POST, `tools/call` with a tool, allow/deny). Not carried: [`NOT_CARRIED`].
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::www_authenticate::{self, Bearer, Challenge};
-use super::{Context, Fields};
+use super::{Context, Fields, object, overlay};
 use crate::event::{Kind, Outcome, SourceType, WireEvent};
 
 /// Fields of `trustpath.event.v1` this format does not carry; see adapt::without.
@@ -129,11 +129,11 @@ pub fn read(fields: &mut Fields, context: &Context) -> Result<WireEvent, String>
     let shape = Shape::of(fields)?;
     let source_name = fields
         .string("gateway")
-        .or_else(|| peek_string(fields, "host"));
+        .or_else(|| fields.peek_string("host"));
     let id = context.event_id(fields.string("request_id"));
     let mut event = super::event(id, time, shape.kind(), SourceType::Gateway, source_name);
 
-    take_if(fields, "method", shape.method());
+    fields.take_if_eq("method", shape.method());
     let url = https_url(fields.string("host"), fields.string("path"));
     let status = status(fields);
     if status.is_some() {
@@ -147,7 +147,7 @@ pub fn read(fields: &mut Fields, context: &Context) -> Result<WireEvent, String>
     read_jwt(fields, &mut event);
     event.tool = fields.string("mcp_tool");
     if event.tool.is_some() {
-        take_if(fields, "mcp_method", "tools/call");
+        fields.take_if_eq("mcp_method", "tools/call");
     }
 
     match shape {
@@ -165,7 +165,7 @@ pub fn read(fields: &mut Fields, context: &Context) -> Result<WireEvent, String>
         Shape::Challenge => {
             event.resource = url;
             let error = read_challenge(fields, &mut event);
-            take_if(fields, "decision", "deny");
+            fields.take_if_eq("decision", "deny");
             event.outcome = Some(match status {
                 Some(403) => Outcome::Denied,
                 _ => Outcome::Failure,
@@ -181,7 +181,7 @@ pub fn read(fields: &mut Fields, context: &Context) -> Result<WireEvent, String>
         Shape::Access => {
             event.resource = url;
             let error = read_challenge(fields, &mut event).ok().flatten();
-            let decision = peek_string(fields, "decision");
+            let decision = fields.peek_string("decision");
             event.outcome = Some(match (decision.as_deref(), status) {
                 (Some("deny"), _) | (_, Some(403)) => Outcome::Denied,
                 (_, Some(400..)) => Outcome::Failure,
@@ -216,7 +216,7 @@ fn read_jwt(fields: &mut Fields, event: &mut WireEvent) {
 /// Maps the Bearer challenge of `www_authenticate` onto the event and returns its `error`.
 /// `Err` when the header is malformed: the problem goes in `attributes`, the header stays.
 fn read_challenge(fields: &mut Fields, event: &mut WireEvent) -> Result<Option<String>, ()> {
-    let Some(header) = peek_string(fields, "www_authenticate") else {
+    let Some(header) = fields.peek_string("www_authenticate") else {
         return Ok(None);
     };
     let challenges = match www_authenticate::parse(&header) {
@@ -356,14 +356,6 @@ fn jwt_claims(event: &WireEvent) -> Option<Value> {
     (!claims.is_empty()).then_some(Value::Object(claims))
 }
 
-/// A JSON object of the entries that have a value.
-fn object<const N: usize>(entries: [(&str, Option<Value>); N]) -> Map<String, Value> {
-    entries
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
-        .collect()
-}
-
 fn json<T: Clone + Into<Value>>(value: &Option<T>) -> Option<Value> {
     value.clone().map(Into::into)
 }
@@ -392,18 +384,6 @@ fn bearer_header(event: &WireEvent, error: Option<&str>) -> Option<Value> {
     (!challenge.params.is_empty()).then(|| challenge.to_string().into())
 }
 
-/// Puts `kept` over `record`, descending into objects present in both.
-fn overlay(record: &mut Map<String, Value>, kept: &Map<String, Value>) {
-    for (key, value) in kept {
-        match (record.get_mut(key), value) {
-            (Some(Value::Object(inner)), Value::Object(kept_inner)) => overlay(inner, kept_inner),
-            _ => {
-                record.insert(key.clone(), value.clone());
-            }
-        }
-    }
-}
-
 fn is_prm_path(path: &str) -> bool {
     path.strip_prefix(PRM_PATH)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
@@ -429,23 +409,6 @@ fn status(fields: &Fields) -> Option<i64> {
         Value::Number(n) => n.as_i64(),
         Value::String(text) => text.trim().parse().ok(),
         _ => None,
-    }
-}
-
-/// A text field, looked at but left in place.
-fn peek_string(fields: &Fields, path: &str) -> Option<String> {
-    fields
-        .peek(path)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-/// Takes `path` only when it holds `expected`: a value the event implies is not lost, any
-/// other is kept in attributes. (Could move to `Fields`.)
-fn take_if(fields: &mut Fields, path: &str, expected: &str) {
-    if fields.peek(path).and_then(Value::as_str) == Some(expected) {
-        fields.take(path);
     }
 }
 
@@ -489,7 +452,7 @@ mod tests {
         serde_json::from_value(event).expect("test events are wire events")
     }
 
-    /// /work/shared/samples/gateway.ndjson, one record per line.
+    /// the vendor sample `shared/samples/gateway.ndjson`, one record per line.
     const SAMPLES: [&str; 4] = [
         r#"{"ts":"2026-11-26T10:00:00.010Z","request_id":"r-0001","session_id":null,"method":"POST","path":"/mcp","host":"mcp.example.com","status":401,"www_authenticate":"Bearer resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource\", scope=\"files:read\"","client_ip":"203.0.113.7","user_agent":"example-mcp-client/1.2"}"#,
         r#"{"ts":"2026-11-26T10:00:00.050Z","request_id":"r-0002","method":"GET","path":"/.well-known/oauth-protected-resource","host":"mcp.example.com","status":200,"response_sha256":"41aa6c2f0d8e3b7a9c1d5e4f2a6b8c0d3e7f9a1b5c2d4e6f8a0b1c3d5e7f9a2b","prm":{"resource":"https://mcp.example.com/mcp","authorization_servers":["https://auth.example.com"],"scopes_supported":["files:read","files:write"]},"client_ip":"203.0.113.7","user_agent":"example-mcp-client/1.2"}"#,
@@ -710,7 +673,7 @@ mod tests {
         }
     }
 
-    /// The simulator's gateway events (/work/shared-sim.ndjson), one of each shape, and
+    /// The simulator's gateway events (`trustpath simulate` output), one of each shape, and
     /// shapes it does not produce (invalid_token, denied access, audience and expiry).
     const SIMULATED: [&str; 10] = [
         r#"{"id":"sim-1-00000001","time":"2026-11-01T00:10:01.070Z","kind":"resource.challenge","outcome":"failure","reason":"missing_token","source":{"type":"gateway","name":"gw-mcp-files"},"connection_id":"sess-0fbea39e96e8","resource":"https://mcp-files.acme.example/mcp","metadata":{"url":"https://mcp-files.acme.example/.well-known/oauth-protected-resource/mcp"},"scopes":{"requested":["files:read"]},"network":{"ip":"203.0.113.5","user_agent":"copilot-agent/3.15"},"http":{"status":401}}"#,

@@ -143,7 +143,7 @@ struct Meaning {
 }
 
 fn read_user_event(fields: &mut Fields, context: &Context) -> Result<WireEvent, String> {
-    let Some(event_type) = peek_text(fields, "type") else {
+    let Some(event_type) = fields.peek_string("type") else {
         return Err(format!(
             "missing `type` (of a user event) or `operationType` (of an admin event); {}",
             what_is_read()
@@ -199,7 +199,7 @@ fn read_user_event(fields: &mut Fields, context: &Context) -> Result<WireEvent, 
         _ => {}
     }
     if event.client.registration.is_none()
-        && take_if_equal(fields, "details.client_auth_method", CIMD_AUTH_METHOD)
+        && fields.take_if_eq("details.client_auth_method", CIMD_AUTH_METHOD)
     {
         event.client.registration = Some(Registration::Cimd);
     }
@@ -212,7 +212,7 @@ fn user_event_meaning(event_type: &str, fields: &Fields) -> Result<Meaning, Stri
         Some(base_type) => (base_type, true),
         None => (event_type, false),
     };
-    let grant_detail = peek_text(fields, "details.grant_type");
+    let grant_detail = fields.peek_string("details.grant_type");
     let token_type = TOKEN_TYPES.iter().find(|(name, _)| *name == base_type);
     let kind = match base_type {
         _ if token_type.is_some() => Kind::TokenIssue,
@@ -237,7 +237,7 @@ fn user_event_meaning(event_type: &str, fields: &Fields) -> Result<Meaning, Stri
         (Kind::TokenIssue, None) => token_type.map(|(_, grant)| (*grant).to_owned()),
         _ => None,
     };
-    let error = peek_text(fields, "error");
+    let error = fields.peek_string("error");
     let denial = matches!(
         (kind, error.as_deref()),
         (Kind::AuthorizationRequest, Some(REJECTED_BY_USER))
@@ -292,7 +292,7 @@ fn read_client_id(fields: &mut Fields, kind: Kind) -> Option<String> {
     };
     match on_behalf_of {
         Some(client) => {
-            take_if_equal(fields, "clientId", &client);
+            fields.take_if_eq("clientId", client.as_str());
             Some(client)
         }
         None => fields.string("clientId"),
@@ -300,7 +300,7 @@ fn read_client_id(fields: &mut Fields, kind: Kind) -> Option<String> {
 }
 
 fn read_consent(fields: &mut Fields) -> Option<Consent> {
-    let consent = match peek_text(fields, "details.consent")?.as_str() {
+    let consent = match fields.peek_string("details.consent")?.as_str() {
         "consent_granted" => Consent::Explicit,
         "persistent_consent" => Consent::Remembered,
         "no_consent_required" => Consent::NotRequired,
@@ -314,8 +314,8 @@ fn read_consent(fields: &mut Fields) -> Option<Consent> {
 /// An admin event: CREATE or UPDATE of a CLIENT is a client registration by an
 /// administrator.
 fn read_admin_event(fields: &mut Fields, context: &Context) -> Result<WireEvent, String> {
-    let operation = peek_text(fields, "operationType").unwrap_or_default();
-    let resource_type = peek_text(fields, "resourceType").unwrap_or_default();
+    let operation = fields.peek_string("operationType").unwrap_or_default();
+    let resource_type = fields.peek_string("resourceType").unwrap_or_default();
     if resource_type != "CLIENT" || !matches!(operation.as_str(), "CREATE" | "UPDATE") {
         return Err(format!(
             "admin event `{operation}` on `{resource_type}` is not a client registration; {}",
@@ -368,22 +368,18 @@ fn read_representation(fields: &mut Fields, event: &mut WireEvent) {
     event.client.name = client.string("name");
     event.client.redirect_uris = client.strings("redirectUris");
     if !client.rest.is_empty() {
-        put_back(fields, "representation", Value::Object(client.rest));
+        fields.put_back("representation", Value::Object(client.rest));
     }
 }
 
 /// Puts a field back into the record, to be kept in attributes like any field left.
 /// (A `Fields::put` in adapt could replace this reach into `Fields`.)
-fn put_back(fields: &mut Fields, key: &str, value: Value) {
-    fields.rest.insert(key.to_owned(), value);
-}
-
 /// The realm's name: `realmName` where Keycloak logs it (then `realmId` is an id, kept in
 /// attributes unless it is the same), else `realmId`.
 fn read_realm(fields: &mut Fields) -> Option<String> {
     match fields.string("realmName") {
         Some(name) => {
-            take_if_equal(fields, "realmId", &name);
+            fields.take_if_eq("realmId", name.as_str());
             Some(name)
         }
         None => fields.string("realmId"),
@@ -401,20 +397,6 @@ fn issuer(context: &Context, realm: Option<&str>) -> Option<String> {
 }
 
 /// A text field, looked at without taking it.
-fn peek_text(fields: &Fields, path: &str) -> Option<String> {
-    fields.peek(path)?.as_str().map(str::to_owned)
-}
-
-/// Takes a text field when it holds `value` (the same fact said twice); reports whether
-/// it did.
-fn take_if_equal(fields: &mut Fields, path: &str, value: &str) -> bool {
-    let equal = fields.peek(path).and_then(Value::as_str) == Some(value);
-    if equal {
-        fields.take(path);
-    }
-    equal
-}
-
 /// What this adapter reads, for rejection reasons.
 fn what_is_read() -> String {
     let user_types: Vec<&str> = TOKEN_TYPES
@@ -586,7 +568,7 @@ mod tests {
     use crate::config::AdaptersConfig;
     use crate::normalize::Rejection;
 
-    /// /work/shared/samples/keycloak.ndjson, as it is.
+    /// the vendor sample `shared/samples/keycloak.ndjson`, as it is.
     const SAMPLES: &str = r#"{"id":"4b1d7c2e-0a51-4f0e-9d7e-1b2c3d4e5f60","time":1795687200123,"type":"CODE_TO_TOKEN","realmId":"mcp","clientId":"https://app.example.com/oauth/client.json","userId":"5f0c1e8a-7a44-4a5e-9c4b-2f1d0e9a8b71","sessionId":"0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d","ipAddress":"203.0.113.7","details":{"token_id":"onrtac:7c1f2e","grant_type":"authorization_code","refresh_token_id":"onrtrt:91ab2c","scope":"openid files:read","code_id":"0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d","client_auth_method":"client-id-metadata-document","audience":"https://mcp.example.com/mcp"}}
 {"id":"8e2f6a1b-3c4d-4e5f-8a9b-0c1d2e3f4a5b","time":1795687199001,"type":"LOGIN","realmId":"mcp","clientId":"https://app.example.com/oauth/client.json","userId":"5f0c1e8a-7a44-4a5e-9c4b-2f1d0e9a8b71","sessionId":"0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d","ipAddress":"203.0.113.7","details":{"auth_method":"openid-connect","redirect_uri":"https://app.example.com/cb","consent":"consent_granted","code_id":"0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d","username":"alice"}}
 {"id":"c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f","time":1795690800456,"type":"REFRESH_TOKEN","realmId":"mcp","clientId":"https://app.example.com/oauth/client.json","userId":"5f0c1e8a-7a44-4a5e-9c4b-2f1d0e9a8b71","sessionId":"0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d","ipAddress":"203.0.113.7","details":{"token_id":"onrtac:88d0aa","grant_type":"refresh_token","refresh_token_id":"onrtrt:91ab2c","updated_refresh_token_id":"onrtrt:a7c3f0","scope":"openid files:read"}}
@@ -1103,8 +1085,8 @@ mod tests {
         assert_eq!(issuer(&adapters(None), "other"), None);
     }
 
-    /// One of each shape of the simulator's events (from /work/shared-sim-kinds.ndjson and
-    /// /work/shared-sim.ndjson), then shapes the simulator does not make.
+    /// One of each shape of the simulator's events (from `trustpath simulate` output
+    /// with attacks), then shapes the simulator does not make.
     const SIMULATED: &str = r#"{"id":"sim-1-00000004","time":"2026-11-01T00:10:01.625Z","kind":"authorization.request","outcome":"success","source":{"type":"authorization_server","name":"auth-eu"},"subject":"user0005@acme.example","client":{"id":"corp-copilot-agent","registration":"pre_registered","name":"Copilot Agent"},"resource":"https://mcp-files.acme.example/mcp","issuer":"https://auth-eu.acme.example","scopes":{"requested":["files:read"]},"redirect_uri":"https://copilot-agent.example.com/oauth/callback","network":{"ip":"203.0.113.5","user_agent":"copilot-agent/3.15"},"attributes":{"pkce_method":"S256"}}
 {"id":"sim-1-00000012","time":"2026-11-01T01:08:55.915Z","kind":"authorization.request","outcome":"success","source":{"type":"authorization_server","name":"auth-eu"},"subject":"user0004@acme.example","client":{"id":"https://claude-desktop.example.com/oauth/client-metadata.json","registration":"cimd","name":"Claude Desktop"},"resource":"https://mcp-files.acme.example/mcp","issuer":"https://auth-eu.acme.example","scopes":{"requested":["files:read"]},"redirect_uri":"https://claude-desktop.example.com/oauth/callback","network":{"ip":"192.0.2.254","user_agent":"claude-desktop/1.9"},"attributes":{"pkce_method":"S256"}}
 {"id":"sim-1-00000003","time":"2026-11-01T00:10:01.064Z","kind":"as_metadata.fetch","outcome":"success","source":{"type":"authorization_server","name":"auth-eu"},"issuer":"https://auth-eu.acme.example","network":{"ip":"203.0.113.5"},"http":{"status":200},"attributes":{"advertised_issuer":"https://auth-eu.acme.example","cimd_supported":true,"code_challenge_methods_supported":["S256"],"endpoints":{"authorization_endpoint":"https://auth-eu.acme.example/authorize","registration_endpoint":"https://auth-eu.acme.example/register","token_endpoint":"https://auth-eu.acme.example/token"},"metadata_url":"https://auth-eu.acme.example/.well-known/oauth-authorization-server"}}

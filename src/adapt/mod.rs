@@ -309,6 +309,30 @@ impl Fields {
         Some(flag)
     }
 
+    /// A non-empty text field, looked at but left in place.
+    pub fn peek_string(&self, path: &str) -> Option<String> {
+        self.peek(path)
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    }
+
+    /// Takes a field only when it holds exactly `expected` (a value the event implies, or
+    /// the same fact said twice); any other value stays, to be kept. Says whether it took.
+    pub fn take_if_eq(&mut self, path: &str, expected: impl Into<Value>) -> bool {
+        let matches = self.peek(path) == Some(&expected.into());
+        if matches {
+            self.take(path);
+        }
+        matches
+    }
+
+    /// Returns an unmapped part of the record (say, what is left of a nested object the
+    /// adapter took apart), to be kept with the rest.
+    pub fn put_back(&mut self, key: &str, value: Value) {
+        self.rest.insert(key.to_owned(), value);
+    }
+
     /// The event time: RFC 3339 text, or epoch milliseconds (a number or numeric text).
     /// Missing or unreadable is the record's fault, with the field named.
     pub fn time(&mut self, path: &str) -> Result<DateTime<Utc>, String> {
@@ -365,6 +389,27 @@ pub fn split_list(text: &str) -> Vec<String> {
         .filter(|item| !item.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// A JSON object of the entries that have a value (for `emit`).
+pub fn object<const N: usize>(entries: [(&str, Option<Value>); N]) -> Map<String, Value> {
+    entries
+        .into_iter()
+        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
+        .collect()
+}
+
+/// Puts `kept` over `record`, descending into objects present in both: `emit` writes back
+/// the vendor fields a record kept in `attributes.<format>`.
+pub fn overlay(record: &mut Map<String, Value>, kept: &Map<String, Value>) {
+    for (key, value) in kept {
+        match (record.get_mut(key), value) {
+            (Some(Value::Object(inner)), Value::Object(kept_inner)) => overlay(inner, kept_inner),
+            _ => {
+                record.insert(key.clone(), value.clone());
+            }
+        }
+    }
 }
 
 /// A new event with only the required fields set.

@@ -303,7 +303,7 @@ pub fn read(fields: &mut Fields, context: &Context) -> Result<WireEvent, String>
     let source_name = read_source_name(fields);
     let id = context.event_id(fields.string("metadata.uid"));
     fields.take("metadata.version");
-    if take_if_eq(fields, "severity_id", SEVERITY_INFORMATIONAL) {
+    if fields.take_if_eq("severity_id", SEVERITY_INFORMATIONAL) {
         fields.take("severity");
     }
 
@@ -349,7 +349,7 @@ fn read_outcome(fields: &mut Fields) -> Option<Outcome> {
     }
     match status_id {
         1 => Some(Outcome::Success),
-        2 if take_if_eq(fields, "unmapped.trustpath_outcome", "denied") => Some(Outcome::Denied),
+        2 if fields.take_if_eq("unmapped.trustpath_outcome", "denied") => Some(Outcome::Denied),
         2 => Some(Outcome::Failure),
         _ => None,
     }
@@ -392,8 +392,8 @@ fn read_kind(
 
 /// trustpath's export names the source in `unmapped`; a vendor's record names its product.
 fn read_source_name(fields: &mut Fields) -> Option<String> {
-    if take_if_eq(fields, "metadata.product.name", PRODUCT) {
-        take_if_eq(fields, "metadata.product.vendor_name", PRODUCT);
+    if fields.take_if_eq("metadata.product.name", PRODUCT) {
+        fields.take_if_eq("metadata.product.vendor_name", PRODUCT);
     }
     fields
         .string("unmapped.source_name")
@@ -419,8 +419,7 @@ fn read_parties(fields: &mut Fields, class: Class, event: &mut WireEvent) {
         .string(class.resource_path())
         .or_else(|| fields.string("unmapped.resource"));
     event.tool = read_tool(fields);
-    take_if_eq(
-        fields,
+    fields.take_if_eq(
         "api.operation",
         operation(event.kind, event.tool.as_deref()),
     );
@@ -500,16 +499,6 @@ fn read_tool(fields: &mut Fields) -> Option<String> {
         fields.take("resources");
     }
     Some(tool)
-}
-
-/// Takes a field that holds exactly `expected` (a constant trustpath writes); any other
-/// value stays, to be kept in the attributes.
-fn take_if_eq(fields: &mut Fields, path: &str, expected: impl Into<Value>) -> bool {
-    let matches = fields.peek(path) == Some(&expected.into());
-    if matches {
-        fields.take(path);
-    }
-    matches
 }
 
 /// A text field that names one of trustpath's enum values; anything else stays.
@@ -788,7 +777,7 @@ mod tests {
     const SAMPLES: &str = r#"{"class_uid":3002,"class_name":"Authentication","category_uid":3,"activity_id":1,"activity_name":"Logon","type_uid":300201,"time":1795687200123,"severity_id":1,"status_id":1,"status":"Success","metadata":{"version":"1.3.0","uid":"ocsf-0001","product":{"name":"Example AS","vendor_name":"Example"}},"user":{"name":"alice@example.com","uid":"5f0c1e8a"},"src_endpoint":{"ip":"203.0.113.7"},"dst_endpoint":{"hostname":"auth.example.com"},"auth_protocol":"OAuth 2.0","http_request":{"user_agent":"example-mcp-client/1.2","url":{"url_string":"https://auth.example.com/token"}},"unmapped":{"client_id":"https://app.example.com/oauth/client.json","scope":"files:read","resource":"https://mcp.example.com/mcp","grant_type":"authorization_code","token_id":"tok-7c1f2e"}}
 {"class_uid":6003,"class_name":"API Activity","category_uid":6,"activity_id":2,"activity_name":"Read","type_uid":600302,"time":1795687260000,"severity_id":1,"status_id":1,"status":"Success","metadata":{"version":"1.3.0","uid":"ocsf-0002","product":{"name":"Example MCP Gateway","vendor_name":"Example"}},"actor":{"user":{"name":"alice@example.com"},"app_name":"Example MCP App"},"api":{"operation":"tools/call","service":{"name":"https://mcp.example.com/mcp"}},"resources":[{"name":"search_files","type":"mcp.tool"}],"src_endpoint":{"ip":"203.0.113.7"},"http_request":{"user_agent":"example-mcp-client/1.2"},"unmapped":{"token_id":"tok-7c1f2e","session_id":"sess-8f2c"}}"#;
 
-    /// One event of each shape the simulator produces (/work/shared-sim.ndjson, one per
+    /// One event of each shape the simulator produces (`trustpath simulate` output, one per
     /// kind, outcome, reason and set of fields), plus a remembered consent.
     const SIMULATED: &str = r#"{"id":"sim-1-00000001","time":"2026-11-01T00:10:01.070Z","kind":"resource.challenge","outcome":"failure","reason":"missing_token","source":{"type":"gateway","name":"gw-mcp-files"},"connection_id":"sess-0fbea39e96e8","resource":"https://mcp-files.acme.example/mcp","metadata":{"url":"https://mcp-files.acme.example/.well-known/oauth-protected-resource/mcp"},"scopes":{"requested":["files:read"]},"network":{"ip":"203.0.113.5","user_agent":"copilot-agent/3.15"},"http":{"status":401}}
 {"id":"sim-1-00000002","time":"2026-11-01T00:10:01.242Z","kind":"metadata.fetch","outcome":"success","source":{"type":"gateway","name":"gw-mcp-files"},"connection_id":"sess-0fbea39e96e8","resource":"https://mcp-files.acme.example/mcp","metadata":{"url":"https://mcp-files.acme.example/.well-known/oauth-protected-resource/mcp","document_sha256":"05aa1e8de8f7edce53cc8798b73617e82d2420aebf5e0d26f7b7b2656f0f2fbf","authorization_servers":["https://auth-eu.acme.example","https://auth-ap.acme.example"],"scopes_supported":["files:read","files:write","files:admin"]},"network":{"ip":"203.0.113.5"},"http":{"status":200}}

@@ -213,7 +213,7 @@ fn read_parties(fields: &mut Fields, wire: &mut WireEvent) {
             if let Some(Value::Object(object)) = fields.take("actor") {
                 let mut actor = Fields::new(object);
                 read_client(&mut actor, &mut wire.client);
-                put_back(fields, "actor", Value::Object(actor.rest));
+                fields.put_back("actor", Value::Object(actor.rest));
             }
         }
         _ => {}
@@ -308,15 +308,9 @@ impl Targets {
         }
         rest.extend(self.others);
         if !rest.is_empty() {
-            put_back(fields, "target", Value::Array(rest));
+            fields.put_back("target", Value::Array(rest));
         }
     }
-}
-
-/// Returns an unmapped part of the record to it, to be kept in attributes.okta. (A
-/// candidate for a `Fields::put_back` in adapt.)
-fn put_back(fields: &mut Fields, key: &str, value: Value) {
-    fields.rest.insert(key.to_owned(), value);
 }
 
 /// The `LogEvent` Okta would write for `event`, or None when Okta logs no such event.
@@ -496,10 +490,7 @@ fn emit_debug_data(event: &WireEvent) -> Option<Value> {
 
 /// A JSON object of the present values, or None when none is.
 fn object<const N: usize>(entries: [(&str, Option<Value>); N]) -> Option<Value> {
-    let object: Map<String, Value> = entries
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value?)))
-        .collect();
+    let object = super::object(entries);
     (!object.is_empty()).then_some(Value::Object(object))
 }
 
@@ -517,7 +508,7 @@ mod tests {
     use crate::adapt::{Adapters, Format, without};
     use crate::config::AdaptersConfig;
 
-    /// /work/shared/samples/okta.ndjson.
+    /// the vendor sample `shared/samples/okta.ndjson`.
     const SAMPLES: &str = r#"{"uuid":"2c7e0b6a-9f1e-11f1-8c2a-0d4e5f6a7b8c","published":"2026-11-26T10:00:00.123Z","eventType":"app.oauth2.as.authorize.code","version":"0","severity":"INFO","displayMessage":"OAuth2 authorization code request","actor":{"id":"00u1a2b3c4D5e6F7g8h9","type":"User","alternateId":"alice@example.com","displayName":"Alice Example"},"client":{"ipAddress":"203.0.113.7","userAgent":{"rawUserAgent":"example-mcp-client/1.2","os":"Linux","browser":"UNKNOWN"},"zone":"null","id":"0oa9z8y7x6W5v4U3t2s1"},"outcome":{"result":"SUCCESS","reason":null},"target":[{"id":"0oa9z8y7x6W5v4U3t2s1","type":"AppInstance","alternateId":"Example MCP App","displayName":"Example MCP App"}],"authenticationContext":{"externalSessionId":"102abcDEFghiJKLmnoPQRstu"},"transaction":{"type":"WEB","id":"aBcDeFgHiJ123"},"debugContext":{"debugData":{"requestedScopes":"openid files:read","grantedScopes":"openid files:read","authorizationServerName":"mcp-as","redirectUri":"https://app.example.com/cb","requestUri":"/oauth2/aus1mcp/v1/authorize"}}}
 {"uuid":"2d9f1c7b-9f1e-11f1-8c2a-0d4e5f6a7b8c","published":"2026-11-26T10:00:01.456Z","eventType":"app.oauth2.as.token.grant.access_token","version":"0","severity":"INFO","displayMessage":"OAuth2 access token is granted","actor":{"id":"0oa9z8y7x6W5v4U3t2s1","type":"PublicClientApp","alternateId":"Example MCP App","displayName":"Example MCP App"},"client":{"ipAddress":"203.0.113.7","userAgent":{"rawUserAgent":"example-mcp-client/1.2"},"id":"0oa9z8y7x6W5v4U3t2s1"},"outcome":{"result":"SUCCESS","reason":null},"target":[{"id":"AT.xYz123abc","type":"access_token","alternateId":"https://mcp.example.com/mcp","detailEntry":{"expires":"2026-11-26T11:00:01.000Z","subject":"00u1a2b3c4D5e6F7g8h9","hash":"aq1Sw2De3"}}],"authenticationContext":{"externalSessionId":"102abcDEFghiJKLmnoPQRstu"},"transaction":{"type":"WEB","id":"aBcDeFgHiJ124"},"debugContext":{"debugData":{"grantType":"authorization_code","grantedScopes":"openid files:read","authorizationServerName":"mcp-as","issuer":"https://example.okta.com/oauth2/aus1mcp"}}}
 {"uuid":"2e0a2d8c-9f1e-11f1-8c2a-0d4e5f6a7b8c","published":"2026-11-26T10:05:00.000Z","eventType":"app.oauth2.as.token.grant","version":"0","severity":"WARN","displayMessage":"OAuth2 token request failed","actor":{"id":"0oaEvIl000000000000","type":"PublicClientApp","alternateId":"Unknown","displayName":"Unknown"},"client":{"ipAddress":"198.51.100.23","userAgent":{"rawUserAgent":"curl/8.5.0"},"id":"0oaEvIl000000000000"},"outcome":{"result":"FAILURE","reason":"invalid_grant"},"target":[],"debugContext":{"debugData":{"grantType":"authorization_code","requestedScopes":"files:write admin","authorizationServerName":"mcp-as"}}}
@@ -903,7 +894,7 @@ mod tests {
     }
 
     /// One of each authorization server shape the simulator writes (from
-    /// /work/shared-sim-kinds.ndjson), a consent denial as simulate::flows writes it, and
+    /// `trustpath simulate` output), a consent denial as simulate::flows writes it, and
     /// gateway events, which Okta does not log.
     const SIMULATED: &str = r#"{"id":"sim-1-00000004","time":"2026-11-01T00:10:01.625Z","kind":"authorization.request","outcome":"success","source":{"type":"authorization_server","name":"auth-eu"},"subject":"user0005@acme.example","client":{"id":"corp-copilot-agent","registration":"pre_registered","name":"Copilot Agent"},"resource":"https://mcp-files.acme.example/mcp","issuer":"https://auth-eu.acme.example","scopes":{"requested":["files:read"]},"redirect_uri":"https://copilot-agent.example.com/oauth/callback","network":{"ip":"203.0.113.5","user_agent":"copilot-agent/3.15"},"attributes":{"pkce_method":"S256"}}
 {"id":"sim-1-00000003","time":"2026-11-01T00:10:01.064Z","kind":"as_metadata.fetch","outcome":"success","source":{"type":"authorization_server","name":"auth-eu"},"issuer":"https://auth-eu.acme.example","network":{"ip":"203.0.113.5"},"http":{"status":200},"attributes":{"advertised_issuer":"https://auth-eu.acme.example","cimd_supported":true,"code_challenge_methods_supported":["S256"],"endpoints":{"authorization_endpoint":"https://auth-eu.acme.example/authorize","registration_endpoint":"https://auth-eu.acme.example/register","token_endpoint":"https://auth-eu.acme.example/token"},"metadata_url":"https://auth-eu.acme.example/.well-known/oauth-authorization-server"}}
