@@ -396,7 +396,6 @@ fn issuer(context: &Context, realm: Option<&str>) -> Option<String> {
     })
 }
 
-/// A text field, looked at without taking it.
 /// What this adapter reads, for rejection reasons.
 fn what_is_read() -> String {
     let user_types: Vec<&str> = TOKEN_TYPES
