@@ -20,7 +20,9 @@ WITH
 -- * it is a successful authorization-code grant (no parent) with a subject and a client;
 -- * an authorization request R of the same (subject, client) precedes it within
 --   `flow_window` (without R the trust path says `unknown`, not `violated`);
--- * no successful consent.grant of the pair exists from `history` before T to T + `clock_skew`;
+-- * no successful consent of the pair exists from `history` before T to T + `clock_skew`: a
+--   consent.grant, or an authorization request that records the consent given on its
+--   login screen (`consent` set; Keycloak's LOGIN logs consent so);
 -- * no earlier successful token of the pair exists within `history` (first-seen pair: a
 --   later token may rest on a remembered consent the server does not log again).
 -- This rule looks for something missing, so T is judged only once the store holds events
@@ -128,7 +130,9 @@ candidate AS MATERIALIZED (
 -- The pair's requests, denials and consents around the candidates (`flow_window` before
 -- to `clock_skew` after; a consent there settles `consented`).
 near AS MATERIALIZED (
-    SELECT e.event_id, epoch_us(e.time) AS us, e.kind, e.outcome, e.subject, e.client_id
+    SELECT e.event_id, epoch_us(e.time) AS us, e.kind, e.outcome, e.subject, e.client_id,
+           e.kind = 'consent.grant' OR (e.kind = 'authorization.request' AND e.consent IS NOT NULL)
+               AS consents
     FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
       AND e.time >= (SELECT to_timestamp((min(us) - $flow_window - 1000) / 1000000.0)
@@ -146,7 +150,7 @@ judged AS MATERIALIZED (
         SELECT t.event_id,
                arg_max(r.event_id, r.us) FILTER (WHERE r.kind = 'authorization.request') AS request_id,
                arg_max(r.event_id, r.us) FILTER (WHERE r.kind = 'consent.deny') AS denial_id,
-               bool_or(r.kind = 'consent.grant'
+               bool_or(r.consents
                        AND coalesce(r.outcome, 'success') = 'success'
                        AND r.us >= t.us - least($history, $flow_window)) AS consented_recently
         FROM candidate t
@@ -168,7 +172,8 @@ pair_events AS MATERIALIZED (
     JOIN (SELECT DISTINCT subject, client_id FROM open) t
       ON t.subject = e.subject AND t.client_id = e.client_id
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND e.kind IN ('consent.grant', 'token.issue')
+      AND (e.kind IN ('consent.grant', 'token.issue')
+           OR (e.kind = 'authorization.request' AND e.consent IS NOT NULL))
       AND coalesce(e.outcome, 'success') = 'success'
 ),
 final AS (
@@ -176,7 +181,7 @@ final AS (
     FROM open o
     WHERE NOT EXISTS (
             SELECT 1 FROM pair_events c
-            WHERE c.kind = 'consent.grant'
+            WHERE c.kind <> 'token.issue'
               AND c.subject = o.subject AND c.client_id = o.client_id
               AND c.us BETWEEN o.us - $history AND o.us + $clock_skew)
       AND NOT EXISTS (

@@ -44,6 +44,21 @@ impl Fact {
         self.outcome.is_none_or(|o| o == Outcome::Success)
     }
 
+    /// A consent: a consent.grant, or an authorization request that records the consent
+    /// given on its login screen (Keycloak's `LOGIN` logs it so, with no consent event).
+    fn records_consent(&self) -> bool {
+        self.kind == Kind::ConsentGrant
+            || (self.kind == Kind::AuthorizationRequest && self.consent.is_some())
+    }
+
+    /// The scopes a consent covers: those granted, or on a request those it asked for.
+    fn consented_scopes(&self) -> Option<&Vec<String>> {
+        match self.kind {
+            Kind::AuthorizationRequest => self.scopes_requested.as_ref(),
+            _ => self.scopes_granted.as_ref(),
+        }
+    }
+
     /// A successful grant without a parent: what starts a connection.
     pub fn is_root_issue(&self) -> bool {
         self.kind == Kind::TokenIssue
@@ -571,17 +586,19 @@ impl<'f> View<'f> {
         let granted = scope_set(&root.event.scopes_granted);
         let deadline = root.event.time + self.skew;
         let consents: Vec<&Fact> = self
-            .of_kind(Kind::ConsentGrant)
-            .filter(|c| c.time <= deadline && c.succeeded())
+            .events
+            .iter()
+            .copied()
+            .filter(|c| c.records_consent() && c.time <= deadline && c.succeeded())
             .collect();
-        let covering = consents.iter().find(|c| match &c.scopes_granted {
+        let covering = consents.iter().find(|c| match c.consented_scopes() {
             Some(scopes) => granted.iter().all(|s| scopes.iter().any(|c| c == s)),
             None => true,
         });
         let seen: Vec<Value> = consents
             .iter()
             .map(|c| {
-                json!({"event_id": c.event_id, "scopes": c.scopes_granted, "consent": c.consent})
+                json!({"event_id": c.event_id, "scopes": c.consented_scopes(), "consent": c.consent})
             })
             .collect();
         checked.fact(json!({

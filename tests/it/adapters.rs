@@ -402,3 +402,55 @@ async fn unreadable_vendor_records_are_kept_with_the_adapters_reason() {
     let (_, rejected) = app.get("/v1/rejected").await;
     assert_eq!(rejected["rejected"].as_array().unwrap().len(), cases.len());
 }
+
+/// Keycloak logs the consent given on its login screen only in `LOGIN`'s `consent` detail:
+/// that request is the connection's consent, and without the detail the link is violated.
+#[tokio::test]
+async fn keycloak_consent_on_the_login_screen_is_the_connections_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.adapters.keycloak.issuer_base = Some("https://sso.example.com".to_owned());
+    let app = TestApp::start(config).await;
+    let flow = |n: u32, consent: Option<&str>| {
+        let mut login = json!({
+            "id": format!("login-{n}"), "time": 1795687199001_i64 + i64::from(n) * 60_000,
+            "type": "LOGIN", "realmId": "mcp", "clientId": "https://app.example.com/oauth/client.json",
+            "userId": format!("user-{n}"), "ipAddress": "203.0.113.7",
+            "details": {"auth_method": "openid-connect", "redirect_uri": "https://app.example.com/cb",
+                        "code_id": format!("code-{n}"), "username": "alice"}
+        });
+        if let Some(consent) = consent {
+            login["details"]["consent"] = json!(consent);
+        }
+        let token = json!({
+            "id": format!("token-{n}"), "time": 1795687200123_i64 + i64::from(n) * 60_000,
+            "type": "CODE_TO_TOKEN", "realmId": "mcp", "clientId": "https://app.example.com/oauth/client.json",
+            "userId": format!("user-{n}"), "ipAddress": "203.0.113.7",
+            "details": {"token_id": format!("at-{n}"), "grant_type": "authorization_code",
+                        "refresh_token_id": format!("rt-{n}"), "scope": "openid files:read",
+                        "code_id": format!("code-{n}"), "audience": "https://mcp.example.com/mcp"}
+        });
+        format!("{login}\n{token}\n")
+    };
+    let body = flow(1, Some("consent_granted")) + &flow(2, None);
+    let (status, answer) = app.post("/v1/events?format=keycloak", body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"], 4, "{answer}");
+
+    let consent_link = |detail: &Value| {
+        detail["trust_path"]["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|link| link["link"] == "consent")
+            .cloned()
+            .unwrap()
+    };
+    let (_, detail) = app.get("/v1/tokens/at-1/trust-path").await;
+    let link = consent_link(&detail);
+    assert_eq!(link["verdict"], "ok", "{link:#}");
+    assert_eq!(detail["connection"]["issuer"], "https://sso.example.com/realms/mcp");
+    let (_, detail) = app.get("/v1/tokens/at-2/trust-path").await;
+    let link = consent_link(&detail);
+    assert_eq!(link["verdict"], "violated", "{link:#}");
+}
