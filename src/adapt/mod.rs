@@ -36,14 +36,19 @@ use crate::event::{Kind, Outcome, Source, SourceType, WireEvent};
 use crate::normalize::Rejection;
 
 /// How a record is encoded, i.e. which adapter reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum Format {
-    /// `trustpath.event.v1` as described in DOMAIN.md §2.
+    /// `trustpath.event.v1` (DOMAIN.md §2)
     Native,
+    /// Keycloak user events and admin events on clients
     Keycloak,
+    /// Okta System Log events of custom authorization servers
     Okta,
+    /// Auth0 tenant log events
     Auth0,
+    /// OCSF 1.x Authentication, Authorize Session, API Activity
     Ocsf,
+    /// MCP gateway access logs
     Gateway,
 }
 

@@ -221,10 +221,10 @@ pub struct SimulateArgs {
     /// Attacks to inject: `all`, or rule ids with optional counts, e.g. TP001,TP007=3.
     #[arg(long, default_value = "")]
     pub attacks: String,
-    /// Which shape to emit: native (trustpath.event.v1), or keycloak, okta, auth0 (the
-    /// authorization servers' events in that vendor's log format, the gateways' in the
-    /// gateway format), gateway, ocsf. Vendor formats need --out to be a directory.
-    #[arg(long, default_value = "native")]
+    /// Which shape to emit. With keycloak, okta or auth0 the authorization servers' events
+    /// are in that vendor's format and the gateways' in the gateway format; events a format
+    /// does not log stay native. Vendor formats need --out to be a directory.
+    #[arg(long, value_enum, default_value_t = Format::Native)]
     pub format: Format,
     /// NDJSON output file, or - for stdout; with a vendor --format, a directory that gets
     /// one <format>.ndjson per format.
