@@ -274,6 +274,18 @@ async fn simulate_publishes_vendor_formats_to_nats_and_the_collector_reads_them(
     }
     assert_eq!(by_format, expected);
     assert!(by_format["keycloak"] > 0 && by_format["gateway"] > 0);
+
+    // The API's OCSF rendering: every stored event, each in a class whose structure holds.
+    let (status, page) = app.get("/v1/events?limit=10000&format=ocsf").await;
+    assert_eq!(status, 200, "{page}");
+    let ocsf = page["events"].as_array().unwrap();
+    assert_eq!(ocsf.len(), records.len());
+    for record in ocsf {
+        adapt::ocsf::check_structure(record).unwrap_or_else(|e| panic!("{e}: {record}"));
+    }
+    let (status, answer) = app.get("/v1/events?format=cef").await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.to_string().contains("format"), "{answer}");
 }
 
 #[tokio::test]
