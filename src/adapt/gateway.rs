@@ -134,12 +134,23 @@ pub fn read(fields: &mut Fields, context: &Context) -> Result<WireEvent, String>
     let mut event = super::event(id, time, shape.kind(), SourceType::Gateway, source_name);
 
     fields.take_if_eq("method", shape.method());
-    let url = https_url(fields.string("host"), fields.string("path"));
-    let status = status(fields);
+    let path = fields
+        .string("path")
+        .map(|path| match path.split_once('?') {
+            // The resource is the URL without its query; the query is kept, any credential in
+            // it (RFC 6750 §2.3 allows `?access_token=`) only as a hash.
+            Some((path, query)) => {
+                fields.put_back("query", Value::String(super::redact_query(query)));
+                path.to_owned()
+            }
+            None => path,
+        });
+    let url = https_url(fields.string("host"), path);
+    let status = status(fields).and_then(|s| u16::try_from(s).ok());
     if status.is_some() {
         fields.take("status");
     }
-    event.http.status = status.and_then(|s| u16::try_from(s).ok());
+    event.http.status = status;
     event.connection_id = fields.string("session_id");
     event.network.ip = fields.string("client_ip");
     event.network.user_agent = fields.string("user_agent");
@@ -413,7 +424,6 @@ fn status(fields: &Fields) -> Option<i64> {
 }
 
 /// A JWT NumericDate (seconds since the epoch); anything else is left in place.
-/// (Could move to `Fields`, beside `time`'s epoch milliseconds.)
 fn epoch_seconds(fields: &mut Fields, path: &str) -> Option<DateTime<Utc>> {
     let seconds = fields.peek(path)?.as_i64()?;
     let time = DateTime::from_timestamp(seconds, 0)?;
@@ -483,7 +493,22 @@ mod tests {
             event
         };
         let source = |name: &str| json!({"type": "gateway", "name": name});
+        let token_in_query = json!({"ts": "2026-11-26T10:00:00.010Z", "request_id": "r-q",
+            "method": "POST", "path": "/mcp?access_token=eyJhbGciOi&x=1", "host": "mcp.example.com",
+            "status": 401, "www_authenticate": "Bearer error=\"invalid_token\""});
+        let redacted = format!(
+            "access_token=redacted:sha256:{}&x=1",
+            crate::normalize::sha256_hex(b"eyJhbGciOi")
+        );
         vec![
+            (
+                "a token in the query string is kept only as a hash",
+                token_in_query,
+                json!({"id": "gateway:r-q", "kind": "resource.challenge", "outcome": "failure",
+                    "reason": "invalid_token", "source": source("mcp.example.com"),
+                    "resource": "https://mcp.example.com/mcp", "http": {"status": 401},
+                    "attributes": {"gateway": {"query": redacted}}}),
+            ),
             (
                 "sample: 401 without a token",
                 sample(0),

@@ -354,12 +354,22 @@ fn read_admin_event(fields: &mut Fields, context: &Context) -> Result<WireEvent,
 /// to hold no secret.
 fn read_representation(fields: &mut Fields, event: &mut WireEvent) {
     let representation = match fields.take("representation") {
-        Some(Value::String(text)) => serde_json::from_str(&text).ok(),
-        Some(Value::Object(object)) => Some(object),
-        _ => None,
-    };
-    let Some(representation) = representation else {
-        return;
+        Some(Value::String(text)) => match serde_json::from_str(&text) {
+            Ok(object) => object,
+            // Not a client as JSON: kept as sent (credentials among the kept fields are
+            // hashed, but a text cannot be looked into, so it is kept only as a hash).
+            Err(_) => {
+                let hash = crate::normalize::sha256_hex(text.as_bytes());
+                fields.put_back("representation_sha256", Value::String(hash));
+                return;
+            }
+        },
+        Some(Value::Object(object)) => object,
+        Some(other) => {
+            fields.put_back("representation", other);
+            return;
+        }
+        None => return,
     };
     let mut client = Fields::new(representation);
     client.take("secret");
@@ -372,8 +382,6 @@ fn read_representation(fields: &mut Fields, event: &mut WireEvent) {
     }
 }
 
-/// Puts a field back into the record, to be kept in attributes like any field left.
-/// (A `Fields::put` in adapt could replace this reach into `Fields`.)
 /// The realm's name: `realmName` where Keycloak logs it (then `realmId` is an id, kept in
 /// attributes unless it is the same), else `realmId`.
 fn read_realm(fields: &mut Fields) -> Option<String> {
@@ -969,13 +977,15 @@ mod tests {
                 }),
             ),
             (
-                "admin CREATE whose representation is not JSON: dropped, it may hold a secret",
+                "admin CREATE whose representation is not JSON: only its hash is kept, it may hold a secret",
                 json!({"id": "a-2", "time": 1795687199001_i64, "realmId": "mcp", "operationType": "CREATE",
                        "resourceType": "CLIENT", "representation": "{\"secret\": \"s3cr3t-value\""}),
                 json!({
                     "id": "keycloak:a-2", "kind": "client.register", "outcome": "success",
                     "source": source("mcp"), "client": {"registration": "pre_registered"},
-                    "issuer": MCP_ISSUER
+                    "issuer": MCP_ISSUER,
+                    "attributes": {"keycloak": {"representation_sha256":
+                        crate::normalize::sha256_hex(b"{\"secret\": \"s3cr3t-value\"")}}
                 }),
             ),
             (

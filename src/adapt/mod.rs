@@ -364,10 +364,85 @@ impl Fields {
     fn keep_rest(self, format: Format, attributes: &mut Map<String, Value>) {
         let mut rest = self.rest;
         prune(&mut rest);
-        if !rest.is_empty() {
-            attributes
-                .entry(format.as_str().to_owned())
-                .or_insert(Value::Object(rest));
+        redact_secrets(&mut rest);
+        if rest.is_empty() {
+            return;
+        }
+        match attributes.get_mut(format.as_str()) {
+            Some(Value::Object(kept)) => overlay(kept, &rest),
+            _ => {
+                attributes.insert(format.as_str().to_owned(), Value::Object(rest));
+            }
+        }
+    }
+}
+
+/// Whether a vendor field holds a credential: a client secret, a password, a private key,
+/// a raw token, an Authorization header or cookie. Ids of tokens (`token_id`) are not.
+fn is_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase().replace(['-', '.'], "_");
+    [
+        "secret",
+        "password",
+        "private_key",
+        "privatekey",
+        "credential",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
+        || [
+            "authorization",
+            "cookie",
+            "set_cookie",
+            "token",
+            "access_token",
+            "refresh_token",
+            "id_token",
+            "registrationaccesstoken",
+            "registration_access_token",
+            "client_assertion",
+        ]
+        .contains(&key.as_str())
+}
+
+/// A URL query with the value of every credential parameter replaced by its SHA-256.
+pub fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if is_secret(name) => {
+                format!(
+                    "{name}=redacted:sha256:{}",
+                    crate::normalize::sha256_hex(value.as_bytes())
+                )
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Replaces every credential among the kept fields (at any depth) by its SHA-256, so the
+/// audit trail can still tell two values apart without holding either.
+fn redact_secrets(object: &mut Map<String, Value>) {
+    for (key, value) in object.iter_mut() {
+        if is_secret(key) {
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            *value = Value::String(format!(
+                "redacted:sha256:{}",
+                crate::normalize::sha256_hex(text.as_bytes())
+            ));
+        } else {
+            match value {
+                Value::Object(inner) => redact_secrets(inner),
+                Value::Array(items) => items
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .for_each(redact_secrets),
+                _ => {}
+            }
         }
     }
 }
@@ -583,6 +658,31 @@ mod tests {
             Value::Object(attributes),
             serde_json::json!({"okta": {"e": "keep"}})
         );
+    }
+
+    #[test]
+    fn credentials_are_kept_only_as_hashes() {
+        let object = serde_json::json!({
+            "representation": {"attributes": {"client.secret.rotated": "s3cret",
+                "saml.signing.private.key": "MIIE"}, "credentials": [{"value": "pw"}],
+                "clientAuthenticatorType": "client-secret-jwt"},
+            "headers": {"Authorization": "Bearer eyJ", "X-Request-Id": "r1"},
+            "jwt": {"token": "eyJ", "jti": "j1"},
+            "token_id": "t1"
+        });
+        let mut fields = Fields::new(object.as_object().unwrap().clone());
+        let mut attributes = Map::new();
+        fields.keep_rest(Format::Keycloak, &mut attributes);
+        let kept = Value::Object(attributes).to_string();
+        for secret in ["s3cret", "MIIE", "\"pw\"", "Bearer eyJ", "\"eyJ\""] {
+            assert!(!kept.contains(secret), "{secret} kept: {kept}");
+        }
+        for plain in ["r1", "j1", "t1"] {
+            assert!(kept.contains(plain), "{plain} lost: {kept}");
+        }
+        assert!(kept.contains("redacted:sha256:"), "{kept}");
+        let query = redact_query("a=1&access_token=eyJ&x");
+        assert!(query.starts_with("a=1&access_token=redacted:sha256:") && query.ends_with("&x"));
     }
 
     #[test]
