@@ -184,9 +184,9 @@ fn read_user_event(fields: &mut Fields, context: &Context) -> Result<WireEvent, 
                     .insert("pkce_method".into(), Value::String(method));
             }
         }
-        Kind::ConsentGrant | Kind::ConsentDeny => {
-            event.scopes.granted = fields.strings("details.scope");
-        }
+        Kind::ConsentGrant => event.scopes.granted = fields.strings("details.scope"),
+        // A refusal's scope is what was asked for, not granted.
+        Kind::ConsentDeny => event.scopes.requested = fields.strings("details.scope"),
         Kind::TokenIssue => read_token(fields, &mut event, meaning.grant_type),
         Kind::TokenRevoke => {
             // A refresh token's revocation logs its id as refresh_token_id, an access
@@ -278,7 +278,13 @@ fn read_token(fields: &mut Fields, event: &mut WireEvent, grant_type: Option<Str
         event.token.refresh_token_id = fields.string("details.refresh_token_id");
     }
     event.token.audience = fields.strings("details.audience");
-    event.scopes.granted = fields.strings("details.scope");
+    // A refused token request's scope is what was asked for.
+    let scope = fields.strings("details.scope");
+    if event.outcome == Some(Outcome::Success) {
+        event.scopes.granted = scope;
+    } else {
+        event.scopes.requested = scope;
+    }
 }
 
 /// The client an event is about. The account console acts for other clients: its consent
@@ -453,11 +459,18 @@ pub fn emit(event: &WireEvent) -> Option<Value> {
     put(&mut details, "redirect_uri", event.redirect_uri.as_deref());
     put(&mut details, "consent", event.consent.map(consent_value));
     match event.kind {
-        Kind::ConsentGrant | Kind::ConsentDeny => {
+        Kind::ConsentGrant => {
             put(
                 &mut details,
                 "scope",
                 joined(&event.scopes.granted).as_deref(),
+            );
+        }
+        Kind::ConsentDeny => {
+            put(
+                &mut details,
+                "scope",
+                joined(&event.scopes.requested).as_deref(),
             );
         }
         Kind::TokenIssue => emit_token(&mut details, event),
@@ -514,7 +527,12 @@ fn emit_token(details: &mut Map<String, Value>, event: &WireEvent) {
         );
     }
     put(details, "audience", joined(&token.audience).as_deref());
-    put(details, "scope", joined(&event.scopes.granted).as_deref());
+    let scope = if event.outcome == Some(Outcome::Success) {
+        &event.scopes.granted
+    } else {
+        &event.scopes.requested
+    };
+    put(details, "scope", joined(scope).as_deref());
 }
 
 /// An administrator's CREATE of a client. The representation holds the client id only
@@ -775,12 +793,13 @@ mod tests {
                 "CLIENT_LOGIN_ERROR",
                 json!({"id": "e-ccx", "time": 1795687199001_i64, "type": "CLIENT_LOGIN_ERROR",
                        "realmId": "mcp", "clientId": "svc", "error": "invalid_client_credentials",
-                       "details": {"grant_type": "client_credentials"}}),
+                       "details": {"grant_type": "client_credentials", "scope": "admin"}}),
                 json!({
                     "id": "keycloak:e-ccx", "kind": "token.issue", "outcome": "failure",
                     "reason": "invalid_client_credentials", "source": source("mcp"),
                     "client": {"id": "svc"}, "issuer": MCP_ISSUER,
-                    "token": {"grant_type": "client_credentials"}
+                    "token": {"grant_type": "client_credentials"},
+                    "scopes": {"requested": ["admin"]}
                 }),
             ),
             (
