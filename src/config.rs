@@ -62,9 +62,10 @@ pub struct SubjectsConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IssuersConfig {
+    /// NATS subjects this adapter reads; default `trustpath.in.<format>.>`.
     pub subjects: Option<Vec<String>>,
     /// Issuer URL per source key: Okta `authorizationServerName`, Auth0 `hostname`, OCSF
-    /// `metadata.product.name`.
+    /// source name (`unmapped.source_name`, else `metadata.product.name`).
     pub issuers: BTreeMap<String, String>,
 }
 
@@ -72,6 +73,7 @@ pub struct IssuersConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeycloakConfig {
+    /// NATS subjects this adapter reads; default `trustpath.in.keycloak.>`.
     pub subjects: Option<Vec<String>>,
     /// Issuer URL per realm, e.g. `mcp = "https://auth.example.com/realms/mcp"`.
     pub issuers: BTreeMap<String, String>,

@@ -39,8 +39,8 @@
 //! Every trustpath field is carried (`NOT_CARRIED` is empty); times are written in epoch
 //! milliseconds, so sub-millisecond digits are not. Every event is `severity_id` 1
 //! (Informational): severity belongs to trustpath's alerts, not to the events. The issuer
-//! of a vendor record without `unmapped.issuer` is `adapters.ocsf.issuers` keyed by its
-//! `metadata.product.name`.
+//! of a vendor record without `unmapped.issuer` is `adapters.ocsf.issuers` keyed by its source
+//! name (`unmapped.source_name`, else `metadata.product.name`).
 
 use std::str::FromStr;
 
@@ -297,8 +297,10 @@ pub fn read(fields: &mut Fields, context: &Context) -> Result<WireEvent, String>
         fields.take(caption);
     }
     let time = fields.time("time")?;
+    // A failed Authorize Session is a refusal; one of unknown status is not.
+    let failed = fields.peek("status_id").and_then(Value::as_i64) == Some(2);
     let outcome = read_outcome(fields);
-    let kind = read_kind(fields, class, activity_id, outcome)?;
+    let kind = read_kind(fields, class, activity_id, failed)?;
     let source_type = parse(fields, "unmapped.source_type").unwrap_or(class.default_source());
     let source_name = read_source_name(fields);
     let id = context.event_id(fields.string("metadata.uid"));
@@ -351,7 +353,11 @@ fn read_outcome(fields: &mut Fields) -> Option<Outcome> {
         1 => Some(Outcome::Success),
         2 if fields.take_if_eq("unmapped.trustpath_outcome", "denied") => Some(Outcome::Denied),
         2 => Some(Outcome::Failure),
-        _ => None,
+        // trustpath's own export writes Unknown (0) for an event without an outcome.
+        0 if fields.peek("unmapped.trustpath_kind").is_some() => None,
+        // From another source, Unknown (0) or Other (99) is not a confirmed success, and an
+        // absent outcome would count as one.
+        _ => Some(Outcome::Failure),
     }
 }
 
@@ -359,7 +365,7 @@ fn read_kind(
     fields: &mut Fields,
     class: Class,
     activity_id: i64,
-    outcome: Option<Outcome>,
+    failed: bool,
 ) -> Result<Kind, String> {
     if let Some(name) = fields.string("unmapped.trustpath_kind") {
         let kind: Kind = name
@@ -384,7 +390,7 @@ fn read_kind(
         Class::Authentication if activity_id == LOGOFF => Kind::TokenRevoke,
         Class::Authentication if issues_token => Kind::TokenIssue,
         Class::Authentication => Kind::AuthorizationRequest,
-        Class::AuthorizeSession if outcome == Some(Outcome::Failure) => Kind::ConsentDeny,
+        Class::AuthorizeSession if failed => Kind::ConsentDeny,
         Class::AuthorizeSession => Kind::ConsentGrant,
         Class::ApiActivity => Kind::ResourceAccess,
     })
@@ -1042,6 +1048,23 @@ mod tests {
                     subject: Some("alice@example.com"),
                     resource: Some("https://mcp.example.com/mcp"),
                     token_id: Some("tok-7c1f2e"),
+                    ..NOTHING
+                },
+            ),
+            (
+                "a consent of unknown status is not a success",
+                with(
+                    base(3003, 1, 0),
+                    json!({"user": {"name": "bob"}, "privileges": ["files:read"],
+                           "unmapped": {"client_id": "c1"}}),
+                ),
+                Expect {
+                    kind: "consent.grant",
+                    outcome: Some("failure"),
+                    subject: Some("bob"),
+                    client_id: Some("c1"),
+                    issuer: Some("https://auth.example.com"),
+                    granted: Some(&["files:read"]),
                     ..NOTHING
                 },
             ),

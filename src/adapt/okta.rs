@@ -16,7 +16,7 @@
 //! | `app.oauth2.as.token.revoke` | `token.revoke` | `outcome.result` |
 //!
 //! `outcome.result` SUCCESS and ALLOW are success, FAILURE failure, DENY denied; other results
-//! (SKIPPED, UNKNOWN, ...) give no outcome and stay in the record. A failure's or denial's
+//! (SKIPPED, UNKNOWN, ...) are not a confirmed success: failure, the result kept in the record. A failure's or denial's
 //! reason is `outcome.reason`. Every other event type is rejected: sign-ins, consent
 //! revocations (`app.oauth2.as.consent.revoke*`: trustpath has no kind for withdrawing an
 //! earlier consent) and the org authorization server's `app.oauth2.*`.
@@ -182,13 +182,14 @@ fn step_of(event_type: &str) -> Result<Step, String> {
 }
 
 /// `outcome.result` as an outcome. Results that are none of success, failure and denied
-/// (SKIPPED, CHALLENGE, UNKNOWN) give no outcome and stay in the record.
+/// (SKIPPED, CHALLENGE, UNKNOWN) are not a confirmed success, so they read as `failure`
+/// (an absent outcome would count as success); the result stays in the record.
 fn read_result(fields: &mut Fields) -> Option<Outcome> {
     let outcome = match fields.peek("outcome.result")?.as_str()? {
         "SUCCESS" | "ALLOW" => Outcome::Success,
         "FAILURE" => Outcome::Failure,
         "DENY" => Outcome::Denied,
-        _ => return None,
+        _ => return Some(Outcome::Failure),
     };
     fields.take("outcome.result");
     Some(outcome)
@@ -785,11 +786,11 @@ mod tests {
                 }),
             ),
             (
-                "unknown result: no outcome, result and reason kept",
+                "unknown result: not a confirmed success, the result kept",
                 unknown_result,
                 json!({
-                    "kind": "authorization.request", "outcome": null, "reason": null,
-                    "attributes": {"okta": {"outcome": {"result": "UNKNOWN", "reason": "kept"}}}
+                    "kind": "authorization.request", "outcome": "failure", "reason": "kept",
+                    "attributes": {"okta": {"outcome": {"result": "UNKNOWN"}}}
                 }),
             ),
             (
