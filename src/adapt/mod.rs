@@ -171,18 +171,23 @@ impl Adapters {
         Ok(event)
     }
 
-    /// The format of a NATS message on `subject`: the first adapter whose configured
-    /// subjects match, else the token after `trustpath.in.`, else native.
+    /// The format of a NATS message on `subject`: the adapter whose subjects match it most
+    /// specifically (`audit.okta.>` before `audit.>`), else the token after
+    /// `trustpath.in.`, else native.
     pub fn format_of_subject(&self, subject: &str) -> String {
-        for format in Format::ALL {
-            if self
-                .config
-                .subjects(format)
-                .iter()
-                .any(|pattern| subject_matches(pattern, subject))
-            {
-                return format.as_str().to_owned();
-            }
+        let best = Format::ALL
+            .into_iter()
+            .flat_map(|format| {
+                self.config
+                    .subjects(format)
+                    .into_iter()
+                    .filter(|pattern| subject_matches(pattern, subject))
+                    .map(move |pattern| (literal_tokens(&pattern), format))
+            })
+            // The most literal tokens wins; on a tie the first format.
+            .min_by_key(|&(literal, format)| (std::cmp::Reverse(literal), format));
+        if let Some((_, format)) = best {
+            return format.as_str().to_owned();
         }
         subject
             .strip_prefix("trustpath.in.")
@@ -199,6 +204,29 @@ impl Adapters {
             .flat_map(|format| self.config.subjects(format))
             .collect()
     }
+}
+
+/// How many tokens of a subject pattern are literal (not `*` or `>`).
+fn literal_tokens(pattern: &str) -> usize {
+    pattern
+        .split('.')
+        .filter(|t| !matches!(*t, "*" | ">"))
+        .count()
+}
+
+/// Whether every subject `inner` matches is also matched by `outer` (both may have
+/// wildcards): `trustpath.in.>` covers `trustpath.in.okta.>`, `a.*` does not cover `a.>`.
+pub fn subject_covers(outer: &str, inner: &str) -> bool {
+    let mut inner_tokens = inner.split('.');
+    for token in outer.split('.') {
+        match (token, inner_tokens.next()) {
+            (">", Some(_)) => return true,
+            ("*", Some(actual)) if actual != ">" => {}
+            (literal, Some(actual)) if literal == actual => {}
+            _ => return false,
+        }
+    }
+    inner_tokens.next().is_none()
 }
 
 /// NATS subject matching: `*` matches one token, a final `>` one or more.
@@ -618,12 +646,17 @@ mod tests {
         assert!(subject_matches("audit.*.keycloak", "audit.eu.keycloak"));
         assert!(!subject_matches("audit.*.keycloak", "audit.eu.keycloak.x"));
         assert!(!subject_matches("audit.*", "other.eu"));
+        assert!(subject_covers("trustpath.in.>", "trustpath.in.okta.>"));
+        assert!(subject_covers("audit.*.x", "audit.*.x"));
+        assert!(!subject_covers("a.*", "a.>"));
+        assert!(!subject_covers("a.b", "a.*"));
     }
 
     #[test]
     fn the_subject_names_the_format() {
         let mut config = AdaptersConfig::default();
         config.okta.subjects = Some(vec!["audit.okta.>".to_owned()]);
+        config.native.subjects = Some(vec!["audit.>".to_owned()]);
         let adapters = Adapters::new(config);
         assert_eq!(
             adapters.format_of_subject("trustpath.in.native.gw-1"),
@@ -642,6 +675,7 @@ mod tests {
             "splunk"
         );
         assert_eq!(adapters.format_of_subject("audit.mcp.events"), "native");
+        assert_eq!(adapters.format_of_subject("other.events"), "native");
     }
 
     #[test]

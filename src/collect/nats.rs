@@ -19,7 +19,7 @@ use secrecy::ExposeSecret;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::adapt::{Adapters, subject_matches};
+use crate::adapt::{Adapters, subject_covers};
 use crate::config::{IngestConfig, NatsConfig};
 use crate::normalize::RawRecord;
 use crate::pipeline::Ingest;
@@ -220,21 +220,46 @@ impl NatsCollector {
     /// time, so sequence numbers of a re-created stream never collide with old ones.
     async fn consumer(&self) -> Result<(pull::Stream, String), String> {
         let js = jetstream::new(self.client.clone());
+        let wanted = stream_subjects(&self.config.subjects, &self.adapters);
         let mut stream = js
             .get_or_create_stream(stream::Config {
                 name: self.config.stream.clone(),
-                subjects: stream_subjects(&self.config.subjects, &self.adapters),
+                subjects: wanted.clone(),
                 storage: stream::StorageType::File,
                 ..Default::default()
             })
             .await
             .map_err(|e| format!("cannot get or create stream {}: {e}", self.config.stream))?;
-        let created = stream
+        let info = stream
             .info()
             .await
             .map_err(|e| format!("cannot read stream {}: {e}", self.config.stream))?
-            .created
-            .unix_timestamp_nanos();
+            .clone();
+        // An existing stream is used as is, except that it must capture every subject an
+        // adapter reads: a subject added to the settings later would otherwise be lost.
+        let missing: Vec<String> = wanted
+            .into_iter()
+            .filter(|s| {
+                !info
+                    .config
+                    .subjects
+                    .iter()
+                    .any(|have| subject_covers(have, s))
+            })
+            .collect();
+        if !missing.is_empty() {
+            let mut config = info.config.clone();
+            config.subjects.extend(missing.iter().cloned());
+            js.update_stream(config).await.map_err(|e| {
+                format!(
+                    "stream {} does not capture {}, and adding them failed: {e}",
+                    self.config.stream,
+                    missing.join(", ")
+                )
+            })?;
+            tracing::info!(stream = %self.config.stream, subjects = ?missing, "stream now captures the adapters' subjects");
+        }
+        let created = info.created.unix_timestamp_nanos();
         let stream_identity = format!("{}@{created}", self.config.stream);
         let batch = self.batch.batch_max_events.max(1);
         // create_consumer creates or updates, so changed settings apply on restart.
@@ -358,7 +383,7 @@ fn record(message: &jetstream::Message, stream: &str, adapters: &Adapters) -> Ra
 fn stream_subjects(subjects: &[String], adapters: &Adapters) -> Vec<String> {
     let mut all = subjects.to_vec();
     for subject in adapters.subjects() {
-        if !all.iter().any(|pattern| subject_matches(pattern, &subject)) {
+        if !all.iter().any(|pattern| subject_covers(pattern, &subject)) {
             all.push(subject);
         }
     }

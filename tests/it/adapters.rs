@@ -461,8 +461,37 @@ async fn keycloak_consent_on_the_login_screen_is_the_connections_consent() {
     let (_, detail) = app.get("/v1/tokens/at-1/trust-path").await;
     let link = consent_link(&detail);
     assert_eq!(link["verdict"], "ok", "{link:#}");
-    assert_eq!(detail["connection"]["issuer"], "https://sso.example.com/realms/mcp");
+    assert_eq!(
+        detail["connection"]["issuer"],
+        "https://sso.example.com/realms/mcp"
+    );
     let (_, detail) = app.get("/v1/tokens/at-2/trust-path").await;
     let link = consent_link(&detail);
     assert_eq!(link["verdict"], "violated", "{link:#}");
+}
+
+/// An adapter subject configured after the stream was created is added to the stream, and
+/// its messages are read by that adapter, even under a broader native subject.
+#[tokio::test]
+async fn an_existing_stream_learns_new_adapter_subjects() {
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with_nats(&nats, test_config(dir.path())).await;
+    app.stop().await;
+
+    let mut config = test_config(dir.path());
+    config.adapters.okta.subjects = Some(vec!["audit.okta.>".to_owned()]);
+    config.adapters.native.subjects = Some(vec!["audit.>".to_owned()]);
+    let app = app_with_nats(&nats, config).await;
+    let js = crate::harness::jetstream(&nats).await;
+    let okta = include_str!("../fixtures/okta_token_grant.json").trim();
+    js.publish("audit.okta.prod", okta.as_bytes().to_vec().into())
+        .await
+        .expect("publish")
+        .await
+        .expect("the stream captures audit.okta.>");
+    wait_for_counts(&app, 1, 0).await;
+    let (_, page) = app.get("/v1/events").await;
+    assert_eq!(page["events"][0]["format"], "okta", "{page}");
+    assert_eq!(page["events"][0]["kind"], "token.issue", "{page}");
 }
