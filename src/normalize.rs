@@ -123,7 +123,17 @@ impl Normalizer {
         let raw_sha256 = sha256_hex(&record.raw);
         let read = record.format.parse::<Format>().and_then(|format| {
             let wire = self.read_hashed(&record.raw, format, &raw_sha256)?;
-            Ok((wire, format))
+            // `<format>:` ids are the adapters' (DOMAIN.md §5): a native event taking one
+            // would make the vendor's own event with that id a conflict.
+            match crate::adapt::reserved_prefix(&wire.id) {
+                Some(owner) if format == Format::Native => Err(Rejection::Invalid(vec![format!(
+                    "field `id`: '{}' starts with `{owner}:`, which is reserved for events \
+                         read by the {owner} adapter; send the record with format {owner}, or \
+                         use another id",
+                    wire.id
+                )])),
+                _ => Ok((wire, format)),
+            }
         });
         match read {
             Ok((mut fields, format)) => {
@@ -419,6 +429,21 @@ mod tests {
         assert_eq!(attributes["tenant"], "given");
         assert_eq!(attributes["_unknown.tenant"], "acme");
         assert_eq!(attributes["source.region"], "eu");
+    }
+
+    #[test]
+    fn native_events_cannot_take_an_adapters_ids() {
+        let spoof = MINIMAL.replace(r#""id":"e1""#, r#""id":"okta:2c7e0b6a""#);
+        let rejected = Normalizer::new(1024).normalize(record(&spoof)).unwrap_err();
+        assert!(
+            rejected
+                .reason
+                .contains("reserved for events read by the okta adapter"),
+            "{}",
+            rejected.reason
+        );
+        let fine = MINIMAL.replace(r#""id":"e1""#, r#""id":"urn:evt:1""#);
+        Normalizer::new(1024).normalize(record(&fine)).unwrap();
     }
 
     #[test]

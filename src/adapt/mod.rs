@@ -100,6 +100,14 @@ impl std::str::FromStr for Format {
     }
 }
 
+/// The vendor format whose id namespace (`okta:…`) `id` is in, if any.
+pub fn reserved_prefix(id: &str) -> Option<Format> {
+    let (prefix, _) = id.split_once(':')?;
+    Format::ALL
+        .into_iter()
+        .find(|format| *format != Format::Native && format.as_str() == prefix)
+}
+
 /// The names of every format, for messages: "native, keycloak, okta, auth0, ocsf, gateway".
 pub fn format_names() -> String {
     Format::ALL.map(Format::as_str).join(", ")

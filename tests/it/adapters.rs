@@ -47,15 +47,12 @@ fn with_issuers(mut config: Config, simulation: &Simulation) -> Config {
 }
 
 /// The native twin of a vendor run: every event as `format` would deliver it, i.e. without
-/// the fields that format does not carry, under the id its adapter gives it.
+/// the fields that format does not carry.
 fn native_twin(simulation: &Simulation, format: Format) -> Vec<u8> {
     let mut body = Vec::new();
     for sim in &simulation.events {
         let (emitted_as, _) = adapt::emit(format, &sim.event);
-        let mut event = adapt::without(&sim.event, adapt::not_carried(emitted_as));
-        if emitted_as != Format::Native {
-            event.id = format!("{emitted_as}:{}", event.id);
-        }
+        let event = adapt::without(&sim.event, adapt::not_carried(emitted_as));
         body.extend(serde_json::to_vec(&event).unwrap());
         body.push(b'\n');
     }
