@@ -19,7 +19,9 @@
 //! export reads back exactly; without it (a vendor's record) the kind follows from the class:
 //! Authentication is `token.issue` when `unmapped.grant_type` or `unmapped.token_id` is
 //! there, `token.revoke` on Logoff, else `authorization.request`; Authorize Session is
-//! `consent.grant`, or `consent.deny` when it failed; API Activity is `resource.access`.
+//! `consent.grant`, or `consent.deny` when it failed; API Activity is `resource.access` when it
+//! is an MCP call (an MCP JSON-RPC method as `api.operation`, or an `mcp.tool` resource) and
+//! rejected otherwise (a cloud control plane's API Activity is no MCP access).
 //!
 //! | trustpath | OCSF |
 //! |---|---|
@@ -392,8 +394,40 @@ fn read_kind(
         Class::Authentication => Kind::AuthorizationRequest,
         Class::AuthorizeSession if failed => Kind::ConsentDeny,
         Class::AuthorizeSession => Kind::ConsentGrant,
-        Class::ApiActivity => Kind::ResourceAccess,
+        Class::ApiActivity if is_mcp_call(fields) => Kind::ResourceAccess,
+        Class::ApiActivity => {
+            return Err(format!(
+                "an API Activity record that is not an MCP call (api.operation {}, no \
+                 `{MCP_TOOL}` resource); trustpath reads API Activity of MCP servers and \
+                 gateways only (a JSON-RPC method such as tools/call, or unmapped.trustpath_kind)",
+                fields
+                    .peek("api.operation")
+                    .map_or("absent".to_owned(), Value::to_string)
+            ));
+        }
     })
+}
+
+/// An MCP request: a JSON-RPC method of MCP as the operation, or an MCP tool among the
+/// resources. Other API Activity (cloud control planes, say) is no MCP access.
+fn is_mcp_call(fields: &Fields) -> bool {
+    const MCP_METHODS: [&str; 6] = [
+        "initialize",
+        "ping",
+        "tools/",
+        "resources/",
+        "prompts/",
+        "notifications/",
+    ];
+    let operation = fields.peek("api.operation").and_then(Value::as_str);
+    let mcp_operation = operation.is_some_and(|op| {
+        MCP_METHODS
+            .iter()
+            .any(|method| op == *method || (method.ends_with('/') && op.starts_with(method)))
+    });
+    let mcp_tool = matches!(fields.peek("resources"), Some(Value::Array(resources))
+        if resources.iter().any(|r| r.get("type").and_then(Value::as_str) == Some(MCP_TOOL)));
+    mcp_operation || mcp_tool
 }
 
 /// trustpath's export names the source in `unmapped`; a vendor's record names its product.
@@ -1179,8 +1213,9 @@ mod tests {
                 },
             ),
             (
-                "bare API call: no id, status or product",
-                json!({"class_uid": 6003, "time": "2026-11-26T10:00:00Z"}),
+                "bare MCP call: no id, status or product",
+                json!({"class_uid": 6003, "time": "2026-11-26T10:00:00Z",
+                       "api": {"operation": "tools/list"}}),
                 Expect {
                     kind: "resource.access",
                     ..NOTHING
@@ -1287,6 +1322,13 @@ mod tests {
               metadata.fetch, as_metadata.fetch, client.document.fetch, client.register, \
               authorization.request, consent.grant, consent.deny, token.issue, token.revoke, \
               resource.access",
+            ),
+            (
+                json!({"class_uid": 6003, "time": 1, "api": {"operation": "PutObject",
+                       "service": {"name": "s3.amazonaws.com"}}}),
+                "an API Activity record that is not an MCP call (api.operation \"PutObject\", no \
+              `mcp.tool` resource); trustpath reads API Activity of MCP servers and gateways only \
+              (a JSON-RPC method such as tools/call, or unmapped.trustpath_kind)",
             ),
             (
                 json!({"class_uid": 6003, "time": 1, "unmapped": {"trustpath_kind": "token.issue"}}),
