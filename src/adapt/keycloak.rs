@@ -86,11 +86,19 @@ const TOKEN_TYPES: &[(&str, &str)] = &[
     ("REFRESH_TOKEN", "refresh_token"),
     ("CLIENT_LOGIN", "client_credentials"),
     ("TOKEN_EXCHANGE", "token_exchange"),
+    ("OAUTH2_DEVICE_CODE_TO_TOKEN", "device_code"),
+    ("AUTHREQID_TO_TOKEN", "ciba"),
+];
+
+/// Keycloak's `grant_type` URNs and the short names trustpath stores (DOMAIN.md's
+/// `token_exchange`; the same names every adapter uses).
+const GRANT_URNS: [(&str, &str); 3] = [
+    ("token_exchange", TOKEN_EXCHANGE_URN),
     (
-        "OAUTH2_DEVICE_CODE_TO_TOKEN",
+        "device_code",
         "urn:ietf:params:oauth:grant-type:device_code",
     ),
-    ("AUTHREQID_TO_TOKEN", "urn:openid:params:grant-type:ciba"),
+    ("ciba", "urn:openid:params:grant-type:ciba"),
 ];
 
 /// The other user event types read, for messages.
@@ -230,10 +238,12 @@ fn user_event_meaning(event_type: &str, fields: &Fields) -> Result<Meaning, Stri
         }
     };
     let grant_type = match (kind, grant_detail) {
-        (Kind::TokenIssue, Some(grant)) if grant == TOKEN_EXCHANGE_URN => {
-            Some("token_exchange".to_owned())
-        }
-        (Kind::TokenIssue, Some(grant)) => Some(grant),
+        (Kind::TokenIssue, Some(grant)) => Some(
+            GRANT_URNS
+                .iter()
+                .find(|(_, urn)| *urn == grant)
+                .map_or(grant, |(short, _)| (*short).to_owned()),
+        ),
         (Kind::TokenIssue, None) => token_type.map(|(_, grant)| (*grant).to_owned()),
         _ => None,
     };
@@ -506,9 +516,11 @@ fn token_type_of(grant_type: &str) -> Option<&'static str> {
 
 fn emit_token(details: &mut Map<String, Value>, event: &WireEvent) {
     let token = &event.token;
-    let grant_type = token.grant_type.as_deref().map(|grant| match grant {
-        "token_exchange" => TOKEN_EXCHANGE_URN,
-        other => other,
+    let grant_type = token.grant_type.as_deref().map(|grant| {
+        GRANT_URNS
+            .iter()
+            .find(|(short, _)| *short == grant)
+            .map_or(grant, |(_, urn)| urn)
     });
     put(details, "grant_type", grant_type);
     put(details, "token_id", token.id.as_deref());
@@ -826,7 +838,7 @@ mod tests {
                     "id": "keycloak:e-dev", "kind": "token.issue", "outcome": "success",
                     "source": source("mcp"), "subject": "u1", "client": {"id": "tv"},
                     "issuer": MCP_ISSUER,
-                    "token": {"id": "t5", "grant_type": "urn:ietf:params:oauth:grant-type:device_code"}
+                    "token": {"id": "t5", "grant_type": "device_code"}
                 }),
             ),
             (

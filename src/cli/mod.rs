@@ -223,11 +223,12 @@ pub struct SimulateArgs {
     pub attacks: String,
     /// Which shape to emit. With keycloak, okta or auth0 the authorization servers' events
     /// are in that vendor's format and the gateways' in the gateway format; events a format
-    /// does not log stay native. Vendor formats need --out to be a directory.
+    /// does not log stay native. Formats that leave events to others need --out to be a
+    /// directory.
     #[arg(long, value_enum, default_value_t = Format::Native)]
     pub format: Format,
-    /// NDJSON output file, or - for stdout; with a vendor --format, a directory that gets
-    /// one <format>.ndjson per format.
+    /// NDJSON output file, or - for stdout; with a --format that leaves events to others, a
+    /// directory that gets one <format>.ndjson per format.
     #[arg(long, default_value = "-")]
     pub out: String,
     /// Ground-truth labels (JSON). Default: OUT.labels.json when OUT is a file.

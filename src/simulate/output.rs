@@ -83,8 +83,8 @@ impl Pace {
 
 /// Sends `records` to `sink`. Returns how many were sent.
 ///
-/// Native records go to one NDJSON file; records in several formats go to a directory with
-/// one `<format>.ndjson` each, so each file can be ingested with its `--format`. On HTTP
+/// Records of one format go to one NDJSON file; records in several formats go to a directory
+/// with one `<format>.ndjson` each, so each file can be ingested with its `--format`. On HTTP
 /// each run of same-format records is one `POST /v1/events?format=`; on NATS each record
 /// goes to `trustpath.in.<format>.sim`.
 pub async fn send(
@@ -170,8 +170,8 @@ pub fn subject(format: Format) -> String {
     format!("trustpath.in.{format}.sim")
 }
 
-/// The file sink: one file (or stdout) for native records, a directory of
-/// `<format>.ndjson` files when there are other formats.
+/// The file sink: one file (or stdout) for records of one format, a directory of
+/// `<format>.ndjson` files when there are several.
 struct Files {
     path: String,
     single: Option<BufWriter<Box<dyn AsyncWrite + Unpin + Send>>>,
@@ -180,13 +180,14 @@ struct Files {
 
 impl Files {
     async fn open(path: &str, records: &[Encoded]) -> Result<Files, OutputError> {
-        let native_only = records.iter().all(|(format, _)| *format == Format::Native);
+        // One format (native, or OCSF, which carries every kind) fits one file.
+        let one_format = records.windows(2).all(|pair| pair[0].0 == pair[1].0);
         let mut files = Files {
             path: path.to_owned(),
             single: None,
             per_format: BTreeMap::new(),
         };
-        if native_only {
+        if one_format {
             let out: Box<dyn AsyncWrite + Unpin + Send> = if path == "-" {
                 Box::new(tokio::io::stdout())
             } else {
