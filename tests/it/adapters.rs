@@ -17,6 +17,14 @@ use crate::harness::{
     NatsServer, TestApp, app_with_nats, store_dir, succeed, test_config, trustpath, wait_for_counts,
 };
 
+const VENDOR_FORMATS: [Format; 5] = [
+    Format::Keycloak,
+    Format::Okta,
+    Format::Auth0,
+    Format::Ocsf,
+    Format::Gateway,
+];
+
 fn simulation() -> Simulation {
     let mut options = crate::simulate::options(5, Attack::ALL.iter().map(|&a| (a, 1)).collect());
     options.flows = 80;
@@ -142,13 +150,7 @@ fn every_simulated_event_reads_back_through_every_format() {
     let adapters = Adapters::new(config.adapters.clone());
     let normalizer = Normalizer::new(64 * 1024).with_adapters(adapters);
     let mut mismatches = Vec::new();
-    for format in [
-        Format::Keycloak,
-        Format::Okta,
-        Format::Auth0,
-        Format::Ocsf,
-        Format::Gateway,
-    ] {
+    for format in VENDOR_FORMATS {
         for sim in &simulation.events {
             let (emitted_as, record) = adapt::emit(format, &sim.event);
             if emitted_as == Format::Native {
@@ -183,13 +185,7 @@ fn every_simulated_event_reads_back_through_every_format() {
 
 #[tokio::test]
 async fn vendor_logs_give_the_verdicts_and_alerts_of_native_events() {
-    for format in [
-        Format::Keycloak,
-        Format::Okta,
-        Format::Auth0,
-        Format::Ocsf,
-        Format::Gateway,
-    ] {
+    for format in VENDOR_FORMATS {
         let mut simulation = simulation();
         let native = {
             let dir = tempfile::tempdir().unwrap();
