@@ -712,7 +712,7 @@ mod tests {
             "jwt": {"token": "eyJ", "jti": "j1"},
             "token_id": "t1"
         });
-        let mut fields = Fields::new(object.as_object().unwrap().clone());
+        let fields = Fields::new(object.as_object().unwrap().clone());
         let mut attributes = Map::new();
         fields.keep_rest(Format::Keycloak, &mut attributes);
         let kept = Value::Object(attributes).to_string();
