@@ -76,6 +76,38 @@ pub struct RawRecord {
 pub struct Rejected {
     pub record: RawRecord,
     pub reason: String,
+    /// SHA-256 (hex) of the record as received (`record.raw` may have credentials hashed).
+    pub raw_sha256: String,
+}
+
+impl Rejected {
+    /// A record kept as received, except that credentials in a JSON object (client secrets,
+    /// passwords, raw tokens: see `adapt::redact_secrets`) are replaced by their SHA-256,
+    /// which the reason then says: the audit trail must not become a store of secrets.
+    pub fn new(mut record: RawRecord, mut reason: String) -> Rejected {
+        let raw_sha256 = sha256_hex(&record.raw);
+        if let Some(redacted) = without_credentials(&record.raw) {
+            record.raw = redacted;
+            reason.push_str(
+                " (credentials in the record are kept as their SHA-256; raw_sha256 is of the \
+                 record as received)",
+            );
+        }
+        Rejected {
+            record,
+            reason,
+            raw_sha256,
+        }
+    }
+}
+
+/// The record with its credentials hashed, when it is a JSON object that holds any.
+fn without_credentials(raw: &[u8]) -> Option<Bytes> {
+    let Ok(Value::Object(mut object)) = serde_json::from_slice(raw) else {
+        return None;
+    };
+    crate::adapt::redact_secrets(&mut object)
+        .then(|| Bytes::from(serde_json::to_vec(&object).expect("JSON serializes")))
 }
 
 /// Turns raw records into events. Cheap to share: holds the compiled schema only.
@@ -145,10 +177,7 @@ impl Normalizer {
                     record,
                 })
             }
-            Err(rejection) => Err(Rejected {
-                record,
-                reason: rejection.to_string(),
-            }),
+            Err(rejection) => Err(Rejected::new(record, rejection.to_string())),
         }
     }
 

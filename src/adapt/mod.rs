@@ -460,9 +460,17 @@ pub fn redact_query(query: &str) -> String {
 
 /// Replaces every credential among the kept fields (at any depth) by its SHA-256, so the
 /// audit trail can still tell two values apart without holding either.
-fn redact_secrets(object: &mut Map<String, Value>) {
+pub fn redact_secrets(object: &mut Map<String, Value>) -> bool {
+    let mut changed = false;
+    // A typed credential (`{"type": "secret", "value": …}`, Keycloak's
+    // CredentialRepresentation) holds its secret under a plain name.
+    let typed_credential = object
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(is_secret);
     for (key, value) in object.iter_mut() {
-        if is_secret(key) {
+        if is_secret(key) || (typed_credential && key == "value") {
+            changed = true;
             let text = value
                 .as_str()
                 .map_or_else(|| value.to_string(), str::to_owned);
@@ -472,15 +480,17 @@ fn redact_secrets(object: &mut Map<String, Value>) {
             ));
         } else {
             match value {
-                Value::Object(inner) => redact_secrets(inner),
-                Value::Array(items) => items
-                    .iter_mut()
-                    .filter_map(Value::as_object_mut)
-                    .for_each(redact_secrets),
+                Value::Object(inner) => changed |= redact_secrets(inner),
+                Value::Array(items) => {
+                    for inner in items.iter_mut().filter_map(Value::as_object_mut) {
+                        changed |= redact_secrets(inner);
+                    }
+                }
                 _ => {}
             }
         }
     }
+    changed
 }
 
 /// Removes nulls and objects left empty by `take`.

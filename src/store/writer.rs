@@ -14,7 +14,7 @@ use super::{Batch, CommitReport, StoreError, arrow};
 use crate::config::CorrelateConfig;
 use crate::correlate::maintain;
 use crate::detect::Detector;
-use crate::normalize::{Rejected, sha256_hex};
+use crate::normalize::Rejected;
 
 const CREATE_STAGING: &str = include_str!("../../queries/ingest/create_staging.sql");
 const MERGE_EVENTS: &str = include_str!("../../queries/ingest/merge_events.sql");
@@ -164,14 +164,19 @@ fn write(
     let mut insert = db.prepare_cached(INSERT_REJECTED)?;
     // A record kept before (same delivery key, same bytes) is not stored again, but it is
     // still a rejected record of this batch.
-    for Rejected { record, reason } in &rejected {
+    for Rejected {
+        record,
+        reason,
+        raw_sha256,
+    } in &rejected
+    {
         insert.execute(params![
             received_at,
             record.origin,
             record.format,
             reason,
             record.raw.as_ref(),
-            sha256_hex(&record.raw),
+            raw_sha256,
             record.delivery_key,
             batch_id_text,
         ])?;
@@ -220,13 +225,13 @@ fn conflicts(db: &Connection, batch: &Batch) -> Result<Vec<Rejected>, StoreError
         let Some(event) = by_key.get(&(event_id.as_str(), staged_sha256.as_str())) else {
             continue;
         };
-        found.push(Rejected {
-            record: event.record.clone(),
-            reason: format!(
+        found.push(Rejected::new(
+            event.record.clone(),
+            format!(
                 "event id `{event_id}` is already stored with different content (stored sha256 \
                  {stored_sha256}, this record {staged_sha256}); the stored event is kept"
             ),
-        });
+        ));
     }
     Ok(found)
 }

@@ -406,6 +406,38 @@ async fn unreadable_vendor_records_are_kept_with_the_adapters_reason() {
     }
     let (_, rejected) = app.get("/v1/rejected").await;
     assert_eq!(rejected["rejected"].as_array().unwrap().len(), cases.len());
+
+    // A rejected record keeps no credentials: Keycloak's admin event for a regenerated
+    // client secret holds the new secret in its representation.
+    let secret_action = json!({"id": "k9", "time": 1795687200123_i64, "realmId": "mcp",
+        "operationType": "ACTION", "resourceType": "CLIENT",
+        "resourcePath": "clients/7d1c/client-secret",
+        "representation": {"type": "secret", "value": "n3w-s3cr3t-v4lue"},
+        "authDetails": {"realmId": "master", "clientId": "admin-cli"}})
+    .to_string();
+    let (_, answer) = app
+        .post("/v1/events?format=keycloak", secret_action.clone())
+        .await;
+    assert_eq!(answer["rejected"], 1, "{answer}");
+    let (_, rejected) = app.get("/v1/rejected").await;
+    let kept = rejected["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["raw_sha256"] == trustpath::normalize::sha256_hex(secret_action.as_bytes()))
+        .unwrap_or_else(|| panic!("kept under the hash of what was sent: {rejected}"));
+    assert!(!kept.to_string().contains("n3w-s3cr3t-v4lue"), "{kept}");
+    assert!(
+        kept["raw"].as_str().unwrap().contains("redacted:sha256:"),
+        "{kept}"
+    );
+    assert!(
+        kept["reason"]
+            .as_str()
+            .unwrap()
+            .contains("kept as their SHA-256"),
+        "{kept}"
+    );
 }
 
 /// Keycloak logs the consent given on its login screen only in `LOGIN`'s `consent` detail:
