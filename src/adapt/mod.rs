@@ -142,16 +142,34 @@ impl Context<'_> {
 }
 
 /// The adapters with their configuration; one per [`Normalizer`](crate::normalize::Normalizer).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Adapters {
     config: AdaptersConfig,
+    /// Every adapter's NATS subject patterns with their format, most specific first (the
+    /// most literal tokens; on a tie, the order of [`Format::ALL`]): the first that matches
+    /// a message's subject names its format.
+    patterns: Vec<(String, Format)>,
+}
+
+impl Default for Adapters {
+    fn default() -> Self {
+        Adapters::new(AdaptersConfig::default())
+    }
 }
 
 impl Adapters {
     pub fn new(config: AdaptersConfig) -> Self {
-        Adapters { config }
+        let mut patterns: Vec<(String, Format)> = Format::ALL
+            .into_iter()
+            .flat_map(|format| {
+                let subjects = config.subjects(format);
+                subjects.into_iter().map(move |pattern| (pattern, format))
+            })
+            .collect();
+        // A stable sort keeps Format::ALL's order among equally specific patterns.
+        patterns.sort_by_key(|(pattern, _)| std::cmp::Reverse(literal_tokens(pattern)));
+        Adapters { config, patterns }
     }
-
     /// Reads one vendor record (never `Native`: the schema path handles that).
     pub fn read(
         &self,
@@ -183,18 +201,11 @@ impl Adapters {
     /// specifically (`audit.okta.>` before `audit.>`), else the token after
     /// `trustpath.in.`, else native.
     pub fn format_of_subject(&self, subject: &str) -> String {
-        let best = Format::ALL
-            .into_iter()
-            .flat_map(|format| {
-                self.config
-                    .subjects(format)
-                    .into_iter()
-                    .filter(|pattern| subject_matches(pattern, subject))
-                    .map(move |pattern| (literal_tokens(&pattern), format))
-            })
-            // The most literal tokens wins; on a tie the first format.
-            .min_by_key(|&(literal, format)| (std::cmp::Reverse(literal), format));
-        if let Some((_, format)) = best {
+        if let Some((_, format)) = self
+            .patterns
+            .iter()
+            .find(|(pattern, _)| subject_matches(pattern, subject))
+        {
             return format.as_str().to_owned();
         }
         subject

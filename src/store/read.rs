@@ -320,7 +320,7 @@ fn ocsf_of(document: &Value) -> Result<Value, StoreError> {
     let unreadable = |e: serde_json::Error| {
         StoreError::Internal(format!("a stored event does not read back: {e}"))
     };
-    let stored: StoredEvent = serde_json::from_value(document.clone()).map_err(unreadable)?;
+    let stored = StoredEvent::deserialize(document).map_err(unreadable)?;
     let provenance = json!({
         "received_at": stored.received_at,
         "format": stored.format,
