@@ -286,7 +286,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::adapt::{Adapters, Format, without};
+    use crate::adapt::{Adapters, Format, testing, without};
     use crate::config::AdaptersConfig;
     use crate::normalize::Normalizer;
 
@@ -320,13 +320,9 @@ mod tests {
     /// The event `emit(e)` reads back as, with e's id (ids become `auth0:<id>`) and without
     /// the source name (Auth0's is the issuer's host, checked here).
     fn round_trip(event: &WireEvent) -> Option<WireEvent> {
-        let record = emit(event)?;
-        let mut back = read_with(&record, &SIM_ISSUERS)
-            .unwrap_or_else(|reason| panic!("emitted record does not read: {reason}\n{record:#}"));
-        assert_eq!(back.id, format!("auth0:{}", event.id));
-        back.id = event.id.clone();
+        let mut back = testing::round_trip(Format::Auth0, event, |r| read_with(r, &SIM_ISSUERS))?;
         let issuer_host = event.issuer.as_deref().and_then(issuer_host);
-        assert_eq!(back.source.name, issuer_host, "{record:#}");
+        assert_eq!(back.source.name, issuer_host);
         back.source.name = None;
         Some(back)
     }

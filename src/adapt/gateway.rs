@@ -435,7 +435,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::adapt::{Adapters, Format, without};
+    use crate::adapt::{Adapters, Format, testing, without};
     use crate::normalize::Normalizer;
 
     /// Reads a record the way ingest does (leftovers go to attributes.gateway).
@@ -448,14 +448,8 @@ mod tests {
             .map_err(|rejection| rejection.to_string())
     }
 
-    /// The event `emit(e)` reads back as, with e's id (ids become `gateway:<id>`).
     fn round_trip(event: &WireEvent) -> Option<WireEvent> {
-        let record = emit(event)?;
-        let mut back = read_record(&record)
-            .unwrap_or_else(|reason| panic!("emitted record does not read: {reason}\n{record:#}"));
-        assert_eq!(back.id, format!("gateway:{}", event.id));
-        back.id = event.id.clone();
-        Some(back)
+        testing::round_trip(Format::Gateway, event, read_record)
     }
 
     fn wire(event: Value) -> WireEvent {

@@ -657,6 +657,31 @@ pub fn not_carried(format: Format) -> &'static [&'static str] {
     }
 }
 
+/// What the adapters' tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// What `event` reads back as after `emit` wrote it in `format` and `read` (the test's
+    /// own reader, with its configuration) read it: the id, which becomes
+    /// `<format>:<id>`, is checked and given back. None when `format` does not log it.
+    pub fn round_trip(
+        format: Format,
+        event: &WireEvent,
+        read: impl Fn(&Value) -> Result<WireEvent, String>,
+    ) -> Option<WireEvent> {
+        let (emitted_as, record) = emit(format, event);
+        if emitted_as != format {
+            return None;
+        }
+        let mut back = read(&record)
+            .unwrap_or_else(|reason| panic!("emitted record does not read: {reason}\n{record:#}"));
+        assert_eq!(back.id, format!("{format}:{}", event.id), "{record:#}");
+        back.id.clone_from(&event.id);
+        Some(back)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

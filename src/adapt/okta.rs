@@ -506,7 +506,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::adapt::{Adapters, Format, without};
+    use crate::adapt::{Adapters, Format, testing, without};
     use crate::config::AdaptersConfig;
 
     /// the vendor sample `shared/samples/okta.ndjson`.
@@ -886,12 +886,7 @@ mod tests {
 
     /// The event `emit(e)` reads back as (through ingest's path), with e's id.
     fn round_trip(event: &WireEvent) -> Option<WireEvent> {
-        let record = emit(event)?;
-        let mut back = read_record(&record)
-            .unwrap_or_else(|reason| panic!("emitted record does not read: {reason}\n{record:#}"));
-        assert_eq!(back.id, format!("okta:{}", event.id));
-        back.id = event.id.clone();
-        Some(back)
+        testing::round_trip(Format::Okta, event, read_record)
     }
 
     /// One of each authorization server shape the simulator writes (from
