@@ -35,7 +35,7 @@
 use chrono::SecondsFormat;
 use serde_json::{Map, Value, json};
 
-use super::{Context, Fields, object, overlay};
+use super::{Context, Fields, json, object, overlay};
 use crate::event::{Kind, Outcome, SourceType, WireEvent};
 
 /// Fields of `trustpath.event.v1` this format does not carry; see adapt::without.
@@ -211,11 +211,11 @@ pub fn emit(event: &WireEvent) -> Option<Value> {
         ("date", Some(date.into())),
         ("type", Some(log_type.code.into())),
         ("hostname", hostname.map(Into::into)),
-        ("client_id", json_text(&event.client.id)),
-        ("client_name", json_text(&event.client.name)),
-        ("user_id", json_text(&event.subject)),
-        ("ip", json_text(&event.network.ip)),
-        ("user_agent", json_text(&event.network.user_agent)),
+        ("client_id", json(&event.client.id)),
+        ("client_name", json(&event.client.name)),
+        ("user_id", json(&event.subject)),
+        ("ip", json(&event.network.ip)),
+        ("user_agent", json(&event.network.user_agent)),
         ("audience", audience.map(Into::into)),
         ("scope", scopes.map(Into::into)),
         (
@@ -273,10 +273,6 @@ fn issuer_host(issuer: &str) -> Option<String> {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
     })
-}
-
-fn json_text(value: &Option<String>) -> Option<Value> {
-    value.clone().map(Value::String)
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
 use super::www_authenticate::{self, Bearer, Challenge};
-use super::{Context, Fields, object, overlay};
+use super::{Context, Fields, json, object, overlay};
 use crate::event::{Kind, Outcome, SourceType, WireEvent};
 
 /// Fields of `trustpath.event.v1` this format does not carry; see adapt::without.
@@ -365,10 +365,6 @@ fn jwt_claims(event: &WireEvent) -> Option<Value> {
         ),
     ]);
     (!claims.is_empty()).then_some(Value::Object(claims))
-}
-
-fn json<T: Clone + Into<Value>>(value: &Option<T>) -> Option<Value> {
-    value.clone().map(Into::into)
 }
 
 /// `Bearer error="…", scope="…", resource_metadata="…"` from the event's challenge fields;

@@ -521,7 +521,7 @@ fn epoch_millis(millis: i64) -> Option<DateTime<Utc>> {
 }
 
 /// Space- (or comma-) separated items, as in OAuth's `scope`.
-pub fn split_list(text: &str) -> Vec<String> {
+fn split_list(text: &str) -> Vec<String> {
     text.split(|c: char| c.is_whitespace() || c == ',')
         .filter(|item| !item.is_empty())
         .map(str::to_owned)
@@ -534,6 +534,11 @@ pub fn object<const N: usize>(entries: [(&str, Option<Value>); N]) -> Map<String
         .into_iter()
         .filter_map(|(key, value)| Some((key.to_owned(), value?)))
         .collect()
+}
+
+/// An optional event field as a JSON value (for `emit`).
+pub fn json<T: Clone + Into<Value>>(value: &Option<T>) -> Option<Value> {
+    value.clone().map(Into::into)
 }
 
 /// Puts `kept` over `record`, descending into objects present in both: `emit` writes back
