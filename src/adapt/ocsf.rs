@@ -85,16 +85,6 @@ const SEVERITY_IDS: &[i64] = &[0, 1, 2, 3, 4, 5, 6, 99];
 /// `status_id` values of OCSF 1.3.0: Unknown, Success, Failure, Other.
 const STATUS_IDS: &[i64] = &[0, 1, 2, 99];
 
-/// Attributes that only restate `class_uid` and `activity_id`.
-const CLASSIFICATION_CAPTIONS: &[&str] = &[
-    "class_name",
-    "category_uid",
-    "category_name",
-    "activity_name",
-    "type_uid",
-    "type_name",
-];
-
 /// The OCSF classes trustpath reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -295,9 +285,7 @@ fn accepted_classes() -> String {
 pub fn read(fields: &mut Fields, context: &Context) -> Result<WireEvent, String> {
     let class = read_class(fields)?;
     let activity_id = fields.number("activity_id").unwrap_or(0);
-    for caption in CLASSIFICATION_CAPTIONS {
-        fields.take(caption);
-    }
+    take_classification(fields, class, activity_id);
     let time = fields.time("time")?;
     // A failed Authorize Session is a refusal; one of unknown status is not.
     let failed = fields.peek("status_id").and_then(Value::as_i64) == Some(2);
@@ -306,7 +294,7 @@ pub fn read(fields: &mut Fields, context: &Context) -> Result<WireEvent, String>
     let source_type = parse(fields, "unmapped.source_type").unwrap_or(class.default_source());
     let source_name = read_source_name(fields);
     let id = context.event_id(fields.string("metadata.uid"));
-    fields.take("metadata.version");
+    fields.take_if_eq("metadata.version", OCSF_VERSION);
     if fields.take_if_eq("severity_id", SEVERITY_INFORMATIONAL) {
         fields.take("severity");
     }
@@ -562,6 +550,18 @@ pub fn emit(event: &WireEvent) -> Option<Value> {
         record.ensure_object(required);
     }
     Some(Value::Object(record.0))
+}
+
+/// Takes the attributes that only restate `class_uid` and `activity_id` (names, category,
+/// `type_uid`); a value that says something else (another caption, a wrong type) is kept.
+fn take_classification(fields: &mut Fields, class: Class, activity_id: i64) {
+    let activity_name = class.activity_name(activity_id).unwrap_or("Other");
+    fields.take_if_eq("class_name", class.name());
+    fields.take_if_eq("category_uid", class.category_uid());
+    fields.take_if_eq("category_name", class.category_name());
+    fields.take_if_eq("activity_name", activity_name);
+    fields.take_if_eq("type_uid", class.uid() * 100 + activity_id);
+    fields.take_if_eq("type_name", format!("{}: {activity_name}", class.name()));
 }
 
 /// The base event: class, activity, time, severity, status, metadata.
@@ -1105,6 +1105,7 @@ mod tests {
                     base(3002, 1, 2),
                     json!({
                 "status": "Failure", "status_detail": "invalid_grant", "user": {"name": "bob"},
+                "class_name": "Authentication", "activity_name": "Authentication Ticket",
                 "unmapped": {"client_id": "c1", "grant_type": "refresh_token", "issuer": "https://as.example"}}),
                 ),
                 Expect {
@@ -1114,7 +1115,12 @@ mod tests {
                     subject: Some("bob"),
                     client_id: Some("c1"),
                     issuer: Some("https://as.example"),
-                    kept: &[("ocsf.severity_id", "3")],
+                    // The source's version and a caption that is not the activity's are kept.
+                    kept: &[
+                        ("ocsf.severity_id", "3"),
+                        ("ocsf.metadata.version", "1.1.0"),
+                        ("ocsf.activity_name", "Authentication Ticket"),
+                    ],
                     ..NOTHING
                 },
             ),
