@@ -759,11 +759,10 @@ mod tests {
     /// What was read comes back the same through emit: kept vendor fields included.
     #[test]
     fn read_events_emit_the_same_event() {
-        for (name, record, _) in read_cases() {
-            let event = read_record(&record).unwrap();
-            let emitted = emit(&event).unwrap_or_else(|| panic!("{name}: emits"));
-            assert_eq!(read_record(&emitted).unwrap(), event, "{name}\n{emitted:#}");
-        }
+        let records = read_cases()
+            .into_iter()
+            .map(|(name, record, _)| (name, record));
+        testing::read_emit_read(Format::Auth0, records, read_record);
     }
 
     /// The simulator's authorization-server events Auth0 logs (`trustpath simulate` output),

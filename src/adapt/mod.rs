@@ -685,6 +685,21 @@ pub(crate) mod testing {
         back.id.clone_from(&event.id);
         Some(back)
     }
+
+    /// Each record, read, emitted in `format` and read again, gives the same event: `emit`
+    /// writes back the vendor fields the first read kept.
+    pub fn read_emit_read<'a>(
+        format: Format,
+        records: impl IntoIterator<Item = (&'a str, Value)>,
+        read: impl Fn(&Value) -> Result<WireEvent, String>,
+    ) {
+        for (name, record) in records {
+            let event = read(&record).unwrap_or_else(|reason| panic!("{name}: {reason}"));
+            let (emitted_as, emitted) = emit(format, &event);
+            assert_eq!(emitted_as, format, "{name}: emits");
+            assert_eq!(read(&emitted).unwrap(), event, "{name}\n{emitted:#}");
+        }
+    }
 }
 
 #[cfg(test)]

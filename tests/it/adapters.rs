@@ -25,10 +25,30 @@ const VENDOR_FORMATS: [Format; 5] = [
     Format::Gateway,
 ];
 
+const SEED: u64 = 5;
+const FLOWS: usize = 80;
+
 fn simulation() -> Simulation {
-    let mut options = crate::simulate::options(5, Attack::ALL.iter().map(|&a| (a, 1)).collect());
-    options.flows = 80;
+    let mut options = crate::simulate::options(SEED, Attack::ALL.iter().map(|&a| (a, 1)).collect());
+    options.flows = FLOWS;
     generate(&options)
+}
+
+/// `trustpath simulate --format FORMAT` of the same organisation and traffic as [`simulation`].
+fn simulate(format: Format) -> std::process::Command {
+    let size = crate::simulate::options(SEED, Vec::new()).size;
+    let mut command = trustpath();
+    command.args([
+        "simulate".to_owned(),
+        format!("--seed={SEED}"),
+        format!("--flows={FLOWS}"),
+        format!("--users={}", size.users),
+        format!("--clients={}", size.clients),
+        format!("--resources={}", size.resources),
+        "--attacks=all".to_owned(),
+        format!("--format={format}"),
+    ]);
+    command
 }
 
 /// What a deployment configures for sources that do not name their issuer: each
@@ -241,18 +261,7 @@ async fn simulate_publishes_vendor_formats_to_nats_and_the_collector_reads_them(
     let app = app_with_nats(&nats, config).await;
     let records = simulation.encode(Format::Keycloak);
 
-    succeed(trustpath().args([
-        "simulate",
-        "--seed=5",
-        "--flows=80",
-        "--users=40",
-        "--clients=12",
-        "--resources=5",
-        "--attacks=all",
-        "--format=keycloak",
-        "--nats",
-        &nats.url(),
-    ]));
+    succeed(simulate(Format::Keycloak).args(["--nats", &nats.url()]));
     wait_for_counts(&app, records.len() as i64, 0).await;
     let (_, page) = app.get("/v1/events?limit=10000").await;
     let mut by_format: BTreeMap<String, usize> = BTreeMap::new();
@@ -303,20 +312,7 @@ async fn vendor_files_ingest_with_format_and_export_as_ocsf() {
     )
     .unwrap();
     let sim_dir = out.path().join("okta-sim");
-    succeed(
-        trustpath()
-            .args([
-                "simulate",
-                "--seed=5",
-                "--flows=80",
-                "--users=40",
-                "--clients=12",
-                "--resources=5",
-                "--format=okta",
-                "--out",
-            ])
-            .arg(&sim_dir),
-    );
+    succeed(simulate(Format::Okta).arg("--out").arg(&sim_dir));
     let mut files: Vec<String> = std::fs::read_dir(&sim_dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
