@@ -31,6 +31,7 @@ pub struct Config {
     pub correlate: CorrelateConfig,
     pub rules: RulesConfig,
     pub alerts: AlertsConfig,
+    pub retention: RetentionConfig,
     pub log: LogConfig,
 }
 
@@ -260,6 +261,14 @@ pub struct StoreConfig {
     /// Memory DuckDB may use, in DuckDB's notation (e.g. "1GB"). Empty: DuckDB's default
     /// (80 % of RAM).
     pub memory_limit: String,
+    /// The Ed25519 private key (PKCS#8 PEM) that signs checkpoints, purges and exports.
+    /// Default: `<store.path without extension>.signing-key.pem`, created (mode 0600) when
+    /// missing. An in-memory store without a key keeps its chain unsigned.
+    pub signing_key: Option<PathBuf>,
+    /// How often the chain head is signed (a checkpoint), e.g. 1h. The head is also signed
+    /// when trustpath stops, and at every purge.
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_every: Duration,
 }
 
 impl Default for StoreConfig {
@@ -267,7 +276,65 @@ impl Default for StoreConfig {
         StoreConfig {
             path: PathBuf::from("./data/trustpath.duckdb"),
             memory_limit: String::new(),
+            signing_key: None,
+            checkpoint_every: Duration::from_secs(3600),
         }
+    }
+}
+
+impl StoreConfig {
+    /// An in-memory store with defaults otherwise (scratch stores of fixtures and tests).
+    pub fn in_memory() -> StoreConfig {
+        StoreConfig {
+            path: PathBuf::from(":memory:"),
+            ..StoreConfig::default()
+        }
+    }
+
+    pub fn is_in_memory(&self) -> bool {
+        self.path.as_os_str() == ":memory:"
+    }
+
+    /// The signing key's file: `signing_key`, else beside the store. None in memory.
+    pub fn signing_key_path(&self) -> Option<PathBuf> {
+        match &self.signing_key {
+            Some(path) => Some(path.clone()),
+            None if self.is_in_memory() => None,
+            None => Some(self.path.with_extension("signing-key.pem")),
+        }
+    }
+}
+
+/// How long stored rows are kept, per table (README, "Compliance"). Counted from when the
+/// batch was committed. Unset: kept forever. A purge deletes whole batches and is recorded
+/// in the chain as a signed purge record, so `verify` tells it from tampering.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Events (and the connection members and tokens drawn from them), e.g. "400d".
+    #[serde(with = "humantime_serde")]
+    pub events: Option<Duration>,
+    /// Rejected input, e.g. "90d".
+    #[serde(with = "humantime_serde")]
+    pub rejected: Option<Duration>,
+    /// How often `serve` applies the retention, e.g. 1h.
+    #[serde(with = "humantime_serde")]
+    pub check_every: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            events: None,
+            rejected: None,
+            check_every: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl RetentionConfig {
+    pub fn is_set(&self) -> bool {
+        self.events.is_some() || self.rejected.is_some()
     }
 }
 

@@ -17,6 +17,8 @@
 //!   transaction; [`render`] shows them in a terminal.
 //! - [`detect`]: the rule pack run over each committed batch; alerts, their sinks, rule
 //!   fixtures and the labelled eval.
+//! - [`integrity`]: the hash chain over committed batches, signed checkpoints and purges,
+//!   and `verify --store`.
 //! - [`serve`]: `App::build` / `run_until_stopped`, the axum API.
 //! - [`client`], [`cli`]: the command line and its view of a running server.
 //! - [`simulate`]: labelled MCP authorization traffic for demos, tests and benchmarks.
@@ -33,6 +35,7 @@ pub mod config;
 pub mod correlate;
 pub mod detect;
 pub mod event;
+pub mod integrity;
 pub mod metrics;
 pub mod normalize;
 pub mod pipeline;

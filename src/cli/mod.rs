@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
+mod compliance;
 mod detect;
 
 use crate::adapt::Format;
@@ -150,6 +151,26 @@ pub enum Command {
     /// Measure trustpath on this machine (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The Ed25519 key that signs checkpoints, purges and exports.
+    #[command(subcommand)]
+    Keys(compliance::KeysCommand),
+    /// Check the store's hash chain and signatures (--store), or exports offline (DIR...).
+    Verify {
+        /// Recompute the store's chain from its rows (open it directly: stop a server first).
+        #[arg(long)]
+        store: bool,
+        /// The trusted public key (PEM, from `trustpath keys show`). Default: the public
+        /// half of the store's own signing key.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply the configured retention now: delete what is older and record a signed purge.
+    Purge {
+        #[arg(long)]
+        json: bool,
+    },
     /// Start a server on a fresh demo store and stream simulated traffic with attacks into it.
     Demo {
         /// Store to use instead of a fresh ./data/demo/trustpath.duckdb (kept as it is).
@@ -310,6 +331,21 @@ pub struct Settings {
     /// store.memory_limit: DuckDB memory limit, e.g. 1GB.
     #[arg(long, global = true, env = "TRUSTPATH_STORE_MEMORY_LIMIT")]
     pub store_memory_limit: Option<String>,
+    /// store.signing_key: Ed25519 private key (PKCS#8 PEM) signing checkpoints and exports.
+    #[arg(long, global = true, env = "TRUSTPATH_STORE_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
+    /// store.checkpoint_every: how often the chain head is signed, e.g. 1h.
+    #[arg(long, global = true, env = "TRUSTPATH_STORE_CHECKPOINT_EVERY")]
+    pub checkpoint_every: Option<String>,
+    /// retention.events: how long events are kept, e.g. 400d.
+    #[arg(long, global = true, env = "TRUSTPATH_RETENTION_EVENTS")]
+    pub retention_events: Option<String>,
+    /// retention.rejected: how long rejected input is kept, e.g. 90d.
+    #[arg(long, global = true, env = "TRUSTPATH_RETENTION_REJECTED")]
+    pub retention_rejected: Option<String>,
+    /// retention.check_every: how often `serve` applies the retention, e.g. 1h.
+    #[arg(long, global = true, env = "TRUSTPATH_RETENTION_CHECK_EVERY")]
+    pub retention_check_every: Option<String>,
     /// ingest.max_event_bytes: largest record accepted.
     #[arg(long, global = true, env = "TRUSTPATH_INGEST_MAX_EVENT_BYTES")]
     pub max_event_bytes: Option<usize>,
@@ -418,6 +454,26 @@ impl Settings {
             }
         };
         set("store.path", self.store_path.as_ref().map(|v| json!(v)));
+        set(
+            "store.signing_key",
+            self.signing_key.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "store.checkpoint_every",
+            self.checkpoint_every.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "retention.events",
+            self.retention_events.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "retention.rejected",
+            self.retention_rejected.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "retention.check_every",
+            self.retention_check_every.as_ref().map(|v| json!(v)),
+        );
         set(
             "store.memory_limit",
             self.store_memory_limit.as_ref().map(|v| json!(v)),
@@ -571,6 +627,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             seconds,
             seed,
         }) => bench_detect(config, rate, seconds, seed).await,
+        Command::Keys(command) => compliance::keys(&config, command),
+        Command::Verify {
+            store: true,
+            public_key,
+            json,
+        } => compliance::verify_store_command(&config, public_key.as_deref(), json),
+        Command::Verify { store: false, .. } => {
+            bail!("say what to verify: --store, or export directories")
+        }
+        Command::Purge { json } => compliance::purge(&config, json).await,
         Command::Demo { store, rate, seed } => demo(config, store, rate, seed).await,
     }
 }

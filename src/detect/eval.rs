@@ -116,7 +116,7 @@ async fn score(
 ) -> anyhow::Result<EvalReport> {
     let store = Store::open(&StoreConfig {
         path: path.to_owned(),
-        memory_limit: String::new(),
+        ..StoreConfig::default()
     })?;
     let mut db = store.connection()?;
     let names: BTreeMap<String, String> = rules

@@ -225,11 +225,7 @@ async fn run_once(
     rule: &Rule,
     batches: &[Vec<&serde_json::Value>],
 ) -> Result<(Vec<ExpectedAlert>, Vec<String>), String> {
-    let store = Store::open(&StoreConfig {
-        path: PathBuf::from(":memory:"),
-        memory_limit: String::new(),
-    })
-    .map_err(|e| e.to_string())?;
+    let store = Store::open(&StoreConfig::in_memory()).map_err(|e| e.to_string())?;
     let db = store.connection().map_err(|e| e.to_string())?;
     let mut engine = Engine::new(vec![rule.clone()], Vec::new());
     let (writer, thread) = store

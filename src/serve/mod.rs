@@ -68,6 +68,41 @@ pub struct App {
     sinks: Sinks,
     sink_connection: duckdb::Connection,
     sink_wake: Arc<Notify>,
+    upkeep: Upkeep,
+}
+
+/// The store's timed chores: sign the chain head when no batch came to do it, and apply
+/// the retention.
+struct Upkeep {
+    writer: crate::store::Writer,
+    checkpoint_every: std::time::Duration,
+    retention: crate::config::RetentionConfig,
+}
+
+impl Upkeep {
+    async fn run(self, shutdown: CancellationToken) {
+        let every = |d: std::time::Duration| {
+            let mut timer = tokio::time::interval(d.max(std::time::Duration::from_secs(1)));
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            timer
+        };
+        let mut checkpoint = every(self.checkpoint_every);
+        let mut retention = every(self.retention.check_every);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = checkpoint.tick() => {
+                    if let Err(error) = self.writer.checkpoint().await {
+                        tracing::warn!(%error, "signing the chain head failed");
+                    }
+                }
+                _ = retention.tick(), if self.retention.is_set() => {
+                    // The writer logs what was purged, or why not.
+                    let _ = self.writer.purge(self.retention.clone()).await;
+                }
+            }
+        }
+    }
 }
 
 impl App {
@@ -83,6 +118,11 @@ impl App {
         let adapters = Adapters::new(config.adapters.clone());
         let normalizer =
             Normalizer::new(config.ingest.max_event_bytes).with_adapters(adapters.clone());
+        let upkeep = Upkeep {
+            writer: writer.clone(),
+            checkpoint_every: config.store.checkpoint_every,
+            retention: config.retention.clone(),
+        };
         let ingest = Ingest::new(normalizer, writer);
         let listener = TcpListener::bind(config.http.listen)
             .await
@@ -128,6 +168,7 @@ impl App {
             sinks,
             sink_connection: store.connection()?,
             sink_wake,
+            upkeep,
         })
     }
 
@@ -149,10 +190,12 @@ impl App {
             sinks,
             sink_connection,
             sink_wake,
+            upkeep,
         } = self;
         tracing::info!(addr = %listener.local_addr()?, "HTTP API listening");
         let collector = nats.map(|collector| tokio::spawn(collector.run(shutdown.clone())));
         let delivery = tokio::spawn(sinks.run(sink_connection, sink_wake, shutdown.clone()));
+        let upkeep = tokio::spawn(upkeep.run(shutdown.clone()));
 
         let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(listener, app)
@@ -165,6 +208,7 @@ impl App {
         {
             tracing::error!(%error, "NATS collector task failed");
         }
+        upkeep.await.ok();
         // Every writer handle is gone now; wait for the last commit and the checkpoint,
         // then for the detector to examine what the last commits brought.
         tokio::task::spawn_blocking(move || {

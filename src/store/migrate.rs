@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alerts",
         include_str!("../../queries/migrations/0004_alerts.sql"),
     ),
+    (
+        5,
+        "chain",
+        include_str!("../../queries/migrations/0005_chain.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

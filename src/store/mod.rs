@@ -30,6 +30,8 @@ use uuid::Uuid;
 use crate::config::{CorrelateConfig, RulesConfig, StoreConfig};
 use crate::detect::{Detector, DetectorThread, Engine, RuleSet, SinkTarget};
 use crate::event::Event;
+use crate::integrity::keys::KeyError;
+use crate::integrity::{Chain, Signer};
 use crate::normalize::Rejected;
 
 pub use read::Reader;
@@ -88,6 +90,8 @@ pub enum StoreError {
     WriterStopped,
     #[error("the detector has stopped (the log says why); restart trustpath")]
     DetectorStopped,
+    #[error(transparent)]
+    Key(#[from] KeyError),
 }
 
 /// Which collector a batch came through; recorded in `ingest_log`.
@@ -149,6 +153,7 @@ pub struct CommitReport {
 /// An open store: the path and the connection new connections are cloned from.
 pub struct Store {
     path: PathBuf,
+    config: StoreConfig,
     db: Connection,
 }
 
@@ -181,7 +186,11 @@ impl Store {
             .map_err(|source| open_error(&path, source))?;
         migrate::apply(&db, &path)?;
         db.execute_batch(MACROS)?;
-        Ok(Store { path, db })
+        Ok(Store {
+            path,
+            config: config.clone(),
+            db,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -202,7 +211,18 @@ impl Store {
         correlate: CorrelateConfig,
         detector: Option<Detector>,
     ) -> Result<(Writer, writer::WriterThread), StoreError> {
-        Writer::spawn(self.db.try_clone()?, queue, correlate, detector)
+        let db = self.db.try_clone()?;
+        let chain = Chain::open(&db, self.signer()?, self.config.checkpoint_every)?;
+        Writer::spawn(db, queue, correlate, detector, chain)
+    }
+
+    /// The key that signs this store's checkpoints, purges and exports (created beside the
+    /// store when missing and not configured). None for an in-memory store without one.
+    pub fn signer(&self) -> Result<Option<Signer>, StoreError> {
+        match self.config.signing_key_path() {
+            Some(path) => Ok(Some(Signer::load_or_create(&path)?)),
+            None => Ok(None),
+        }
     }
 
     /// A connection of its own (the detector's, the alert sinks').

@@ -2,6 +2,10 @@
 //! batches and wait for the [`CommitReport`]. One batch is one transaction: its events,
 //! its rejected records and its `ingest_log` row commit together or not at all, so a
 //! collector that acks after the report can never lose or half-store a batch.
+//!
+//! The same transaction appends the batch's chain record ([`Chain`]); after it commits, the
+//! head is signed when a checkpoint is due. Retention purges run here too, so every write
+//! to the chained tables goes through this one thread.
 
 use std::collections::HashMap;
 use std::thread;
@@ -11,9 +15,10 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{Batch, CommitReport, StoreError, arrow};
-use crate::config::CorrelateConfig;
+use crate::config::{CorrelateConfig, RetentionConfig};
 use crate::correlate::maintain;
 use crate::detect::Detector;
+use crate::integrity::{Chain, Checkpoint, PurgeReport};
 use crate::normalize::Rejected;
 
 const CREATE_STAGING: &str = include_str!("../../queries/ingest/create_staging.sql");
@@ -22,9 +27,18 @@ const FIND_CONFLICTS: &str = include_str!("../../queries/ingest/find_conflicts.s
 const INSERT_REJECTED: &str = include_str!("../../queries/ingest/insert_rejected.sql");
 const INSERT_INGEST_LOG: &str = include_str!("../../queries/ingest/insert_ingest_log.sql");
 
-struct Job {
-    batch: Batch,
-    reply: oneshot::Sender<Result<CommitReport, StoreError>>,
+enum Job {
+    Commit {
+        batch: Batch,
+        reply: oneshot::Sender<Result<CommitReport, StoreError>>,
+    },
+    Checkpoint {
+        reply: oneshot::Sender<Result<Option<Checkpoint>, StoreError>>,
+    },
+    Purge {
+        retention: RetentionConfig,
+        reply: oneshot::Sender<Result<Option<PurgeReport>, StoreError>>,
+    },
 }
 
 /// Handle to the writer thread. Clone freely; the thread stops when the last handle drops
@@ -52,6 +66,7 @@ impl Writer {
         queue: usize,
         correlate: CorrelateConfig,
         detector: Option<Detector>,
+        mut chain: Chain,
     ) -> Result<(Writer, WriterThread), StoreError> {
         db.execute_batch(CREATE_STAGING)?;
         maintain::setup(&db)?;
@@ -66,20 +81,45 @@ impl Writer {
             .name("store-writer".to_owned())
             .spawn(move || {
                 while let Some(job) = inbox.blocking_recv() {
-                    let result = commit(&db, &correlate, job.batch);
-                    match &result {
-                        Ok(report) if report.accepted > 0 => {
-                            if let Some(detector) = &detector {
-                                detector.wake();
+                    // The caller may have given up waiting (shutdown); what was done stands.
+                    match job {
+                        Job::Commit { batch, reply } => {
+                            let result = commit(&db, &correlate, &mut chain, batch);
+                            match &result {
+                                Ok(report) if report.accepted > 0 => {
+                                    if let Some(detector) = &detector {
+                                        detector.wake();
+                                    }
+                                }
+                                Ok(_) => {}
+                                Err(error) => {
+                                    tracing::error!(%error, "batch commit failed; nothing of it was stored");
+                                }
                             }
+                            let _ = reply.send(result);
                         }
-                        Ok(_) => {}
-                        Err(error) => {
-                            tracing::error!(%error, "batch commit failed; nothing of it was stored");
+                        Job::Checkpoint { reply } => {
+                            let _ = reply.send(chain.checkpoint(&db));
+                        }
+                        Job::Purge { retention, reply } => {
+                            let result = chain.purge(&db, &retention, chrono::Utc::now());
+                            match &result {
+                                Ok(Some(purge)) => tracing::info!(
+                                    seq = purge.seq,
+                                    events = purge.events,
+                                    rejected = purge.rejected,
+                                    batches = purge.batches,
+                                    "retention purge recorded and signed"
+                                ),
+                                Ok(None) => {}
+                                Err(error) => tracing::error!(%error, "retention purge failed; nothing was deleted"),
+                            }
+                            let _ = reply.send(result);
                         }
                     }
-                    // The collector may have given up waiting (shutdown); the commit stands.
-                    let _ = job.reply.send(result);
+                }
+                if let Err(error) = chain.checkpoint(&db) {
+                    tracing::warn!(%error, "signing the chain head at shutdown failed");
                 }
                 if let Err(error) = db.execute_batch("CHECKPOINT") {
                     tracing::warn!(%error, "checkpoint at shutdown failed; the WAL will be replayed at next open");
@@ -92,17 +132,39 @@ impl Writer {
     /// Commits `batch` in one transaction. Returns once it is durable.
     pub async fn commit(&self, batch: Batch) -> Result<CommitReport, StoreError> {
         let (reply, report) = oneshot::channel();
-        self.jobs
-            .send(Job { batch, reply })
-            .await
-            .map_err(|_| StoreError::WriterStopped)?;
+        self.send(Job::Commit { batch, reply }).await?;
         report.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Signs the chain head now, unless it is signed already (or the store has no key).
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Checkpoint { reply }).await?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Applies `retention`: deletes the batches it no longer keeps and records the purge.
+    pub async fn purge(
+        &self,
+        retention: RetentionConfig,
+    ) -> Result<Option<PurgeReport>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Purge { retention, reply }).await?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    async fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterStopped)
     }
 }
 
 fn commit(
     db: &Connection,
     correlate: &CorrelateConfig,
+    chain: &mut Chain,
     batch: Batch,
 ) -> Result<CommitReport, StoreError> {
     let span = tracing::debug_span!(
@@ -117,10 +179,17 @@ fn commit(
     // Built before the transaction opens so the write lock is held as briefly as possible.
     let staged = arrow::events_batch(&batch.events)?;
     db.execute_batch("BEGIN TRANSACTION")?;
-    match write(db, correlate, &batch, staged, batch_id) {
-        Ok(report) => {
+    let written = write(db, correlate, &batch, staged, batch_id)
+        .and_then(|report| Ok((report, chain.link_batch(db, batch_id)?)));
+    match written {
+        Ok((report, link)) => {
             db.execute_batch("COMMIT")?;
+            chain.committed(link);
             crate::metrics::batch_committed(batch.collector, &report, started.elapsed());
+            if let Err(error) = chain.checkpoint_if_due(db) {
+                // The batch stands; the head is signed at the next checkpoint.
+                tracing::warn!(%error, "signing the chain head failed");
+            }
             Ok(report)
         }
         Err(error) => {

@@ -1,0 +1,126 @@
+//! The compliance commands: `keys generate|show`, `verify`, `purge`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use crate::config::Config;
+use crate::integrity::verify::verify_store;
+use crate::integrity::{PublicKey, Signer};
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an Ed25519 signing key (PKCS#8 PEM, mode 0600) and print its public key.
+    Generate {
+        /// Where to write the private key. Default: store.signing_key, else beside the store.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the public key (PEM) of the signing key, for `verify --public-key`.
+    Show {
+        /// The private key to read. Default: store.signing_key, else beside the store.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+}
+
+fn key_path(config: &Config, given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    given
+        .or_else(|| config.store.signing_key_path())
+        .context("an in-memory store has no key file; pass --out/--key or set store.signing_key")
+}
+
+pub fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Generate { out } => {
+            let path = key_path(config, out)?;
+            let signer = Signer::generate()?;
+            signer.save(&path)?;
+            eprintln!(
+                "wrote the private key to {} (mode 0600); set store.signing_key to it and keep \
+                 the public key below where the store's host cannot change it",
+                path.display()
+            );
+            print!("{}", signer.public().pem());
+        }
+        KeysCommand::Show { key } => {
+            let path = key_path(config, key)?;
+            let signer = Signer::load(&path)?;
+            eprintln!("key id {}", signer.public().key_id());
+            print!("{}", signer.public().pem());
+        }
+    }
+    Ok(())
+}
+
+/// The key `verify` trusts: `--public-key`, else the public half of the store's own key
+/// (which proves less: whoever can write the store's host may hold that file too).
+fn trusted_key(config: &Config, public_key: Option<&Path>) -> anyhow::Result<PublicKey> {
+    if let Some(path) = public_key {
+        return Ok(PublicKey::load(path)?);
+    }
+    let path = key_path(config, None)?;
+    if !path.exists() {
+        bail!(
+            "no --public-key given and no signing key at {}; pass the public key the store's \
+             checkpoints are signed with (`trustpath keys show` where the key is)",
+            path.display()
+        );
+    }
+    eprintln!(
+        "note: trusting the public half of {}; pass --public-key with a copy kept elsewhere for \
+         a check the store's host cannot fool",
+        path.display()
+    );
+    Ok(Signer::load(&path)?.public())
+}
+
+pub fn verify_store_command(
+    config: &Config,
+    public_key: Option<&Path>,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let key = trusted_key(config, public_key)?;
+    let store = Store::open(&config.store)?;
+    let verification = verify_store(&store.connection()?, &key)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&verification)?);
+    } else {
+        print!("store {}\n{verification}", store.path().display());
+    }
+    if !verification.holds() {
+        bail!(
+            "the store does not verify: {} findings (first: {})",
+            verification.links.findings.len(),
+            verification.links.findings[0]
+        );
+    }
+    Ok(())
+}
+
+/// Applies the retention of `[retention]` now.
+pub async fn purge(config: &Config, as_json: bool) -> anyhow::Result<()> {
+    if !config.retention.is_set() {
+        bail!("no retention is configured: set retention.events and/or retention.rejected");
+    }
+    let store = Store::open(&config.store)?;
+    let (writer, thread) = store.writer(1, config.correlate.clone(), None)?;
+    let purged = writer.purge(config.retention.clone()).await;
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join()).await?;
+    let purged = purged?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&purged)?);
+    } else {
+        match purged {
+            Some(p) => println!(
+                "purge recorded at chain seq {} and signed: {} events and {} rejected records of {} batches deleted",
+                p.seq, p.events, p.rejected, p.batches
+            ),
+            None => println!("nothing is older than the retention allows; nothing deleted"),
+        }
+    }
+    Ok(())
+}

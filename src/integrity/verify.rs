@@ -1,0 +1,534 @@
+//! `trustpath verify --store`: recompute the chain from the rows as stored and say what
+//! holds, and for what does not, the first broken link and the kind of change it shows.
+//!
+//! [`check_links`] needs only the records and checkpoints, so an export's `chain.jsonl` is
+//! checked by the same code offline; [`verify_store`] adds the rows and the purges.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use duckdb::Connection;
+use serde::Serialize;
+
+use super::chain::{self, Checkpoint, GENESIS, Link, LinkKind, Table};
+use super::keys::PublicKey;
+use crate::store::StoreError;
+
+const UNCHAINED: &str = include_str!("../../queries/integrity/unchained.sql");
+
+/// The kind of change a broken link shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// A batch's rows no longer hash to its digest, with as many rows as recorded.
+    RowEdited,
+    /// A batch has fewer rows than recorded, and no purge explains it.
+    RowDeleted,
+    /// A batch has more rows than recorded, or rows name a batch no record knows.
+    RowInserted,
+    /// Chain records are out of the order they were written in.
+    Reordered,
+    /// A chain record, or a purge record, no longer is the one written (the head signed
+    /// later says so when the whole rest of the chain was recomputed).
+    DigestReplaced,
+    /// Chain records are missing.
+    DigestDeleted,
+    /// A checkpoint's signature does not verify with the trusted key.
+    BadSignature,
+    /// A purge record without a valid signature: a deletion dressed as a purge.
+    UnsignedPurge,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Change::RowEdited => "row edited",
+            Change::RowDeleted => "row deleted",
+            Change::RowInserted => "row inserted",
+            Change::Reordered => "reordered",
+            Change::DigestReplaced => "digest replaced",
+            Change::DigestDeleted => "digest deleted",
+            Change::BadSignature => "signature invalid",
+            Change::UnsignedPurge => "purge not signed",
+        })
+    }
+}
+
+/// One thing that does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The chain record it concerns; None for rows no record names.
+    pub seq: Option<i64>,
+    pub change: Change,
+    pub detail: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.seq {
+            Some(seq) => write!(f, "seq {seq}: {}: {}", self.change, self.detail),
+            None => write!(f, "{}: {}", self.change, self.detail),
+        }
+    }
+}
+
+/// What the records and their signatures say, before looking at rows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LinksCheck {
+    pub records: usize,
+    pub first_seq: Option<i64>,
+    pub last_seq: Option<i64>,
+    pub checkpoints: usize,
+    /// The highest seq whose head is signed by the trusted key and matches.
+    pub signed_through: Option<i64>,
+    pub findings: Vec<Finding>,
+}
+
+/// Checks the records' own hashes, their order and links, and the checkpoints against
+/// `key`. `prev` is the hash the first record must follow: [`GENESIS`] for a whole chain,
+/// None for a slice whose predecessor is not at hand.
+pub fn check_links(
+    links: &[Link],
+    checkpoints: &[Checkpoint],
+    key: &PublicKey,
+    prev: Option<&str>,
+) -> LinksCheck {
+    let mut findings = Vec::new();
+    // Where each record was written: the record that names it as its predecessor.
+    let successor: HashMap<&str, i64> = links
+        .iter()
+        .map(|l| (l.prev_sha256.as_str(), l.seq))
+        .collect();
+    let by_sha: HashMap<&str, &Link> = links.iter().map(|l| (l.sha256.as_str(), l)).collect();
+    let mut previous: Option<&Link> = None;
+    for link in links {
+        let expected_seq = previous.map(|p| p.seq + 1);
+        if let Some(expected) = expected_seq.filter(|&e| link.seq > e) {
+            findings.push(Finding {
+                seq: Some(expected),
+                change: Change::DigestDeleted,
+                detail: format!(
+                    "chain records {expected}..{} are missing: seq {} follows seq {}",
+                    link.seq - 1,
+                    link.seq,
+                    expected - 1
+                ),
+            });
+        }
+        if link.expected_sha256() != link.sha256 {
+            let written_at = successor.get(link.sha256.as_str()).map(|s| s - 1);
+            let moved = written_at.filter(|&at| {
+                at != link.seq
+                    && Link {
+                        seq: at,
+                        ..link.clone()
+                    }
+                    .expected_sha256()
+                        == link.sha256
+            });
+            findings.push(match moved {
+                Some(at) => Finding {
+                    seq: Some(link.seq),
+                    change: Change::Reordered,
+                    detail: format!(
+                        "the record stored at seq {} was written as seq {at}",
+                        link.seq
+                    ),
+                },
+                None => Finding {
+                    seq: Some(link.seq),
+                    change: Change::DigestReplaced,
+                    detail: "the record's fields no longer hash to its sha256 (edited in place)"
+                        .to_owned(),
+                },
+            });
+        } else {
+            let expected_prev = match previous {
+                Some(p) if p.seq + 1 == link.seq => Some(p.sha256.as_str()),
+                Some(_) => None, // a gap, reported above
+                None => prev,
+            };
+            if let Some(expected_prev) = expected_prev.filter(|e| *e != link.prev_sha256) {
+                let finding = match by_sha.get(link.prev_sha256.as_str()) {
+                    Some(other) => Finding {
+                        seq: Some(link.seq),
+                        change: Change::Reordered,
+                        detail: format!(
+                            "seq {} was written after seq {}, not after seq {}",
+                            link.seq,
+                            other.seq,
+                            link.seq - 1
+                        ),
+                    },
+                    None if previous.is_some() => Finding {
+                        seq: Some(link.seq - 1),
+                        change: Change::DigestReplaced,
+                        detail: format!(
+                            "seq {} was written after a record with sha256 {}, which is not the \
+                             record at seq {} now (its digest was replaced and re-hashed)",
+                            link.seq,
+                            short(&link.prev_sha256),
+                            link.seq - 1
+                        ),
+                    },
+                    None => Finding {
+                        seq: Some(link.seq),
+                        change: Change::DigestReplaced,
+                        detail: format!(
+                            "the first record follows {}, expected {}",
+                            short(&link.prev_sha256),
+                            short(expected_prev)
+                        ),
+                    },
+                };
+                findings.push(finding);
+            }
+        }
+        previous = Some(link);
+    }
+
+    let by_seq: HashMap<i64, &Link> = links.iter().map(|l| (l.seq, l)).collect();
+    let mut signed_through = None;
+    for checkpoint in checkpoints {
+        let seq = Some(checkpoint.seq);
+        if checkpoint.public_key != key.key_id() {
+            findings.push(Finding {
+                seq,
+                change: Change::BadSignature,
+                detail: format!(
+                    "the checkpoint names key {}, not the trusted key {}",
+                    short(&checkpoint.public_key),
+                    short(&key.key_id())
+                ),
+            });
+        } else if !checkpoint.verifies(key) {
+            findings.push(Finding {
+                seq,
+                change: Change::BadSignature,
+                detail: "the checkpoint's signature does not verify (the checkpoint was edited)"
+                    .to_owned(),
+            });
+        } else {
+            match by_seq.get(&checkpoint.seq) {
+                None if links.iter().any(|l| l.seq > checkpoint.seq) => findings.push(Finding {
+                    seq,
+                    change: Change::DigestDeleted,
+                    detail: "the signed head's record is missing".to_owned(),
+                }),
+                None => findings.push(Finding {
+                    seq,
+                    change: Change::DigestDeleted,
+                    detail: format!(
+                        "a head at seq {} was signed, but the chain ends before it (records \
+                         were removed from its end)",
+                        checkpoint.seq
+                    ),
+                }),
+                Some(link) if link.sha256 != checkpoint.sha256 => findings.push(Finding {
+                    seq,
+                    change: Change::DigestReplaced,
+                    detail: format!(
+                        "the head signed at {} was {}, the chain has {} there now: the chain \
+                         was recomputed up to here",
+                        checkpoint.signed_at.to_rfc3339(),
+                        short(&checkpoint.sha256),
+                        short(&link.sha256)
+                    ),
+                }),
+                Some(_) => signed_through = signed_through.max(seq),
+            }
+        }
+    }
+    for purge in links.iter().filter(|l| l.kind == LinkKind::Purge) {
+        let signed = checkpoints.iter().any(|c| {
+            c.seq == purge.seq
+                && c.sha256 == purge.sha256
+                && c.public_key == key.key_id()
+                && c.verifies(key)
+        });
+        if !signed {
+            findings.push(Finding {
+                seq: Some(purge.seq),
+                change: Change::UnsignedPurge,
+                detail: "the purge record carries no valid signature of the trusted key".to_owned(),
+            });
+        }
+    }
+    findings.sort_by_key(|f| (f.seq.is_none(), f.seq));
+    findings.dedup();
+    LinksCheck {
+        records: links.len(),
+        first_seq: links.first().map(|l| l.seq),
+        last_seq: links.last().map(|l| l.seq),
+        checkpoints: checkpoints.len(),
+        signed_through,
+        findings,
+    }
+}
+
+/// A purge, as `verify` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PurgeSummary {
+    pub seq: i64,
+    pub events_before: Option<chrono::DateTime<chrono::Utc>>,
+    pub rejected_before: Option<chrono::DateTime<chrono::Utc>>,
+    pub events: i64,
+    pub rejected: i64,
+}
+
+/// The answer of `verify --store`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreVerification {
+    pub key: String,
+    pub batches: usize,
+    pub events: i64,
+    pub rejected: i64,
+    pub purges: Vec<PurgeSummary>,
+    #[serde(flatten)]
+    pub links: LinksCheck,
+}
+
+impl StoreVerification {
+    pub fn holds(&self) -> bool {
+        self.links.findings.is_empty()
+    }
+}
+
+/// Recomputes every batch's digests from the rows as stored and checks the chain, the
+/// purges and the checkpoints against `key`.
+pub fn verify_store(db: &Connection, key: &PublicKey) -> Result<StoreVerification, StoreError> {
+    let links = chain::load(db)?;
+    let checkpoints = chain::checkpoints(db)?;
+    let mut check = check_links(&links, &checkpoints, key, Some(GENESIS));
+    let mut findings = Vec::new();
+    let (mut events, mut rejected) = (0, 0);
+    for link in links.iter().filter(|l| l.kind == LinkKind::Batch) {
+        let Some(batch_id) = link.batch_id else {
+            findings.push(Finding {
+                seq: Some(link.seq),
+                change: Change::DigestReplaced,
+                detail: "a batch record without a batch id".to_owned(),
+            });
+            continue;
+        };
+        for table in Table::ALL {
+            let now = table.digest(db, batch_id)?;
+            match table {
+                Table::Events => events += now.rows,
+                Table::Rejected => rejected += now.rows,
+            }
+            let recorded = link.rows(table);
+            let name = table.as_str();
+            let finding = |change, detail| Finding {
+                seq: Some(link.seq),
+                change,
+                detail,
+            };
+            if let Some(purge) = chain::purging(&links, link, table) {
+                if now.rows > 0 {
+                    findings.push(finding(
+                        Change::RowInserted,
+                        format!(
+                            "{} {name} rows of batch {batch_id} are present, though purge seq {} \
+                             deleted that batch's rows",
+                            now.rows, purge.seq
+                        ),
+                    ));
+                }
+                continue;
+            }
+            if now == recorded {
+                continue;
+            }
+            findings.push(if now.rows < recorded.rows {
+                finding(
+                    Change::RowDeleted,
+                    format!(
+                        "batch {batch_id} has {} of its {} {name} rows; no purge covers it",
+                        now.rows, recorded.rows
+                    ),
+                )
+            } else if now.rows > recorded.rows {
+                finding(
+                    Change::RowInserted,
+                    format!(
+                        "batch {batch_id} has {} {name} rows, {} were committed",
+                        now.rows, recorded.rows
+                    ),
+                )
+            } else {
+                finding(
+                    Change::RowEdited,
+                    format!(
+                        "the {} {name} rows of batch {batch_id} no longer hash to the digest \
+                         recorded at commit ({} now, {} then)",
+                        now.rows,
+                        short(&now.sha256),
+                        short(&recorded.sha256)
+                    ),
+                )
+            });
+        }
+    }
+    let mut purges = Vec::new();
+    for purge in links.iter().filter(|l| l.kind == LinkKind::Purge) {
+        for table in Table::ALL {
+            let covered = chain::newly_covered(&links, purge, table);
+            let recorded: i64 = covered.iter().map(|l| l.rows(table).rows).sum();
+            let deleted = purge.rows(table).rows;
+            let name = table.as_str();
+            if chain::covered_digest(&covered, table) != purge.rows(table).sha256 {
+                findings.push(Finding {
+                    seq: Some(purge.seq),
+                    change: Change::DigestReplaced,
+                    detail: format!("the purge record does not name the {name} batches it covers"),
+                });
+            } else if deleted < recorded {
+                findings.push(Finding {
+                    seq: Some(purge.seq),
+                    change: Change::RowDeleted,
+                    detail: format!(
+                        "the purge deleted {deleted} {name} rows of batches that committed \
+                         {recorded}: {} were deleted before it",
+                        recorded - deleted
+                    ),
+                });
+            } else if deleted > recorded {
+                findings.push(Finding {
+                    seq: Some(purge.seq),
+                    change: Change::RowInserted,
+                    detail: format!(
+                        "the purge deleted {deleted} {name} rows of batches that committed \
+                         {recorded}: {} had been inserted",
+                        deleted - recorded
+                    ),
+                });
+            }
+        }
+        purges.push(PurgeSummary {
+            seq: purge.seq,
+            events_before: purge.events_before,
+            rejected_before: purge.rejected_before,
+            events: purge.events,
+            rejected: purge.rejected,
+        });
+    }
+    let mut statement = db.prepare(UNCHAINED)?;
+    let strays = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, i64>(2)?,
+        ))
+    })?;
+    for stray in strays {
+        let (table, batch_id, rows) = stray?;
+        findings.push(Finding {
+            seq: None,
+            change: Change::RowInserted,
+            detail: format!(
+                "{rows} {table} rows carry batch id {batch_id}, which no chain record names"
+            ),
+        });
+    }
+    check.findings.extend(findings);
+    check.findings.sort_by_key(|f| (f.seq.is_none(), f.seq));
+    Ok(StoreVerification {
+        key: key.key_id(),
+        batches: links.iter().filter(|l| l.kind == LinkKind::Batch).count(),
+        events,
+        rejected,
+        purges,
+        links: check,
+    })
+}
+
+impl fmt::Display for StoreVerification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let links = &self.links;
+        match (links.first_seq, links.last_seq) {
+            (Some(first), Some(last)) => writeln!(
+                f,
+                "chain: {} records (seq {first}..{last}): {} batches, {} purges",
+                links.records,
+                self.batches,
+                self.purges.len()
+            )?,
+            _ => writeln!(f, "chain: empty (nothing committed yet)")?,
+        }
+        writeln!(
+            f,
+            "rows: {} events and {} rejected records, each batch's rows re-hashed",
+            self.events, self.rejected
+        )?;
+        write_signatures(f, links, &self.key)?;
+        for purge in &self.purges {
+            let cut = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339())
+            };
+            writeln!(
+                f,
+                "purge: seq {} deleted {} events (batches before {}) and {} rejected (before {})",
+                purge.seq,
+                purge.events,
+                cut(purge.events_before),
+                purge.rejected,
+                cut(purge.rejected_before)
+            )?;
+        }
+        write_result(f, &links.findings, "the store")
+    }
+}
+
+/// The signature line of a verify report.
+pub(crate) fn write_signatures(
+    f: &mut fmt::Formatter<'_>,
+    links: &LinksCheck,
+    key: &str,
+) -> fmt::Result {
+    let unsigned = match (links.signed_through, links.last_seq) {
+        (Some(signed), Some(last)) => last - signed,
+        (None, Some(_)) => links.records as i64,
+        _ => 0,
+    };
+    match links.signed_through {
+        Some(signed) => writeln!(
+            f,
+            "signatures: {} checkpoints; key {} signed the head through seq {signed}{}",
+            links.checkpoints,
+            short(key),
+            if unsigned > 0 {
+                format!(" ({unsigned} later records not signed yet)")
+            } else {
+                String::new()
+            }
+        ),
+        None => writeln!(
+            f,
+            "signatures: no valid checkpoint of key {}; {unsigned} records unsigned",
+            short(key)
+        ),
+    }
+}
+
+/// The verdict lines of a verify report.
+pub(crate) fn write_result(
+    f: &mut fmt::Formatter<'_>,
+    findings: &[Finding],
+    what: &str,
+) -> fmt::Result {
+    let Some((first, rest)) = findings.split_first() else {
+        return writeln!(f, "RESULT: {what} holds.");
+    };
+    writeln!(f, "RESULT: {what} does NOT hold.")?;
+    writeln!(f, "first broken link: {first}")?;
+    for finding in rest {
+        writeln!(f, "  also: {finding}")?;
+    }
+    Ok(())
+}
+
+/// The first 12 hex digits: enough to tell digests apart in a report.
+pub(crate) fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
