@@ -19,6 +19,7 @@
 //!   fixtures and the labelled eval.
 //! - [`integrity`]: the hash chain over committed batches, signed checkpoints and purges,
 //!   and `verify --store`.
+//! - [`export`]: compliance exports with a signed manifest, and their offline verify.
 //! - [`serve`]: `App::build` / `run_until_stopped`, the axum API.
 //! - [`client`], [`cli`]: the command line and its view of a running server.
 //! - [`simulate`]: labelled MCP authorization traffic for demos, tests and benchmarks.
@@ -35,6 +36,7 @@ pub mod config;
 pub mod correlate;
 pub mod detect;
 pub mod event;
+pub mod export;
 pub mod integrity;
 pub mod metrics;
 pub mod normalize;

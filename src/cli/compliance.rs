@@ -1,4 +1,4 @@
-//! The compliance commands: `keys generate|show`, `verify`, `purge`.
+//! The compliance commands: `keys generate|show`, `verify`, `purge`, `export`.
 
 use std::path::{Path, PathBuf};
 
@@ -6,6 +6,8 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 
 use crate::config::Config;
+use crate::export::verify::{check_consecutive, verify_export};
+use crate::export::{ExportRequest, export};
 use crate::integrity::verify::verify_store;
 use crate::integrity::{PublicKey, Signer};
 use crate::store::Store;
@@ -121,6 +123,89 @@ pub async fn purge(config: &Config, as_json: bool) -> anyhow::Result<()> {
             ),
             None => println!("nothing is older than the retention allows; nothing deleted"),
         }
+    }
+    Ok(())
+}
+
+/// `verify DIR...`: each export offline, then the gaps between consecutive ones.
+pub fn verify_exports(
+    dirs: &[PathBuf],
+    public_key: Option<&Path>,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let Some(public_key) = public_key else {
+        bail!(
+            "verifying an export needs --public-key: the public key (PEM) of the key that signed              it, from `trustpath keys show`"
+        );
+    };
+    let key = PublicKey::load(public_key)?;
+    let mut verifications: Vec<_> = dirs.iter().map(|dir| verify_export(dir, &key)).collect();
+    let gaps = check_consecutive(&mut verifications);
+    let failed = verifications.iter().filter(|v| !v.holds()).count();
+    if as_json {
+        let answer = serde_json::json!({
+            "exports": verifications,
+            "between": gaps,
+            "holds": failed == 0 && gaps.is_empty(),
+        });
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else {
+        for verification in &verifications {
+            println!("{verification}");
+        }
+        if dirs.len() > 1 {
+            if gaps.is_empty() {
+                println!("between the exports: the windows adjoin and the chain runs on unbroken");
+            } else {
+                for gap in &gaps {
+                    println!("between the exports: {gap}");
+                }
+            }
+        }
+    }
+    if failed > 0 || !gaps.is_empty() {
+        bail!(
+            "{failed} of {} exports do not verify{}",
+            dirs.len(),
+            if gaps.is_empty() {
+                ""
+            } else {
+                ", and something is missing between them"
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `export`: reads the store directly (stop a server first, or use POST /v1/exports).
+pub fn export_command(
+    config: &Config,
+    request: &ExportRequest,
+    out: &Path,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let store = Store::open(&config.store)?;
+    let signer = store
+        .signer()?
+        .context("an in-memory store has no signing key; set store.signing_key")?;
+    let manifest = export(&store.connection()?, &signer, request, out)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&manifest)?);
+    } else {
+        println!("exported to {}:", out.display());
+        for file in &manifest.files {
+            println!(
+                "  {:<44} {:>9} rows  sha256 {}",
+                file.path,
+                file.rows,
+                &file.sha256[..16]
+            );
+        }
+        println!(
+            "manifest.json signed (manifest.sig) by key {}; check it with `trustpath verify {} --public-key KEY.pem`",
+            &manifest.public_key[..16],
+            out.display()
+        );
     }
     Ok(())
 }

@@ -154,8 +154,20 @@ pub enum Command {
     /// The Ed25519 key that signs checkpoints, purges and exports.
     #[command(subcommand)]
     Keys(compliance::KeysCommand),
+    /// Write the records of a window for a reviewer, with a signed manifest.
+    Export {
+        #[command(flatten)]
+        request: crate::export::ExportRequest,
+        /// A new (or empty) directory for the export.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the store's hash chain and signatures (--store), or exports offline (DIR...).
     Verify {
+        /// Export directories to check offline (consecutive ones are also checked for gaps).
+        dirs: Vec<PathBuf>,
         /// Recompute the store's chain from its rows (open it directly: stop a server first).
         #[arg(long)]
         store: bool,
@@ -628,14 +640,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             seed,
         }) => bench_detect(config, rate, seconds, seed).await,
         Command::Keys(command) => compliance::keys(&config, command),
+        Command::Export { request, out, json } => {
+            compliance::export_command(&config, &request, &out, json)
+        }
         Command::Verify {
-            store: true,
+            dirs,
+            store,
             public_key,
             json,
-        } => compliance::verify_store_command(&config, public_key.as_deref(), json),
-        Command::Verify { store: false, .. } => {
-            bail!("say what to verify: --store, or export directories")
-        }
+        } => match (store, dirs.is_empty()) {
+            (true, true) => compliance::verify_store_command(&config, public_key.as_deref(), json),
+            (false, false) => compliance::verify_exports(&dirs, public_key.as_deref(), json),
+            (true, false) => {
+                bail!("verify either the store (--store) or exports (DIR...), not both")
+            }
+            (false, true) => bail!("say what to verify: --store, or export directories"),
+        },
         Command::Purge { json } => compliance::purge(&config, json).await,
         Command::Demo { store, rate, seed } => demo(config, store, rate, seed).await,
     }

@@ -64,7 +64,8 @@ pub fn encode_row(batch: &RecordBatch, row: usize, out: &mut Vec<u8>) -> Result<
     Ok(())
 }
 
-fn encode_value(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
+/// One value as canonical JSON (a blob as the SHA-256 of its bytes).
+pub fn encode_value(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
     if array.is_null(row) {
         out.extend_from_slice(b"null");
         return Ok(());

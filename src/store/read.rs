@@ -316,7 +316,7 @@ pub(super) fn keyset_page<T: serde::de::DeserializeOwned>(
 
 /// A stored event (the document `event_document` makes) in OCSF, with where the row came
 /// from: when trustpath received it, which adapter read it and the hash of the raw bytes.
-fn ocsf_of(document: &Value) -> Result<Value, StoreError> {
+pub(crate) fn ocsf_of(document: &Value) -> Result<Value, StoreError> {
     let unreadable = |e: serde_json::Error| {
         StoreError::Internal(format!("a stored event does not read back: {e}"))
     };

@@ -289,3 +289,218 @@ fn a_retention_purge_verifies_and_a_deletion_without_one_does_not() {
     fixture.sql("DELETE FROM chain_checkpoints WHERE seq = (SELECT max(seq) FROM chain WHERE kind = 'purge')");
     assert_eq!(fixture.first_break().1, "unsigned_purge");
 }
+
+const FROM: &str = "2026-11-01T00:00:00Z";
+const MIDDLE: &str = "2026-11-02T00:00:00Z";
+const TO: &str = "2026-11-04T00:00:00Z";
+
+impl Fixture {
+    fn export(&self, name: &str, from: &str, to: &str, extra: &[&str]) -> PathBuf {
+        let out = self.path(name);
+        succeed(
+            self.command()
+                .args(["export", "--from", from, "--to", to, "--out"])
+                .arg(&out)
+                .args(extra),
+        );
+        out
+    }
+
+    fn public_key(&self) -> PathBuf {
+        let path = self.path("public.pem");
+        std::fs::write(&path, succeed(self.command().args(["keys", "show"]))).unwrap();
+        path
+    }
+
+    /// `verify DIR... --json`: (exit success, the report).
+    fn verify_exports(&self, dirs: &[&Path], key: &Path) -> (bool, Value) {
+        let output = trustpath()
+            .arg("verify")
+            .args(dirs)
+            .arg("--public-key")
+            .arg(key)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let report = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+        (output.status.success(), report)
+    }
+
+    /// The store's events in [from, to) with every column in a comparable form, against
+    /// `source`, a DuckDB table expression over an export: rows only one side has.
+    fn rows_differ(&self, source: &str, from: &str, to: &str) -> (i64, i64, i64) {
+        let db = duckdb::Connection::open(&self.store).unwrap();
+        let mut describe = db.prepare("DESCRIBE events").unwrap();
+        let columns: Vec<(String, String)> = describe
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let projection = columns
+            .iter()
+            .map(|(name, kind)| match kind.as_str() {
+                "JSON" => format!("{name}::VARCHAR AS {name}"),
+                "VARCHAR[]" => format!("(CASE WHEN typeof({name}) = 'VARCHAR' THEN {name}::VARCHAR::JSON::VARCHAR[] ELSE {name}::VARCHAR[] END) AS {name}"),
+                other => format!("CAST({name} AS {other}) AS {name}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let store = format!(
+            "SELECT {projection} FROM events WHERE time >= '{from}'::TIMESTAMPTZ AND time < '{to}'::TIMESTAMPTZ"
+        );
+        let export = format!("SELECT {projection} FROM {source}");
+        let count = |sql: &str| -> i64 {
+            db.query_row(&format!("SELECT count(*) FROM ({sql})"), [], |row| {
+                row.get(0)
+            })
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        };
+        (
+            count(&store),
+            count(&format!("{store} EXCEPT ALL {export}")),
+            count(&format!("{export} EXCEPT ALL {store}")),
+        )
+    }
+}
+
+#[test]
+fn exports_read_back_equal_the_store_and_verify_offline() {
+    let fixture = Fixture::new();
+    let key = fixture.public_key();
+
+    let parquet = fixture.export("parquet", FROM, TO, &["--by-day", "--rejected"]);
+    let csv = fixture.export("csv", FROM, TO, &["--format", "csv"]);
+    let jsonl = fixture.export("jsonl", FROM, TO, &["--format", "jsonl"]);
+    let ocsf = fixture.export("ocsf", FROM, TO, &["--format", "ocsf"]);
+    for dir in [&parquet, &csv, &jsonl, &ocsf] {
+        let (holds, report) = fixture.verify_exports(&[dir], &key);
+        assert!(holds, "{}: {report:#}", dir.display());
+    }
+    assert!(
+        parquet
+            .join("events/day=2026-11-01/events.parquet")
+            .is_file()
+    );
+
+    let (stored, missing, extra) = fixture.rows_differ(
+        &format!(
+            "read_parquet('{}/events/*/*.parquet', hive_partitioning = true)",
+            parquet.display()
+        ),
+        FROM,
+        TO,
+    );
+    assert!(stored > 100);
+    assert_eq!(
+        (missing, extra),
+        (0, 0),
+        "Parquet export differs from the store"
+    );
+    let (_, missing, extra) = fixture.rows_differ(
+        &format!(
+            "read_csv('{}/events.csv', header = true, all_varchar = true)",
+            csv.display()
+        ),
+        FROM,
+        TO,
+    );
+    assert_eq!(
+        (missing, extra),
+        (0, 0),
+        "CSV export differs from the store"
+    );
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(ocsf.join("manifest.json")).unwrap())
+            .unwrap();
+    let ocsf_events = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "events.ocsf.jsonl")
+        .unwrap();
+    assert_eq!(ocsf_events["rows"], stored);
+
+    // One byte changed in any file, a file removed or added, another key: each named.
+    let tampered = |name: &str, change: &dyn Fn(&Path)| -> Value {
+        let dir = fixture.path(name);
+        copy_dir(&csv, &dir);
+        change(&dir);
+        let (holds, report) = fixture.verify_exports(&[&dir], &key);
+        assert!(!holds, "{name}: {report:#}");
+        report["exports"][0]["problems"].clone()
+    };
+    for file in [
+        "events.csv",
+        "connections.csv",
+        "chain.jsonl",
+        "manifest.json",
+    ] {
+        let problems = tampered(&format!("flip-{file}"), &|dir| {
+            let path = dir.join(file);
+            let mut bytes = std::fs::read(&path).unwrap();
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x01;
+            std::fs::write(&path, bytes).unwrap();
+        });
+        let expected = if file == "manifest.json" {
+            "bad_signature"
+        } else {
+            "file_changed"
+        };
+        assert!(
+            problems
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["problem"] == expected),
+            "{file}: {problems:#}"
+        );
+    }
+    let problems = tampered("removed", &|dir| {
+        std::fs::remove_file(dir.join("alerts.csv")).unwrap()
+    });
+    assert_eq!(problems[0]["problem"], "file_missing", "{problems:#}");
+    assert_eq!(problems[0]["path"], "alerts.csv");
+    let problems = tampered("added", &|dir| {
+        std::fs::write(dir.join("extra.csv"), "a\n1\n").unwrap()
+    });
+    assert_eq!(problems[0]["problem"], "file_added", "{problems:#}");
+
+    let other = Fixture::new();
+    let (holds, report) = fixture.verify_exports(&[&csv], &other.public_key());
+    assert!(!holds);
+    assert_eq!(
+        report["exports"][0]["problems"][0]["problem"], "bad_signature",
+        "{report:#}"
+    );
+    let problems = tampered("resigned", &|dir| {
+        // Signed by another store's key over the same bytes: still not the trusted key.
+        let foreign = other.export("foreign", FROM, TO, &["--format", "csv"]);
+        std::fs::copy(foreign.join("manifest.sig"), dir.join("manifest.sig")).unwrap();
+    });
+    assert_eq!(problems[0]["problem"], "bad_signature", "{problems:#}");
+
+    // Consecutive exports: adjoining windows join; a missing day is a gap.
+    let first = fixture.export("day1", FROM, MIDDLE, &[]);
+    let second = fixture.export("day2", MIDDLE, TO, &[]);
+    let (holds, report) = fixture.verify_exports(&[&second, &first], &key);
+    assert!(holds, "{report:#}");
+    let third = fixture.export("day3", "2026-11-03T00:00:00Z", TO, &[]);
+    let (holds, report) = fixture.verify_exports(&[&first, &third], &key);
+    assert!(!holds);
+    assert_eq!(report["between"][0]["problem"], "gap", "{report:#}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
