@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
+use super::exports::ExportJob;
 use crate::collect::http::{Numbering, split_body};
 use crate::detect::{DetectReport, DetectorStatus, Rule};
 use crate::store::Collector;
@@ -45,6 +46,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/alerts/{id}", get(get_alert).patch(change_alert))
         .route("/v1/rules", get(list_rules))
         .route("/v1/rules/replay", post(replay_rules))
+        .route("/v1/exports", get(list_exports).post(start_export))
+        .route("/v1/exports/{id}", get(get_export))
+        .route("/v1/exports/{id}/files/{*path}", get(export_file))
         .route("/v1/queries", get(list_queries))
         .route("/v1/queries/{name}", post(run_query))
         .route("/v1/sql", post(run_sql))
@@ -293,6 +297,71 @@ pub struct ReplayRequest {
     /// Rule ids; all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<String>>,
+}
+
+async fn start_export(
+    State(state): State<AppState>,
+    request: Result<Json<crate::export::ExportRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<ExportJob>), ApiError> {
+    let Json(request) = request.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if request.from >= request.to {
+        return Err(ApiError::BadRequest(format!(
+            "the window is empty: from {} is not before to {}",
+            request.from, request.to
+        )));
+    }
+    let job = state
+        .exports
+        .start(state.reader.clone(), request)
+        .map_err(|e| ApiError::Store(StoreError::Refused(e)))?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+async fn list_exports(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({ "exports": state.exports.list() }))
+}
+
+fn export_id(id: &str) -> Result<Uuid, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::BadRequest(format!("`{id}` is not an export id (a UUID)")))
+}
+
+fn no_export(id: &str) -> ApiError {
+    ApiError::Store(StoreError::NotFound(format!(
+        "no export {id} on this server; GET /v1/exports lists them"
+    )))
+}
+
+async fn get_export(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ExportJob>, ApiError> {
+    let job = state
+        .exports
+        .get(export_id(&id)?)
+        .ok_or_else(|| no_export(&id))?;
+    Ok(Json(job))
+}
+
+async fn export_file(
+    State(state): State<AppState>,
+    Path((id, path)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let file = state.exports.file(export_id(&id)?, &path).ok_or_else(|| {
+        ApiError::Store(StoreError::NotFound(format!(
+            "export {id} has no file {path} (or is not finished); its manifest lists the files"
+        )))
+    })?;
+    let opened = tokio::fs::File::open(&file)
+        .await
+        .map_err(|e| ApiError::Store(StoreError::Internal(format!("{}: {e}", file.display()))))?;
+    // Streamed: an export's Parquet files may be larger than memory should hold.
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(opened));
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+        body,
+    )
+        .into_response())
 }
 
 async fn replay_rules(

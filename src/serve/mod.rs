@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod error;
+pub mod exports;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub sql_slots: Arc<tokio::sync::Semaphore>,
     /// Its rules, status and replays (`/v1/rules`).
     pub detector: Detector,
+    /// Export jobs (`/v1/exports`).
+    pub exports: exports::Exports,
 }
 
 /// Why the service could not start.
@@ -158,6 +161,7 @@ impl App {
             sql: config.sql.clone(),
             sql_slots: Arc::new(tokio::sync::Semaphore::new(SQL_CONCURRENCY)),
             detector,
+            exports: exports::Exports::new(export_dir(&config.store), store.signer()?),
         };
         Ok(App {
             listener,
@@ -226,4 +230,15 @@ impl App {
         tracing::info!("stopped");
         served
     }
+}
+
+/// Where `POST /v1/exports` writes: `exports/` beside the store (the working directory for
+/// an in-memory store).
+fn export_dir(store: &crate::config::StoreConfig) -> std::path::PathBuf {
+    let parent = if store.is_in_memory() {
+        None
+    } else {
+        store.path.parent().filter(|p| !p.as_os_str().is_empty())
+    };
+    parent.unwrap_or(std::path::Path::new(".")).join("exports")
 }

@@ -504,3 +504,90 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_job_over_the_api_downloads_and_verifies_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::harness::TestApp::start(crate::harness::test_config(dir.path())).await;
+    succeed(trustpath().args(["simulate", "--flows", "10", "--http", &app.base]));
+
+    let post = |body: Value| {
+        let request = app
+            .http
+            .post(format!("{}/v1/exports", app.base))
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, bad) = post(serde_json::json!({"from": TO, "to": FROM})).await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .contains("the window is empty"),
+        "{bad}"
+    );
+    let (status, job) =
+        post(serde_json::json!({"from": FROM, "to": TO, "format": "jsonl", "rejected": true}))
+            .await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let job = crate::harness::eventually("the export finishes", || {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let (_, job) = app.get(&format!("/v1/exports/{id}")).await;
+            (job["status"] != "running").then_some(job)
+        }
+    })
+    .await;
+    assert_eq!(job["status"], "done", "{job:#}");
+
+    let local = dir.path().join("downloaded");
+    let mut names: Vec<String> = job["manifest"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .collect();
+    names.extend(["manifest.json".to_owned(), "manifest.sig".to_owned()]);
+    for name in &names {
+        let response = app
+            .http
+            .get(format!("{}/v1/exports/{id}/files/{name}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{name}");
+        let path = local.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, response.bytes().await.unwrap()).unwrap();
+    }
+    let (status, _) = app
+        .get(&format!("/v1/exports/{id}/files/..%2Ftrustpath.duckdb"))
+        .await;
+    assert_eq!(status, 404, "only the export's listed files are served");
+
+    let public = dir.path().join("public.pem");
+    let pem = succeed(
+        trustpath()
+            .args(["keys", "show", "--key"])
+            .arg(dir.path().join("trustpath.signing-key.pem")),
+    );
+    std::fs::write(&public, pem).unwrap();
+    app.stop().await;
+    let out = succeed(
+        trustpath()
+            .arg("verify")
+            .arg(&local)
+            .arg("--public-key")
+            .arg(&public),
+    );
+    assert!(out.contains("RESULT: the export holds."), "{out}");
+}

@@ -1,0 +1,132 @@
+//! Export jobs of `POST /v1/exports`: each runs on a blocking thread against its own read
+//! connection (one snapshot of the store), into `<store dir>/exports/<id>/`; its status and
+//! files are served until the server stops (the files stay on disk).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::export::{ExportRequest, Manifest, export};
+use crate::integrity::Signer;
+use crate::store::Reader;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Running,
+    Done,
+    Failed,
+}
+
+/// One export job, as `GET /v1/exports/{id}` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportJob {
+    pub id: Uuid,
+    pub status: JobStatus,
+    pub request: ExportRequest,
+    pub started_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Manifest>,
+    /// Where the export was written, on the server.
+    pub dir: PathBuf,
+}
+
+/// The server's export jobs.
+#[derive(Clone)]
+pub struct Exports {
+    dir: PathBuf,
+    signer: Option<Arc<Signer>>,
+    jobs: Arc<Mutex<BTreeMap<Uuid, ExportJob>>>,
+}
+
+impl Exports {
+    pub fn new(dir: PathBuf, signer: Option<Signer>) -> Exports {
+        Exports {
+            dir,
+            signer: signer.map(Arc::new),
+            jobs: Arc::default(),
+        }
+    }
+
+    fn jobs(&self) -> std::sync::MutexGuard<'_, BTreeMap<Uuid, ExportJob>> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts an export; the job is `running` until the files and the signed manifest are
+    /// written.
+    pub fn start(&self, reader: Reader, request: ExportRequest) -> Result<ExportJob, String> {
+        let Some(signer) = self.signer.clone() else {
+            return Err(
+                "this server's store has no signing key (an in-memory store); set \
+                 store.signing_key to export"
+                    .to_owned(),
+            );
+        };
+        let id = Uuid::now_v7();
+        let job = ExportJob {
+            id,
+            status: JobStatus::Running,
+            request: request.clone(),
+            started_at: Utc::now(),
+            finished_at: None,
+            error: None,
+            manifest: None,
+            dir: self.dir.join(id.to_string()),
+        };
+        self.jobs().insert(id, job.clone());
+        let exports = self.clone();
+        let dir = job.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = reader
+                .connection()
+                .map_err(|e| e.to_string())
+                .and_then(|db| export(&db, &signer, &request, &dir).map_err(|e| e.to_string()));
+            if let Err(error) = &result {
+                tracing::error!(%error, export = %id, "export failed");
+            }
+            if let Some(job) = exports.jobs().get_mut(&id) {
+                job.finished_at = Some(Utc::now());
+                match result {
+                    Ok(manifest) => {
+                        job.status = JobStatus::Done;
+                        job.manifest = Some(manifest);
+                    }
+                    Err(error) => {
+                        job.status = JobStatus::Failed;
+                        job.error = Some(error);
+                    }
+                }
+            }
+        });
+        Ok(job)
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<ExportJob> {
+        self.jobs().get(&id).cloned()
+    }
+
+    pub fn list(&self) -> Vec<ExportJob> {
+        self.jobs().values().cloned().collect()
+    }
+
+    /// The file `path` of a finished export: the manifest, its signature or a listed file
+    /// (nothing else under the export directory, and nothing outside it, is served).
+    pub fn file(&self, id: Uuid, path: &str) -> Option<PathBuf> {
+        let job = self.get(id)?;
+        let manifest = job.manifest.as_ref()?;
+        let listed = path == "manifest.json"
+            || path == "manifest.sig"
+            || manifest.files.iter().any(|f| f.path == path);
+        listed.then(|| job.dir.join(path))
+    }
+}
