@@ -20,6 +20,7 @@
 //! - [`integrity`]: the hash chain over committed batches, signed checkpoints and purges,
 //!   and `verify --store`.
 //! - [`export`]: compliance exports with a signed manifest, and their offline verify.
+//! - [`report`]: `trustpath report`, a compliance review of a window.
 //! - [`serve`]: `App::build` / `run_until_stopped`, the axum API.
 //! - [`client`], [`cli`]: the command line and its view of a running server.
 //! - [`simulate`]: labelled MCP authorization traffic for demos, tests and benchmarks.
@@ -42,6 +43,7 @@ pub mod metrics;
 pub mod normalize;
 pub mod pipeline;
 pub mod render;
+pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod store;

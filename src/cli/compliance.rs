@@ -1,4 +1,4 @@
-//! The compliance commands: `keys generate|show`, `verify`, `purge`, `export`.
+//! The compliance commands: `keys generate|show`, `verify`, `purge`, `export`, `report`.
 
 use std::path::{Path, PathBuf};
 
@@ -206,6 +206,30 @@ pub fn export_command(
             &manifest.public_key[..16],
             out.display()
         );
+    }
+    Ok(())
+}
+
+/// `report`: reads the store directly (stop a server first).
+pub fn report(
+    config: &Config,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    format: crate::report::ReportFormat,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    use crate::report::ReportFormat;
+    let store = Store::open(&config.store)?;
+    let report = crate::report::build(&store.connection()?, from, to)?;
+    let text = match format {
+        ReportFormat::Md => report.markdown(),
+        ReportFormat::Html => report.html(),
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+    };
+    match out {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        None => print!("{text}"),
     }
     Ok(())
 }

@@ -164,6 +164,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A compliance review of a window: clients and their documents, scopes, trust-path
+    /// violations, alerts and their resolution, coverage.
+    Report {
+        /// Start of the window (RFC 3339).
+        #[arg(long)]
+        from: chrono::DateTime<chrono::Utc>,
+        /// End of the window (RFC 3339).
+        #[arg(long)]
+        to: chrono::DateTime<chrono::Utc>,
+        #[arg(long, value_enum, default_value_t = crate::report::ReportFormat::Md)]
+        format: crate::report::ReportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Check the store's hash chain and signatures (--store), or exports offline (DIR...).
     Verify {
         /// Export directories to check offline (consecutive ones are also checked for gaps).
@@ -640,6 +655,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             seed,
         }) => bench_detect(config, rate, seconds, seed).await,
         Command::Keys(command) => compliance::keys(&config, command),
+        Command::Report {
+            from,
+            to,
+            format,
+            out,
+        } => compliance::report(&config, from, to, format, out.as_deref()),
         Command::Export { request, out, json } => {
             compliance::export_command(&config, &request, &out, json)
         }

@@ -591,3 +591,91 @@ async fn an_export_job_over_the_api_downloads_and_verifies_offline() {
     );
     assert!(out.contains("RESULT: the export holds."), "{out}");
 }
+
+#[test]
+fn the_review_report_shows_drift_violations_and_how_alerts_were_resolved() {
+    let fixture = Fixture {
+        dir: tempfile::tempdir().unwrap(),
+        store: PathBuf::new(),
+    };
+    let fixture = Fixture {
+        store: fixture.path("trustpath.duckdb"),
+        ..fixture
+    };
+    let events = fixture.path("sim.ndjson");
+    succeed(
+        trustpath()
+            .args([
+                "simulate",
+                "--flows",
+                "30",
+                "--seed",
+                "5",
+                "--attacks",
+                "TP001",
+                "--out",
+            ])
+            .arg(&events),
+    );
+    fixture.ingest(&events);
+    let alerts: Value =
+        serde_json::from_str(&succeed(fixture.command().args(["alerts", "--json"]))).unwrap();
+    let alert = alerts["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["rule_id"] == "TP001")
+        .unwrap_or_else(|| panic!("TP001 raised: {alerts:#}"));
+    succeed(fixture.command().args([
+        "alert",
+        alert["alert_id"].as_str().unwrap(),
+        "--set",
+        "resolved",
+        "--by",
+        "alice@sec",
+        "--note",
+        "rotation <confirmed> with vendor",
+    ]));
+
+    let markdown = succeed(
+        fixture
+            .command()
+            .args(["report", "--from", FROM, "--to", TO]),
+    );
+    for heading in [
+        "## Clients approved",
+        "## Scopes held per resource",
+        "## Trust-path violations",
+        "## Alerts and their resolution",
+        "## Coverage: sources",
+        "## Coverage: ingestion",
+    ] {
+        assert!(markdown.contains(heading), "{heading}:\n{markdown}");
+    }
+    assert!(markdown.contains("DRIFT: 2 documents"), "{markdown}");
+    assert!(markdown.contains("| client_document |"), "{markdown}");
+    let resolved = markdown
+        .lines()
+        .find(|l| l.starts_with("| TP001 |"))
+        .unwrap_or_else(|| panic!("{markdown}"));
+    assert!(
+        resolved.contains("| resolved | alice@sec | rotation <confirmed> with vendor |"),
+        "{resolved}"
+    );
+
+    let html_path = fixture.path("report.html");
+    succeed(
+        fixture
+            .command()
+            .args([
+                "report", "--from", FROM, "--to", TO, "--format", "html", "--out",
+            ])
+            .arg(&html_path),
+    );
+    let html = std::fs::read_to_string(html_path).unwrap();
+    assert!(
+        html.contains("rotation &lt;confirmed&gt; with vendor"),
+        "escaped"
+    );
+    assert!(!html.contains("<confirmed>"));
+}
