@@ -17,6 +17,12 @@ if ! command -v nats-server >/dev/null 2>&1; then
 fi
 nats-server --version
 
+# The export tests open Parquet and CSV exports with pandas, as a reviewer would.
+if ! python3 -c 'import pandas, pyarrow' >/dev/null 2>&1; then
+    echo "test.sh: installing pandas and pyarrow (pip)" >&2
+    python3 -m pip install --quiet pandas pyarrow
+fi
+
 # The bundled DuckDB build is slow (~25 min cold on 2 cores): keep the target directory
 # outside the checkout so every clone and CI run reuses it.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trustpath-target}"

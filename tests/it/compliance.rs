@@ -397,6 +397,16 @@ fn exports_read_back_equal_the_store_and_verify_offline() {
         (0, 0),
         "Parquet export differs from the store"
     );
+    // pandas opens them as they are (pyarrow for Parquet, its own reader for CSV).
+    let pandas = succeed(Command::new("python3").arg("-c").arg(format!(
+        "import pandas as pd\n\
+         e = pd.read_parquet('{}/events')\n\
+         c = pd.read_csv('{}/events.csv')\n\
+         print(len(e), len(c), sorted(e['day'].unique())[0], e['time'].dt.tz)",
+        parquet.display(),
+        csv.display()
+    )));
+    assert_eq!(pandas.trim(), format!("{stored} {stored} 2026-11-01 UTC"));
     let (_, missing, extra) = fixture.rows_differ(
         &format!(
             "read_csv('{}/events.csv', header = true, all_varchar = true)",
