@@ -248,12 +248,11 @@ fn write_all(
         let mut statement = db.prepare(EVENTS)?;
         let arrow = statement.query_arrow(filters)?;
         let schema = arrow.get_schema();
-        let batches: Vec<RecordBatch> = arrow.collect();
         if request.by_day {
-            files.extend(write_by_day(&schema, &batches, format, out)?);
+            files.extend(write_by_day(&schema, arrow, format, out)?);
         } else {
             files.push(write_table(
-                &schema, &batches, format, out, "events", "events",
+                &schema, arrow, format, out, "events", "events",
             )?);
         }
     }
@@ -271,10 +270,9 @@ fn write_all(
         let mut statement = db.prepare(sql)?;
         let arrow = statement.query_arrow(filters)?;
         let schema = arrow.get_schema();
-        let batches: Vec<RecordBatch> = arrow.collect();
         files.push(write_table(
             &schema,
-            &batches,
+            arrow,
             table_format,
             out,
             table,
@@ -285,10 +283,9 @@ fn write_all(
         let mut statement = db.prepare(REJECTED)?;
         let arrow = statement.query_arrow(params![from, to])?;
         let schema = arrow.get_schema();
-        let batches: Vec<RecordBatch> = arrow.collect();
         files.push(write_table(
             &schema,
-            &batches,
+            arrow,
             table_format,
             out,
             "rejected",
@@ -451,17 +448,18 @@ fn write_ocsf_events(
 }
 
 /// Events split by the UTC day of `time` (rows arrive ordered by time), one file per day
-/// under `events/day=YYYY-MM-DD/`.
+/// under `events/day=YYYY-MM-DD/`, written as the batches stream in.
 fn write_by_day(
     schema: &SchemaRef,
-    batches: &[RecordBatch],
+    batches: impl Iterator<Item = RecordBatch>,
     format: ExportFormat,
     out: &Path,
 ) -> Result<Vec<ExportFile>, ExportError> {
     let time_column = schema
         .index_of("time")
         .map_err(|e| StoreError::Internal(e.to_string()))?;
-    let mut days: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+    let mut files = Vec::new();
+    let mut current: Option<(String, TableFile)> = None;
     for batch in batches {
         let times = batch
             .column(time_column)
@@ -479,97 +477,161 @@ fn write_by_day(
             while end < batch.num_rows() && day_of(end) == day {
                 end += 1;
             }
-            days.entry(day)
-                .or_default()
-                .push(batch.slice(start, end - start));
+            if current.as_ref().is_none_or(|(open, _)| *open != day) {
+                if let Some((_, file)) = current.take() {
+                    files.push(file.finish(out)?);
+                }
+                let dir = format!("events/day={day}");
+                std::fs::create_dir_all(out.join(&dir)).map_err(|source| ExportError::Io {
+                    path: out.join(&dir),
+                    source,
+                })?;
+                let file =
+                    TableFile::create(schema, format, out, &format!("{dir}/events"), "events")?;
+                current = Some((day.clone(), file));
+            }
+            if let Some((_, file)) = current.as_mut() {
+                file.write(&batch.slice(start, end - start))?;
+            }
             start = end;
         }
     }
-    let mut files = Vec::new();
-    for (day, batches) in days {
-        let dir = format!("events/day={day}");
-        std::fs::create_dir_all(out.join(&dir)).map_err(|source| ExportError::Io {
-            path: out.join(&dir),
-            source,
-        })?;
-        files.push(write_table(
-            schema,
-            &batches,
-            format,
-            out,
-            &format!("{dir}/events"),
-            "events",
-        )?);
+    if let Some((_, file)) = current {
+        files.push(file.finish(out)?);
     }
     Ok(files)
 }
 
-/// Writes one table's batches as `<stem>.<ext>` and returns its manifest entry.
+/// Writes one table's batches, as they stream in, as `<stem>.<ext>`; returns its manifest
+/// entry.
 fn write_table(
     schema: &SchemaRef,
-    batches: &[RecordBatch],
+    batches: impl Iterator<Item = RecordBatch>,
     format: ExportFormat,
     out: &Path,
     stem: &str,
     table: &str,
 ) -> Result<ExportFile, ExportError> {
-    let relative = format!("{stem}.{}", format.extension());
-    let path = out.join(&relative);
-    let failed = |detail: String| ExportError::Write {
-        path: path.clone(),
-        detail,
-    };
-    let file = File::create(&path).map_err(|source| ExportError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    match format {
-        ExportFormat::Parquet => {
-            let properties = parquet::file::properties::WriterProperties::builder()
-                .set_compression(parquet::basic::Compression::SNAPPY)
-                .build();
-            let mut writer =
-                parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(properties))
-                    .map_err(|e| failed(e.to_string()))?;
-            for batch in batches {
-                writer.write(batch).map_err(|e| failed(e.to_string()))?;
+    let mut file = TableFile::create(schema, format, out, stem, table)?;
+    for batch in batches {
+        file.write(&batch)?;
+    }
+    file.finish(out)
+}
+
+/// One table file being written, batch by batch (memory stays one batch deep).
+struct TableFile {
+    relative: String,
+    path: PathBuf,
+    table: String,
+    rows: u64,
+    writer: TableWriter,
+}
+
+enum TableWriter {
+    // Boxed: the Parquet writer is several times the size of the others.
+    Parquet(Box<parquet::arrow::ArrowWriter<File>>),
+    /// CSV has no lists: the schema with list columns as JSON text.
+    Csv(arrow::csv::Writer<BufWriter<File>>, SchemaRef),
+    Json(arrow::json::LineDelimitedWriter<BufWriter<File>>),
+}
+
+impl TableFile {
+    fn create(
+        schema: &SchemaRef,
+        format: ExportFormat,
+        out: &Path,
+        stem: &str,
+        table: &str,
+    ) -> Result<TableFile, ExportError> {
+        let relative = format!("{stem}.{}", format.extension());
+        let path = out.join(&relative);
+        let file = File::create(&path).map_err(|source| ExportError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let failed = |detail: String| ExportError::Write {
+            path: path.clone(),
+            detail,
+        };
+        let writer = match format {
+            ExportFormat::Parquet => {
+                let properties = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(parquet::basic::Compression::SNAPPY)
+                    .build();
+                TableWriter::Parquet(Box::new(
+                    parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(properties))
+                        .map_err(|e| failed(e.to_string()))?,
+                ))
             }
-            writer.close().map_err(|e| failed(e.to_string()))?;
-        }
-        ExportFormat::Csv => {
-            let schema = lists_as_json_schema(schema);
-            let mut writer = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(BufWriter::new(file));
-            if batches.is_empty() {
-                // A header even without rows, so the file opens with its columns.
+            ExportFormat::Csv => {
+                let schema = lists_as_json_schema(schema);
+                let mut writer = arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(BufWriter::new(file));
+                // The header now, so a table without rows still names its columns.
                 writer
                     .write(&RecordBatch::new_empty(schema.clone()))
                     .map_err(|e| failed(e.to_string()))?;
+                TableWriter::Csv(writer, schema)
             }
-            for batch in batches {
-                let batch = lists_as_json(batch, &schema).map_err(failed)?;
-                writer.write(&batch).map_err(|e| failed(e.to_string()))?;
+            ExportFormat::Jsonl | ExportFormat::Ocsf => {
+                TableWriter::Json(arrow::json::LineDelimitedWriter::new(BufWriter::new(file)))
             }
-            writer
-                .into_inner()
-                .flush()
-                .map_err(|e| failed(e.to_string()))?;
-        }
-        ExportFormat::Jsonl | ExportFormat::Ocsf => {
-            let mut writer = arrow::json::LineDelimitedWriter::new(BufWriter::new(file));
-            for batch in batches {
-                writer.write(batch).map_err(|e| failed(e.to_string()))?;
-            }
-            writer.finish().map_err(|e| failed(e.to_string()))?;
-            writer
-                .into_inner()
-                .flush()
-                .map_err(|e| failed(e.to_string()))?;
+        };
+        Ok(TableFile {
+            relative,
+            path,
+            table: table.to_owned(),
+            rows: 0,
+            writer,
+        })
+    }
+
+    fn failed(&self, detail: impl ToString) -> ExportError {
+        ExportError::Write {
+            path: self.path.clone(),
+            detail: detail.to_string(),
         }
     }
-    entry(out, &relative, table, rows as u64)
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), ExportError> {
+        let written = match &mut self.writer {
+            TableWriter::Parquet(writer) => writer.write(batch).map_err(|e| e.to_string()),
+            TableWriter::Csv(writer, schema) => lists_as_json(batch, schema)
+                .and_then(|batch| writer.write(&batch).map_err(|e| e.to_string())),
+            TableWriter::Json(writer) => writer.write(batch).map_err(|e| e.to_string()),
+        };
+        written.map_err(|e| self.failed(e))?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    fn finish(self, out: &Path) -> Result<ExportFile, ExportError> {
+        let failed = |detail: String| ExportError::Write {
+            path: self.path.clone(),
+            detail,
+        };
+        match self.writer {
+            TableWriter::Parquet(writer) => {
+                writer.close().map_err(|e| failed(e.to_string()))?;
+            }
+            TableWriter::Csv(writer, _) => {
+                writer
+                    .into_inner()
+                    .flush()
+                    .map_err(|e| failed(e.to_string()))?;
+            }
+            TableWriter::Json(mut writer) => {
+                writer.finish().map_err(|e| failed(e.to_string()))?;
+                writer
+                    .into_inner()
+                    .flush()
+                    .map_err(|e| failed(e.to_string()))?;
+            }
+        }
+        entry(out, &self.relative, &self.table, self.rows)
+    }
 }
 
 fn is_list(data_type: &DataType) -> bool {

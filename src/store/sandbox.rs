@@ -40,6 +40,8 @@ pub const TABLES: &[&str] = &[
     "alert_hits",
     "alert_status",
     "alert_deliveries",
+    "chain",
+    "chain_checkpoints",
 ];
 /// Table functions a query may call: they only compute.
 pub const TABLE_FUNCTIONS: &[&str] = &["range", "generate_series", "unnest"];
