@@ -528,9 +528,9 @@ struct TableFile {
     writer: TableWriter,
 }
 
+#[expect(clippy::large_enum_variant, reason = "one writer per open file")]
 enum TableWriter {
-    // Boxed: the Parquet writer is several times the size of the others.
-    Parquet(Box<parquet::arrow::ArrowWriter<File>>),
+    Parquet(parquet::arrow::ArrowWriter<File>),
     /// CSV has no lists: the schema with list columns as JSON text.
     Csv(arrow::csv::Writer<BufWriter<File>>, SchemaRef),
     Json(arrow::json::LineDelimitedWriter<BufWriter<File>>),
@@ -559,10 +559,10 @@ impl TableFile {
                 let properties = parquet::file::properties::WriterProperties::builder()
                     .set_compression(parquet::basic::Compression::SNAPPY)
                     .build();
-                TableWriter::Parquet(Box::new(
+                TableWriter::Parquet(
                     parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(properties))
                         .map_err(|e| failed(e.to_string()))?,
-                ))
+                )
             }
             ExportFormat::Csv => {
                 let schema = lists_as_json_schema(schema);
