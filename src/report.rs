@@ -116,7 +116,7 @@ pub fn build(
         for (title, about, sql, empty) in SECTIONS {
             sections.push(section(db, title, about, sql, empty, from, to)?);
         }
-        let head = chain::load_range(db, None, None)?.pop();
+        let head = chain::head(db)?;
         let signed = chain::checkpoints(db)?.pop();
         Ok(Report {
             from,

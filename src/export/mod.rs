@@ -306,7 +306,7 @@ fn write_all(
         ],
         |row| row.get(0),
     )?;
-    let head = chain::load_range(db, None, None)?.pop().map(|l| l.seq);
+    let head = chain::head(db)?.map(|l| l.seq);
     let slice = match head {
         Some(head) => {
             let links = chain::load_range(db, Some(start.unwrap_or(head)), Some(head))?;

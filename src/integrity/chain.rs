@@ -25,6 +25,7 @@ const BATCH_REJECTED: &str = include_str!("../../queries/integrity/batch_rejecte
 const INSERT_LINK: &str = include_str!("../../queries/integrity/insert_link.sql");
 const LINKS: &str = include_str!("../../queries/integrity/links.sql");
 const INSERT_CHECKPOINT: &str = include_str!("../../queries/integrity/insert_checkpoint.sql");
+const FIRST_UNPURGED: &str = include_str!("../../queries/integrity/first_unpurged.sql");
 const CHECKPOINTS: &str = include_str!("../../queries/integrity/checkpoints.sql");
 const PURGE_EVENTS: &str = include_str!("../../queries/integrity/purge_events.sql");
 const PURGE_DERIVED: &str = include_str!("../../queries/integrity/purge_derived.sql");
@@ -96,7 +97,7 @@ impl Link {
         hex::encode(Sha256::digest(encoded.to_string()))
     }
 
-    fn sealed(mut self) -> Link {
+    pub(crate) fn sealed(mut self) -> Link {
         self.sha256 = self.expected_sha256();
         self
     }
@@ -238,6 +239,15 @@ pub fn load(db: &Connection) -> Result<Vec<Link>, StoreError> {
     load_range(db, None, None)
 }
 
+/// The newest chain record.
+pub fn head(db: &Connection) -> Result<Option<Link>, StoreError> {
+    let last: Option<i64> = db.query_row("SELECT max(seq) FROM chain", [], |row| row.get(0))?;
+    match last {
+        Some(seq) => Ok(load_range(db, Some(seq), Some(seq))?.pop()),
+        None => Ok(None),
+    }
+}
+
 /// The chain records with `from <= seq <= to`.
 pub fn load_range(
     db: &Connection,
@@ -246,51 +256,72 @@ pub fn load_range(
 ) -> Result<Vec<Link>, StoreError> {
     let mut statement = db.prepare(LINKS)?;
     let rows = statement.query_map(params![from, to], |row| {
-        let kind: String = row.get(1)?;
-        let batch_id: Option<String> = row.get(2)?;
-        Ok((
-            row.get::<_, i64>(0)?,
-            kind,
-            batch_id,
-            row.get::<_, i64>(3)?,
-            (row.get::<_, i64>(4)?, row.get::<_, String>(5)?),
-            (row.get::<_, i64>(6)?, row.get::<_, String>(7)?),
-            (row.get::<_, Option<i64>>(8)?, row.get::<_, Option<i64>>(9)?),
-            (row.get::<_, String>(10)?, row.get::<_, String>(11)?),
-        ))
+        Ok(StoredLink {
+            seq: row.get(0)?,
+            kind: row.get(1)?,
+            batch_id: row.get(2)?,
+            recorded_us: row.get(3)?,
+            events: row.get(4)?,
+            events_sha256: row.get(5)?,
+            rejected: row.get(6)?,
+            rejected_sha256: row.get(7)?,
+            events_before_us: row.get(8)?,
+            rejected_before_us: row.get(9)?,
+            prev_sha256: row.get(10)?,
+            sha256: row.get(11)?,
+        })
     })?;
-    let mut links = Vec::new();
-    for row in rows {
-        let (seq, kind, batch_id, recorded, events, rejected, befores, hashes) = row?;
-        let kind = match kind.as_str() {
-            "batch" => LinkKind::Batch,
+    rows.map(|row| row?.into_link()).collect()
+}
+
+/// A `chain` row as read, before its times and ids are checked.
+struct StoredLink {
+    seq: i64,
+    kind: String,
+    batch_id: Option<String>,
+    recorded_us: i64,
+    events: i64,
+    events_sha256: String,
+    rejected: i64,
+    rejected_sha256: String,
+    events_before_us: Option<i64>,
+    rejected_before_us: Option<i64>,
+    prev_sha256: String,
+    sha256: String,
+}
+
+impl StoredLink {
+    fn into_link(self) -> Result<Link, StoreError> {
+        let seq = self.seq;
+        let kind = match self.kind.as_str() {
             "purge" => LinkKind::Purge,
+            "batch" => LinkKind::Batch,
             other => {
-                // Kept visible to `verify` as a record whose hash no longer matches.
+                // Read as a batch record, whose hash then no longer matches: `verify` names it.
                 tracing::warn!(seq, kind = other, "chain record of unknown kind");
                 LinkKind::Batch
             }
         };
         let time = |us: Option<i64>| us.map(from_micros).transpose();
-        links.push(Link {
+        Ok(Link {
             seq,
             kind,
-            batch_id: batch_id
+            batch_id: self
+                .batch_id
                 .map(|id| id.parse())
                 .transpose()
                 .map_err(|e| StoreError::Internal(format!("chain seq {seq}: batch id: {e}")))?,
-            recorded_at: from_micros(recorded)?,
-            events: events.0,
-            events_sha256: events.1,
-            rejected: rejected.0,
-            rejected_sha256: rejected.1,
-            events_before: time(befores.0)?,
-            rejected_before: time(befores.1)?,
-            prev_sha256: hashes.0,
-            sha256: hashes.1,
-        });
+            recorded_at: from_micros(self.recorded_us)?,
+            events: self.events,
+            events_sha256: self.events_sha256,
+            rejected: self.rejected,
+            rejected_sha256: self.rejected_sha256,
+            events_before: time(self.events_before_us)?,
+            rejected_before: time(self.rejected_before_us)?,
+            prev_sha256: self.prev_sha256,
+            sha256: self.sha256,
+        })
     }
-    Ok(links)
 }
 
 /// Every checkpoint, in `seq` order.
@@ -382,7 +413,7 @@ impl Chain {
         signer: Option<Signer>,
         every: Duration,
     ) -> Result<Chain, StoreError> {
-        let head = load_range(db, None, None)?.pop();
+        let head = head(db)?;
         let signed_seq = checkpoints(db)?.last().map(|c| c.seq);
         let mut chain = Chain {
             head,
@@ -528,7 +559,12 @@ impl Chain {
             rejected_before: cut_off(retention.rejected)?,
             ..self.next(LinkKind::Purge, now)
         };
-        let links = load(db)?;
+        // Batches before the first one still holding rows are purged already.
+        let first: Option<i64> = db.query_row(FIRST_UNPURGED, [], |row| row.get(0))?;
+        let Some(first) = first else {
+            return Ok(None);
+        };
+        let links = load_range(db, Some(first), None)?;
         let covered: Vec<(Table, Vec<&Link>)> = Table::ALL
             .iter()
             .map(|&table| (table, newly_covered(&links, &purge, table)))

@@ -116,8 +116,13 @@ pub fn check_links(
             });
         }
         if link.expected_sha256() != link.sha256 {
-            let written_at = successor.get(link.sha256.as_str()).map(|s| s - 1);
-            let moved = written_at.filter(|&at| {
+            // Where it was written: before the record that names it, or after the one it
+            // names (either may have moved too); the record hashes right at that seq.
+            let candidates = [
+                successor.get(link.sha256.as_str()).map(|s| s - 1),
+                by_sha.get(link.prev_sha256.as_str()).map(|p| p.seq + 1),
+            ];
+            let moved = candidates.into_iter().flatten().find(|&at| {
                 at != link.seq
                     && Link {
                         seq: at,
@@ -224,7 +229,18 @@ pub fn check_links(
                         checkpoint.seq
                     ),
                 }),
-                Some(link) if link.sha256 != checkpoint.sha256 => findings.push(Finding {
+                Some(link) if link.sha256 != checkpoint.sha256 => findings.push(match by_sha
+                    .get(checkpoint.sha256.as_str())
+                {
+                    Some(moved) => Finding {
+                        seq,
+                        change: Change::Reordered,
+                        detail: format!(
+                            "the head signed at seq {} is stored at seq {} now",
+                            checkpoint.seq, moved.seq
+                        ),
+                    },
+                    None => Finding {
                     seq,
                     change: Change::DigestReplaced,
                     detail: format!(
@@ -234,6 +250,7 @@ pub fn check_links(
                         short(&checkpoint.sha256),
                         short(&link.sha256)
                     ),
+                    },
                 }),
                 Some(_) => signed_through = signed_through.max(seq),
             }
@@ -531,4 +548,123 @@ pub(crate) fn write_result(
 /// The first 12 hex digits: enough to tell digests apart in a report.
 pub(crate) fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone as _, Utc};
+
+    use super::*;
+    use crate::integrity::Signer;
+    use crate::integrity::canonical::EMPTY_SHA256;
+
+    /// A chain of `n` batch records, and a checkpoint of its head.
+    fn chain(n: i64, signer: &Signer) -> (Vec<Link>, Vec<Checkpoint>) {
+        let mut links: Vec<Link> = Vec::new();
+        for seq in 1..=n {
+            let link = Link {
+                seq,
+                kind: LinkKind::Batch,
+                batch_id: Some(uuid::Uuid::now_v7()),
+                recorded_at: Utc.timestamp_opt(1_800_000_000 + seq, 0).unwrap(),
+                events: seq,
+                events_sha256: format!("{seq:064x}"),
+                rejected: 0,
+                rejected_sha256: EMPTY_SHA256.to_owned(),
+                events_before: None,
+                rejected_before: None,
+                prev_sha256: links
+                    .last()
+                    .map_or(GENESIS.to_owned(), |l| l.sha256.clone()),
+                sha256: String::new(),
+            }
+            .sealed();
+            links.push(link);
+        }
+        let head = links.last().unwrap();
+        let checkpoint = Checkpoint::sign(signer, head, Utc::now());
+        (links, vec![checkpoint])
+    }
+
+    fn changes(links: &[Link], checkpoints: &[Checkpoint], signer: &Signer) -> Vec<(i64, Change)> {
+        check_links(links, checkpoints, &signer.public(), Some(GENESIS))
+            .findings
+            .into_iter()
+            .map(|f| (f.seq.unwrap_or(-1), f.change))
+            .collect()
+    }
+
+    fn swap(links: &mut [Link], a: usize, b: usize) {
+        let (seq_a, seq_b) = (links[a].seq, links[b].seq);
+        links.swap(a, b);
+        links[a].seq = seq_a;
+        links[b].seq = seq_b;
+    }
+
+    #[test]
+    fn an_intact_chain_holds_and_each_record_swap_is_named_reordered() {
+        let signer = Signer::generate().unwrap();
+        let (links, checkpoints) = chain(8, &signer);
+        let check = check_links(&links, &checkpoints, &signer.public(), Some(GENESIS));
+        assert!(check.findings.is_empty(), "{:?}", check.findings);
+        assert_eq!(check.signed_through, Some(8));
+
+        for (a, b) in [(1, 2), (1, 5), (0, 7)] {
+            let mut swapped = links.clone();
+            swap(&mut swapped, a, b);
+            let found = changes(&swapped, &checkpoints, &signer);
+            let at = |i: usize| swapped[i].seq;
+            assert!(
+                found.contains(&(at(a), Change::Reordered)),
+                "{a}<->{b}: {found:?}"
+            );
+            assert!(
+                found.contains(&(at(b), Change::Reordered)),
+                "{a}<->{b}: {found:?}"
+            );
+            assert!(
+                !found.iter().any(|(_, c)| *c == Change::DigestReplaced),
+                "{a}<->{b}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rewritten_chain_is_caught_by_its_checkpoint_and_truncation_by_the_signed_head() {
+        let signer = Signer::generate().unwrap();
+        let (links, checkpoints) = chain(6, &signer);
+
+        let mut rewritten = links.clone();
+        rewritten[2].events_sha256 = "ff".repeat(32);
+        for i in 2..rewritten.len() {
+            if i > 0 {
+                rewritten[i].prev_sha256 = rewritten[i - 1].sha256.clone();
+            }
+            rewritten[i] = rewritten[i].clone().sealed();
+        }
+        assert_eq!(
+            changes(&rewritten, &checkpoints, &signer),
+            [(6, Change::DigestReplaced)]
+        );
+
+        let truncated = &links[..4];
+        assert_eq!(
+            changes(truncated, &checkpoints, &signer),
+            [(6, Change::DigestDeleted)]
+        );
+
+        let mut gap = links.clone();
+        gap.remove(3);
+        assert_eq!(
+            changes(&gap, &checkpoints, &signer),
+            [(4, Change::DigestDeleted)]
+        );
+
+        let other = Signer::generate().unwrap();
+        assert_eq!(
+            changes(&links, &checkpoints, &other),
+            [(6, Change::BadSignature)],
+            "another key's view: the checkpoint is not its signature"
+        );
+    }
 }
