@@ -26,6 +26,7 @@ const INSERT_LINK: &str = include_str!("../../queries/integrity/insert_link.sql"
 const LINKS: &str = include_str!("../../queries/integrity/links.sql");
 const INSERT_CHECKPOINT: &str = include_str!("../../queries/integrity/insert_checkpoint.sql");
 const FIRST_UNPURGED: &str = include_str!("../../queries/integrity/first_unpurged.sql");
+const EARLIER_BATCHES: &str = include_str!("../../queries/integrity/earlier_batches.sql");
 const CHECKPOINTS: &str = include_str!("../../queries/integrity/checkpoints.sql");
 const PURGE_EVENTS: &str = include_str!("../../queries/integrity/purge_events.sql");
 const PURGE_DERIVED: &str = include_str!("../../queries/integrity/purge_derived.sql");
@@ -423,37 +424,44 @@ impl Chain {
             signed_at: Instant::now(),
         };
         if chain.head.is_none() {
-            let mut statement = db.prepare(
-                "SELECT batch_id::VARCHAR FROM ingest_log ORDER BY committed_at, batch_id",
-            )?;
-            let batches: Vec<String> = statement
-                .query_map([], |row| row.get(0))?
-                .collect::<Result<_, _>>()?;
-            if !batches.is_empty() {
-                db.execute_batch("BEGIN TRANSACTION")?;
-                let linked = batches.iter().try_fold(None, |_, id| {
-                    let id: Uuid = id
-                        .parse()
-                        .map_err(|e| StoreError::Internal(format!("{e}")))?;
-                    chain.link_batch(db, id).map(Some)
-                });
-                match linked {
-                    Ok(last) => {
-                        db.execute_batch("COMMIT")?;
-                        chain.head = last;
-                        tracing::info!(
-                            batches = batches.len(),
-                            "linked the store's earlier batches into the chain"
-                        );
-                    }
-                    Err(error) => {
-                        let _ = db.execute_batch("ROLLBACK");
-                        return Err(error);
-                    }
-                }
-            }
+            chain.link_earlier_batches(db)?;
         }
         Ok(chain)
+    }
+
+    /// Links the batches of a store from before the chain (schema version 4), in commit
+    /// order, in one transaction.
+    fn link_earlier_batches(&mut self, db: &Connection) -> Result<(), StoreError> {
+        let mut statement = db.prepare(EARLIER_BATCHES)?;
+        let batches: Vec<String> = statement
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        if batches.is_empty() {
+            return Ok(());
+        }
+        db.execute_batch("BEGIN TRANSACTION")?;
+        let linked = batches.iter().try_for_each(|id| {
+            let id: Uuid = id
+                .parse()
+                .map_err(|e| StoreError::Internal(format!("ingest_log batch id {id}: {e}")))?;
+            let link = self.link_batch(db, id)?;
+            self.head = Some(link);
+            Ok(())
+        });
+        match linked.and_then(|()| Ok(db.execute_batch("COMMIT")?)) {
+            Ok(()) => {
+                tracing::info!(
+                    batches = batches.len(),
+                    "linked the store's earlier batches into the chain, from their rows as stored now"
+                );
+                Ok(())
+            }
+            Err(error) => {
+                let _ = db.execute_batch("ROLLBACK");
+                self.head = None;
+                Err(error)
+            }
+        }
     }
 
     pub fn head(&self) -> Option<&Link> {

@@ -231,6 +231,14 @@ fn an_untouched_store_verifies_and_each_kind_of_tampering_is_named() {
     truncated.sql(&format!("DELETE FROM chain WHERE seq >= {}", records - 1));
     assert_eq!(truncated.first_break().1, "digest_deleted");
 
+    // Wiping the chain and its signatures, then restarting: the batches committed under
+    // the chain are not linked again, so their rows stand out.
+    let wiped = copy("wipe the chain and the checkpoints, then restart");
+    wiped.sql("DELETE FROM chain; DELETE FROM chain_checkpoints;");
+    let more = fixture.simulate("more.ndjson", 9);
+    wiped.ingest(&more);
+    assert_eq!(wiped.first_break(), (None, "row_inserted".to_owned()));
+
     // Another key: nothing it signed is trusted.
     let other = fixture.path("other.pem");
     succeed(trustpath().args(["keys", "generate", "--out"]).arg(&other));
@@ -688,4 +696,24 @@ fn the_review_report_shows_drift_violations_and_how_alerts_were_resolved() {
         "escaped"
     );
     assert!(!html.contains("<confirmed>"));
+}
+
+#[test]
+fn a_store_from_before_the_chain_gets_its_batches_linked_at_first_start() {
+    let fixture = Fixture::new();
+    let (_, before) = fixture.verify(&[]);
+    // Back to schema 4: no chain at all.
+    fixture.sql(
+        "DROP TABLE chain; DROP TABLE chain_checkpoints; DELETE FROM schema_migrations WHERE version = 5;",
+    );
+    let more = fixture.simulate("more.ndjson", 8);
+    fixture.ingest(&more);
+    let (holds, after) = fixture.verify(&[]);
+    assert!(holds, "{after:#}");
+    assert!(
+        after["batches"].as_i64().unwrap() > before["batches"].as_i64().unwrap(),
+        "the earlier batches and the new ones: {after:#}"
+    );
+    assert!(after["events"].as_i64().unwrap() > before["events"].as_i64().unwrap());
+    assert_eq!(after["rejected"], 2, "one rejected line from each ingest");
 }
