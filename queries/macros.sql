@@ -101,3 +101,27 @@ CREATE OR REPLACE MACRO alert_document(a, status) AS json_object(
     'status_at', strftime(status.changed_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'),
     'status_note', status.note
 );
+
+-- exported_events(...): the events an export holds (queries/export/): event time in
+-- [from_, to_), and each filter NULL (any) or equal. One definition, so every file of an
+-- export selects the same events.
+CREATE OR REPLACE MACRO exported_events(from_, to_, subject_, client_, resource_, issuer_) AS TABLE
+SELECT *
+FROM events
+WHERE time >= from_ AND time < to_
+  AND (subject_ IS NULL OR subject = subject_)
+  AND (client_ IS NULL OR client_id = client_)
+  AND (resource_ IS NULL OR resource = resource_)
+  AND (issuer_ IS NULL OR issuer = issuer_);
+
+-- exported_alerts(...): the alerts an export holds: seen in [from_, to_); with any filter
+-- set, only those with evidence among exported_events.
+CREATE OR REPLACE MACRO exported_alerts(from_, to_, subject_, client_, resource_, issuer_) AS TABLE
+SELECT a.*
+FROM alerts a
+WHERE a.first_seen < to_ AND a.last_seen >= from_
+  AND ((subject_ IS NULL AND client_ IS NULL AND resource_ IS NULL AND issuer_ IS NULL)
+       OR EXISTS (
+           SELECT 1
+           FROM exported_events(from_, to_, subject_, client_, resource_, issuer_) e
+           WHERE list_contains(a.evidence, e.event_id)));

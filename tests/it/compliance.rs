@@ -439,6 +439,33 @@ fn exports_read_back_equal_the_store_and_verify_offline() {
         .unwrap();
     assert_eq!(ocsf_events["rows"], stored);
 
+    // A filtered export holds exactly the subject's events.
+    let (subject, count): (String, usize) = {
+        let db = duckdb::Connection::open(&fixture.store).unwrap();
+        db.query_row(
+            "SELECT subject, count(*) FROM events WHERE subject IS NOT NULL \
+             GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap()
+    };
+    let filtered = fixture.export(
+        "filtered",
+        FROM,
+        TO,
+        &["--format", "jsonl", "--subject", &subject],
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(filtered.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), count);
+    assert!(lines.iter().all(|e| e["subject"] == subject.as_str()));
+    let (holds, report) = fixture.verify_exports(&[&filtered], &key);
+    assert!(holds, "{report:#}");
+
     // One byte changed in any file, a file removed or added, another key: each named.
     let tampered = |name: &str, change: &dyn Fn(&Path)| -> Value {
         let dir = fixture.path(name);
