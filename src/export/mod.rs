@@ -256,19 +256,24 @@ fn write_all(
             )?);
         }
     }
-    let tables = [
-        ("connections", CONNECTIONS),
-        ("alerts", ALERTS),
-        ("alert_status", ALERT_STATUS),
+    let window = params![from, to];
+    let mut tables = vec![
+        ("connections", CONNECTIONS, filters),
+        ("alerts", ALERTS, filters),
+        ("alert_status", ALERT_STATUS, filters),
     ];
+    if request.rejected {
+        // Rejected input has no trusted fields to filter on: the window only.
+        tables.push(("rejected", REJECTED, window));
+    }
     let table_format = if format == ExportFormat::Ocsf {
         ExportFormat::Jsonl
     } else {
         format
     };
-    for (table, sql) in tables {
+    for (table, sql, parameters) in tables {
         let mut statement = db.prepare(sql)?;
-        let arrow = statement.query_arrow(filters)?;
+        let arrow = statement.query_arrow(parameters)?;
         let schema = arrow.get_schema();
         files.push(write_table(
             &schema,
@@ -277,19 +282,6 @@ fn write_all(
             out,
             table,
             table,
-        )?);
-    }
-    if request.rejected {
-        let mut statement = db.prepare(REJECTED)?;
-        let arrow = statement.query_arrow(params![from, to])?;
-        let schema = arrow.get_schema();
-        files.push(write_table(
-            &schema,
-            arrow,
-            table_format,
-            out,
-            "rejected",
-            "rejected",
         )?);
     }
 
