@@ -185,8 +185,9 @@ impl Report {
             _ => "no checkpoint is signed yet".to_owned(),
         };
         format!(
-            "The store's chain holds {} records; {signed}. Run `trustpath verify --store` to \
-             recompute it from the rows; share exports with their manifest for an offline check.",
+            "The store's chain holds {} records; {signed} (as recorded; this report does not \
+             verify them: `trustpath verify --store` recomputes the chain from the rows, and \
+             exports carry a signed manifest for an offline check).",
             self.integrity.chain_records
         )
     }
@@ -207,7 +208,13 @@ impl Report {
                 let _ = writeln!(out, "_{}_\n", section.empty);
                 continue;
             }
-            let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+            // Markdown passes HTML through: cells are text, so `<` and `&` are escaped.
+            let cell = |text: &str| {
+                text.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('|', "\\|")
+                    .replace('\n', " ")
+            };
             let _ = writeln!(out, "| {} |", section.columns.join(" | "));
             let _ = writeln!(out, "|{}", "---|".repeat(section.columns.len()));
             for row in &section.rows {

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use crate::config::Config;
 use crate::export::verify::{check_consecutive, verify_export};
 use crate::export::{ExportRequest, export};
-use crate::integrity::verify::verify_store;
+use crate::integrity::verify::{Unsigned, verify_store};
 use crate::integrity::{PublicKey, Signer};
 use crate::store::Store;
 
@@ -82,11 +82,17 @@ fn trusted_key(config: &Config, public_key: Option<&Path>) -> anyhow::Result<Pub
 pub fn verify_store_command(
     config: &Config,
     public_key: Option<&Path>,
+    require_signed_head: bool,
     as_json: bool,
 ) -> anyhow::Result<()> {
+    let store = Store::open_to_verify(&config.store)?;
     let key = trusted_key(config, public_key)?;
-    let store = Store::open(&config.store)?;
-    let verification = verify_store(&store.connection()?, &key)?;
+    let unsigned = if require_signed_head {
+        Unsigned::Refused
+    } else {
+        Unsigned::Tail
+    };
+    let verification = verify_store(&store.connection()?, &key, unsigned)?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&verification)?);
     } else {
@@ -135,12 +141,13 @@ pub fn verify_exports(
 ) -> anyhow::Result<()> {
     let Some(public_key) = public_key else {
         bail!(
-            "verifying an export needs --public-key: the public key (PEM) of the key that signed              it, from `trustpath keys show`"
+            "verifying an export needs --public-key: the public key (PEM) of the key that signed \
+             it, from `trustpath keys show`"
         );
     };
     let key = PublicKey::load(public_key)?;
-    let mut verifications: Vec<_> = dirs.iter().map(|dir| verify_export(dir, &key)).collect();
-    let gaps = check_consecutive(&mut verifications);
+    let verifications: Vec<_> = dirs.iter().map(|dir| verify_export(dir, &key)).collect();
+    let gaps = check_consecutive(&verifications);
     let failed = verifications.iter().filter(|v| !v.holds()).count();
     if as_json {
         let answer = serde_json::json!({

@@ -190,6 +190,10 @@ pub enum Command {
         /// half of the store's own signing key.
         #[arg(long)]
         public_key: Option<PathBuf>,
+        /// With --store: records after the last signed head fail too (a store trustpath
+        /// stopped cleanly has its head signed; a crash leaves the newest unsigned).
+        #[arg(long, requires = "store")]
+        require_signed_head: bool,
         #[arg(long)]
         json: bool,
     },
@@ -668,9 +672,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             dirs,
             store,
             public_key,
+            require_signed_head,
             json,
         } => match (store, dirs.is_empty()) {
-            (true, true) => compliance::verify_store_command(&config, public_key.as_deref(), json),
+            (true, true) => compliance::verify_store_command(
+                &config,
+                public_key.as_deref(),
+                require_signed_head,
+                json,
+            ),
             (false, false) => compliance::verify_exports(&dirs, public_key.as_deref(), json),
             (true, false) => {
                 bail!("verify either the store (--store) or exports (DIR...), not both")

@@ -37,6 +37,7 @@ const ALERTS: &str = include_str!("../../queries/export/alerts.sql");
 const ALERT_STATUS: &str = include_str!("../../queries/export/alert_status.sql");
 const REJECTED: &str = include_str!("../../queries/export/rejected.sql");
 const CHAIN_START: &str = include_str!("../../queries/export/chain_start.sql");
+const EARLIER_ROWS: &str = include_str!("../../queries/export/earlier_rows.sql");
 
 /// The manifest's own format.
 pub const MANIFEST_FORMAT: &str = "trustpath.export.v1";
@@ -107,7 +108,9 @@ fn default_format() -> ExportFormat {
 }
 
 impl ExportRequest {
-    fn check(&self) -> Result<(), ExportError> {
+    /// Whether the request makes sense on its own: a non-empty window, `by_day` only for
+    /// Parquet and CSV.
+    pub fn check(&self) -> Result<(), ExportError> {
         if self.from >= self.to {
             return Err(ExportError::Request(format!(
                 "the window is empty: --from {} is not before --to {}",
@@ -173,6 +176,17 @@ pub struct ChainSlice {
     pub head_sha256: String,
     pub records: u64,
     pub checkpoints: u64,
+    /// Events of earlier windows (event time before `window.from`, same filters) in the
+    /// slice's batches: late arrivals an earlier export cannot hold if it was made before
+    /// they were committed (`verify` checks consecutive exports against it).
+    pub earlier_rows: Vec<EarlierRows>,
+}
+
+/// Late events of earlier windows committed in one batch of a slice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlierRows {
+    pub seq: i64,
+    pub rows: i64,
 }
 
 /// The window and filters, as exported.
@@ -240,6 +254,31 @@ fn write_all(
         request.resource,
         request.issuer
     ];
+    // The chain slice first: its batches are re-hashed before anything is written, so an
+    // export never signs rows that no longer match what was committed.
+    let start: Option<i64> = db.query_row(
+        CHAIN_START,
+        params![
+            from,
+            to,
+            request.subject,
+            request.client_id,
+            request.resource,
+            request.issuer,
+            request.rejected
+        ],
+        |row| row.get(0),
+    )?;
+    let slice = match chain::head(db)? {
+        Some(head) => Some(read_slice(
+            db,
+            request,
+            start.unwrap_or(head.seq),
+            head.seq,
+        )?),
+        None => None,
+    };
+
     let mut files = Vec::new();
     let format = request.format;
     if format == ExportFormat::Ocsf {
@@ -285,36 +324,16 @@ fn write_all(
         )?);
     }
 
-    let start: Option<i64> = db.query_row(
-        CHAIN_START,
-        params![
-            from,
-            to,
-            request.subject,
-            request.client_id,
-            request.resource,
-            request.issuer,
-            request.rejected
-        ],
-        |row| row.get(0),
-    )?;
-    let head = chain::head(db)?.map(|l| l.seq);
-    let slice = match head {
-        Some(head) => {
-            let links = chain::load_range(db, Some(start.unwrap_or(head)), Some(head))?;
-            let first = links.first().map(|l| l.seq).unwrap_or(head);
-            let checkpoints: Vec<Checkpoint> = chain::checkpoints(db)?
-                .into_iter()
-                .filter(|c| c.seq >= first && c.seq <= head)
-                .collect();
-            files.push(write_lines(out, "chain.jsonl", "chain", &links)?);
+    let chain = match slice {
+        Some(slice) => {
+            files.push(write_lines(out, "chain.jsonl", "chain", &slice.links)?);
             files.push(write_lines(
                 out,
                 "checkpoints.jsonl",
                 "checkpoints",
-                &checkpoints,
+                &slice.checkpoints,
             )?);
-            slice_of(&links, checkpoints.len())
+            slice_of(&slice.links, slice.checkpoints.len(), slice.earlier_rows)
         }
         None => None,
     };
@@ -342,7 +361,7 @@ fn write_all(
         format,
         rejected_included: request.rejected,
         files,
-        chain: slice,
+        chain,
         public_key: signer.public().key_id(),
     };
     let mut bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
@@ -352,7 +371,70 @@ fn write_all(
     Ok(manifest)
 }
 
-fn slice_of(links: &[Link], checkpoints: usize) -> Option<ChainSlice> {
+/// The chain an export carries, as read.
+struct Slice {
+    links: Vec<Link>,
+    checkpoints: Vec<Checkpoint>,
+    earlier_rows: Vec<EarlierRows>,
+}
+
+/// The chain records `first..=head`, re-hashed against the rows as stored (refused when a
+/// batch does not match), their checkpoints, and the late rows of earlier windows in them.
+fn read_slice(
+    db: &Connection,
+    request: &ExportRequest,
+    first: i64,
+    head: i64,
+) -> Result<Slice, ExportError> {
+    let links = chain::load_range(db, Some(first), Some(head))?;
+    let batches: Vec<&Link> = links.iter().collect();
+    let check = crate::integrity::verify::check_batches(db, &links, &batches)?;
+    if let Some(finding) = check.findings.first() {
+        return Err(ExportError::Request(format!(
+            "the export did not run: a batch it covers no longer matches its chain record \
+             ({finding}); run `trustpath verify --store` and investigate"
+        )));
+    }
+    let checkpoints = chain::checkpoints(db)?
+        .into_iter()
+        .filter(|c| c.seq >= first && c.seq <= head)
+        .collect();
+    let first_batch = links
+        .iter()
+        .find_map(|l| l.batch_id)
+        .map(|id| id.to_string());
+    let mut statement = db.prepare(EARLIER_ROWS)?;
+    let earlier = statement
+        .query_map(
+            params![
+                rfc3339(request.from),
+                request.subject,
+                request.client_id,
+                request.resource,
+                request.issuer,
+                first,
+                first_batch
+            ],
+            |row| {
+                Ok(EarlierRows {
+                    seq: row.get(0)?,
+                    rows: row.get(1)?,
+                })
+            },
+        )?
+        .collect::<Result<_, _>>()?;
+    Ok(Slice {
+        links,
+        checkpoints,
+        earlier_rows: earlier,
+    })
+}
+
+fn slice_of(
+    links: &[Link],
+    checkpoints: usize,
+    earlier_rows: Vec<EarlierRows>,
+) -> Option<ChainSlice> {
     let (first, last) = (links.first()?, links.last()?);
     Some(ChainSlice {
         first_seq: first.seq,
@@ -361,6 +443,7 @@ fn slice_of(links: &[Link], checkpoints: usize) -> Option<ChainSlice> {
         head_sha256: last.sha256.clone(),
         records: links.len() as u64,
         checkpoints: checkpoints as u64,
+        earlier_rows,
     })
 }
 

@@ -15,7 +15,9 @@ use serde::Serialize;
 use super::{ExportFile, ExportFormat, MANIFEST_FORMAT, Manifest, hash_file};
 use crate::integrity::PublicKey;
 use crate::integrity::chain::{Checkpoint, Link};
-use crate::integrity::verify::{Change, Finding, LinksCheck, check_links, short, write_result};
+use crate::integrity::verify::{
+    Change, Finding, LinksCheck, Unsigned, check_links, short, write_result,
+};
 
 /// What does not hold in an export, beyond the chain's own [`Change`]s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -149,8 +151,25 @@ pub fn verify_export(dir: &Path, key: &PublicKey) -> ExportVerification {
         });
     }
 
-    let listed: BTreeSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
+    // An unsigned manifest is not trusted to name files: nothing it lists is opened.
+    let signed = !problems
+        .iter()
+        .any(|p| matches!(p, Problem::BadSignature { .. } | Problem::Unreadable { .. }));
+    if !signed {
+        verification.manifest = Some(manifest);
+        return verification;
+    }
+    let mut listed: BTreeSet<&str> = BTreeSet::new();
     for file in &manifest.files {
+        if !is_inside(&file.path) || !listed.insert(file.path.as_str()) {
+            problems.push(Problem::Unreadable {
+                detail: format!(
+                    "the manifest lists `{}` more than once or outside the export",
+                    file.path
+                ),
+            });
+            continue;
+        }
         match check_file(dir, file, manifest.format) {
             Ok(()) => {
                 verification.files_checked += 1;
@@ -170,7 +189,14 @@ pub fn verify_export(dir: &Path, key: &PublicKey) -> ExportVerification {
     if let Some(slice) = &manifest.chain {
         let links: Vec<Link> = read_lines(&dir.join("chain.jsonl"), problems);
         let checkpoints: Vec<Checkpoint> = read_lines(&dir.join("checkpoints.jsonl"), problems);
-        let check = check_links(&links, &checkpoints, key, Some(&slice.first_prev_sha256));
+        // The manifest's signature covers the records after the slice's last checkpoint.
+        let check = check_links(
+            &links,
+            &checkpoints,
+            key,
+            &slice.first_prev_sha256,
+            Unsigned::Allowed,
+        );
         let ends = (
             links.first().map(|l| l.seq),
             links.last().map(|l| &l.sha256),
@@ -268,6 +294,17 @@ fn count_rows(path: &Path, format: ExportFormat, table: &str) -> Result<u64, Str
     }
 }
 
+/// Whether a manifest path stays inside the export: relative, no `..`, no root.
+fn is_inside(path: &str) -> bool {
+    let path = Path::new(path);
+    !path.as_os_str().is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
+/// Every file under `dir`, relative and `/`-separated; symbolic links are listed, never
+/// followed.
 fn files_under(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_owned()];
@@ -277,7 +314,7 @@ fn files_under(dir: &Path) -> Vec<String> {
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.is_dir() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 pending.push(path);
             } else if let Ok(relative) = path.strip_prefix(dir) {
                 let parts: Vec<_> = relative
@@ -312,44 +349,58 @@ fn read_lines<T: serde::de::DeserializeOwned>(path: &Path, problems: &mut Vec<Pr
     rows
 }
 
-/// Checks that consecutive exports (ordered by window) leave nothing out between them.
-pub fn check_consecutive(exports: &mut [ExportVerification]) -> Vec<Problem> {
-    let mut order: Vec<usize> = (0..exports.len())
-        .filter(|&i| exports[i].manifest.is_some())
+/// Checks that consecutive exports (ordered by window) leave nothing out between them:
+/// their windows adjoin, their chain slices overlap or meet, and no event of an earlier
+/// window was committed after the earlier export was made.
+pub fn check_consecutive(exports: &[ExportVerification]) -> Vec<Problem> {
+    let mut ordered: Vec<(&ExportVerification, &Manifest)> = exports
+        .iter()
+        .filter_map(|e| Some((e, e.manifest.as_ref()?)))
         .collect();
-    order.sort_by_key(|&i| exports[i].manifest.as_ref().map(|m| m.window.from));
+    ordered.sort_by_key(|(_, m)| m.window.from);
     let mut problems = Vec::new();
-    for pair in order.windows(2) {
-        let (a, b) = (&exports[pair[0]], &exports[pair[1]]);
-        let (ma, mb) = (a.manifest.as_ref().unwrap(), b.manifest.as_ref().unwrap());
-        let names = format!("{} → {}", a.dir.display(), b.dir.display());
+    for pair in ordered.windows(2) {
+        let [(a, ma), (b, mb)] = pair else {
+            continue;
+        };
+        let gap = |detail: String| Problem::Gap {
+            detail: format!("{} → {}: {detail}", a.dir.display(), b.dir.display()),
+        };
         if ma.window.to != mb.window.from {
-            problems.push(Problem::Gap {
-                detail: format!(
-                    "{names}: the windows do not adjoin ({} ends, {} starts)",
-                    ma.window.to.to_rfc3339(),
-                    mb.window.from.to_rfc3339()
-                ),
-            });
+            problems.push(gap(format!(
+                "the windows do not adjoin ({} ends, {} starts)",
+                ma.window.to.to_rfc3339(),
+                mb.window.from.to_rfc3339()
+            )));
         }
         if ma.filters != mb.filters {
-            problems.push(Problem::Gap {
-                detail: format!("{names}: the exports have different filters"),
-            });
+            problems.push(gap("the exports have different filters".to_owned()));
         }
         let (Some(sa), Some(sb)) = (&ma.chain, &mb.chain) else {
             continue;
         };
         if sb.first_seq > sa.last_seq + 1 {
-            problems.push(Problem::Gap {
-                detail: format!(
-                    "{names}: chain records {}..{} are in neither export; a batch committed \
-                     then is missing (export the first window again)",
-                    sa.last_seq + 1,
-                    sb.first_seq - 1
-                ),
-            });
+            problems.push(gap(format!(
+                "chain records {}..{} are in neither export: what was committed then is \
+                 missing (export the first window again)",
+                sa.last_seq + 1,
+                sb.first_seq - 1
+            )));
             continue;
+        }
+        let late: i64 = sb
+            .earlier_rows
+            .iter()
+            .filter(|r| r.seq > sa.last_seq)
+            .map(|r| r.rows)
+            .sum();
+        if late > 0 {
+            problems.push(gap(format!(
+                "{late} events from before {} were committed after the first export was made \
+                 (after seq {}); neither export holds them: export the first window again",
+                mb.window.from.to_rfc3339(),
+                sa.last_seq
+            )));
         }
         let earlier: HashMap<i64, &str> =
             a.links.iter().map(|l| (l.seq, l.sha256.as_str())).collect();
@@ -362,12 +413,10 @@ pub fn check_consecutive(exports: &mut [ExportVerification]) -> Vec<Problem> {
                 .all(|same| same)
         };
         if !joined {
-            problems.push(Problem::Gap {
-                detail: format!(
-                    "{names}: the chains do not join: the two exports disagree on the records \
-                     they share"
-                ),
-            });
+            problems.push(gap(
+                "the chains do not join: the two exports disagree on the records they share"
+                    .to_owned(),
+            ));
         }
     }
     problems

@@ -112,17 +112,11 @@ impl Link {
         }
     }
 
-    /// The batch's recorded count and digest of `table`.
-    pub fn rows(&self, table: Table) -> RowsDigest {
+    /// The recorded count and digest of `table`'s rows (a batch's, or a purge's deleted).
+    pub fn rows(&self, table: Table) -> (i64, &str) {
         match table {
-            Table::Events => RowsDigest {
-                rows: self.events,
-                sha256: self.events_sha256.clone(),
-            },
-            Table::Rejected => RowsDigest {
-                rows: self.rejected,
-                sha256: self.rejected_sha256.clone(),
-            },
+            Table::Events => (self.events, &self.events_sha256),
+            Table::Rejected => (self.rejected, &self.rejected_sha256),
         }
     }
 }
@@ -229,7 +223,7 @@ pub fn purging<'a>(links: &'a [Link], batch: &Link, table: Table) -> Option<&'a 
 pub fn covered_digest(covered: &[&Link], table: Table) -> String {
     let mut hasher = Sha256::new();
     for link in covered {
-        hasher.update(json!([link.seq, link.rows(table).sha256]).to_string());
+        hasher.update(json!([link.seq, link.rows(table).1]).to_string());
         hasher.update(b"\n");
     }
     hex::encode(hasher.finalize())
@@ -298,9 +292,10 @@ impl StoredLink {
             "purge" => LinkKind::Purge,
             "batch" => LinkKind::Batch,
             other => {
-                // Read as a batch record, whose hash then no longer matches: `verify` names it.
-                tracing::warn!(seq, kind = other, "chain record of unknown kind");
-                LinkKind::Batch
+                return Err(StoreError::Refused(format!(
+                    "chain record seq {seq} has the kind `{other}`, which trustpath never \
+                     writes: the chain table was edited"
+                )));
             }
         };
         let time = |us: Option<i64>| us.map(from_micros).transpose();
@@ -415,7 +410,19 @@ impl Chain {
         every: Duration,
     ) -> Result<Chain, StoreError> {
         let head = head(db)?;
-        let signed_seq = checkpoints(db)?.last().map(|c| c.seq);
+        let last_checkpoint = checkpoints(db)?.pop();
+        if let (Some(checkpoint), Some(signer)) = (&last_checkpoint, &signer)
+            && checkpoint.public_key != signer.public().key_id()
+        {
+            return Err(StoreError::Refused(format!(
+                "the store's checkpoints are signed by key {}, but the signing key (store.\
+                 signing_key) is {}: nothing signed now would verify with the key reviewers \
+                 hold. Restore the store's key, or point store.signing_key at it",
+                &checkpoint.public_key[..16.min(checkpoint.public_key.len())],
+                &signer.public().key_id()[..16]
+            )));
+        }
+        let signed_seq = last_checkpoint.map(|c| c.seq);
         let mut chain = Chain {
             head,
             signer,
@@ -579,6 +586,22 @@ impl Chain {
             .collect();
         if covered.iter().all(|(_, batches)| batches.is_empty()) {
             return Ok(None);
+        }
+        // What a purge deletes must be what was committed: otherwise it would launder an
+        // earlier change. The batches are re-hashed first.
+        let mut to_delete: Vec<&Link> = covered
+            .iter()
+            .flat_map(|(_, b)| b.iter().copied())
+            .collect();
+        to_delete.sort_by_key(|l| l.seq);
+        to_delete.dedup_by_key(|l| l.seq);
+        let check = crate::integrity::verify::check_batches(db, &links, &to_delete)?;
+        if let Some(finding) = check.findings.first() {
+            return Err(StoreError::Refused(format!(
+                "the retention purge did not run: a batch it would delete no longer matches its \
+                 chain record ({finding}); run `trustpath verify --store` and investigate \
+                 before anything is deleted"
+            )));
         }
         let batches = covered.iter().map(|(_, b)| b.len()).max().unwrap_or(0);
         db.execute_batch("BEGIN TRANSACTION")?;

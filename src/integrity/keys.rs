@@ -17,8 +17,19 @@ use rand::TryRngCore as _;
 /// What went wrong with a key file. Each message says which file and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read the signing key {path}: {source}")]
+    #[error(
+        "cannot read the signing key {path}: {source}; check store.signing_key, or create a \
+         key with `trustpath keys generate --out {path}`"
+    )]
     Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot read the public key {path}: {source}; give the PEM file `trustpath keys show` \
+         printed"
+    )]
+    ReadPublic {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -127,7 +138,7 @@ pub struct PublicKey(VerifyingKey);
 
 impl PublicKey {
     pub fn load(path: &Path) -> Result<PublicKey, KeyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| KeyError::ReadPublic {
             path: path.to_owned(),
             source,
         })?;

@@ -2,7 +2,9 @@
 //! holds, and for what does not, the first broken link and the kind of change it shows.
 //!
 //! [`check_links`] needs only the records and checkpoints, so an export's `chain.jsonl` is
-//! checked by the same code offline; [`verify_store`] adds the rows and the purges.
+//! checked by the same code offline; [`verify_store`] adds the rows and the purges, and
+//! [`check_batches`] re-hashes batches (also before a purge deletes them and before an
+//! export signs them, so neither launders an earlier change).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,7 +18,7 @@ use crate::store::StoreError;
 
 const UNCHAINED: &str = include_str!("../../queries/integrity/unchained.sql");
 
-/// The kind of change a broken link shows.
+/// The kind of change a broken link shows (printed as its snake_case name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
@@ -29,12 +31,15 @@ pub enum Change {
     /// Chain records are out of the order they were written in.
     Reordered,
     /// A chain record, or a purge record, no longer is the one written (the head signed
-    /// later says so when the whole rest of the chain was recomputed).
+    /// later says so when the whole rest of the chain was recomputed), or one was added.
     DigestReplaced,
     /// Chain records are missing.
     DigestDeleted,
     /// A checkpoint's signature does not verify with the trusted key.
     BadSignature,
+    /// Records no checkpoint signs: none at all, or (when a signed head is required) the
+    /// newest ones.
+    Unsigned,
     /// A purge record without a valid signature: a deletion dressed as a purge.
     UnsignedPurge,
 }
@@ -42,14 +47,15 @@ pub enum Change {
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Change::RowEdited => "row edited",
-            Change::RowDeleted => "row deleted",
-            Change::RowInserted => "row inserted",
+            Change::RowEdited => "row_edited",
+            Change::RowDeleted => "row_deleted",
+            Change::RowInserted => "row_inserted",
             Change::Reordered => "reordered",
-            Change::DigestReplaced => "digest replaced",
-            Change::DigestDeleted => "digest deleted",
-            Change::BadSignature => "signature invalid",
-            Change::UnsignedPurge => "purge not signed",
+            Change::DigestReplaced => "digest_replaced",
+            Change::DigestDeleted => "digest_deleted",
+            Change::BadSignature => "bad_signature",
+            Change::Unsigned => "unsigned",
+            Change::UnsignedPurge => "unsigned_purge",
         })
     }
 }
@@ -61,6 +67,16 @@ pub struct Finding {
     pub seq: Option<i64>,
     pub change: Change,
     pub detail: String,
+}
+
+impl Finding {
+    pub fn new(seq: impl Into<Option<i64>>, change: Change, detail: impl Into<String>) -> Self {
+        Finding {
+            seq: seq.into(),
+            change,
+            detail: detail.into(),
+        }
+    }
 }
 
 impl fmt::Display for Finding {
@@ -84,178 +100,40 @@ pub struct LinksCheck {
     pub findings: Vec<Finding>,
 }
 
+impl LinksCheck {
+    /// Records after the last signed head: protected by the chain alone.
+    pub fn unsigned_tail(&self) -> i64 {
+        match (self.last_seq, self.signed_through) {
+            (Some(last), Some(signed)) => (last - signed).max(0),
+            (Some(_), None) => self.records as i64,
+            _ => 0,
+        }
+    }
+}
+
+/// Which records no checkpoint signs are acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsigned {
+    /// None: the head must be signed (`verify --store --require-signed-head`).
+    Refused,
+    /// The newest, after the last checkpoint (a running or crashed trustpath), but not all.
+    Tail,
+    /// All: something else signs them (an export's manifest).
+    Allowed,
+}
+
 /// Checks the records' own hashes, their order and links, and the checkpoints against
 /// `key`. `prev` is the hash the first record must follow: [`GENESIS`] for a whole chain,
-/// None for a slice whose predecessor is not at hand.
+/// the record before for a slice.
 pub fn check_links(
     links: &[Link],
     checkpoints: &[Checkpoint],
     key: &PublicKey,
-    prev: Option<&str>,
+    prev: &str,
+    unsigned: Unsigned,
 ) -> LinksCheck {
-    let mut findings = Vec::new();
-    // Where each record was written: the record that names it as its predecessor.
-    let successor: HashMap<&str, i64> = links
-        .iter()
-        .map(|l| (l.prev_sha256.as_str(), l.seq))
-        .collect();
-    let by_sha: HashMap<&str, &Link> = links.iter().map(|l| (l.sha256.as_str(), l)).collect();
-    let mut previous: Option<&Link> = None;
-    for link in links {
-        let expected_seq = previous.map(|p| p.seq + 1);
-        if let Some(expected) = expected_seq.filter(|&e| link.seq > e) {
-            findings.push(Finding {
-                seq: Some(expected),
-                change: Change::DigestDeleted,
-                detail: format!(
-                    "chain records {expected}..{} are missing: seq {} follows seq {}",
-                    link.seq - 1,
-                    link.seq,
-                    expected - 1
-                ),
-            });
-        }
-        if link.expected_sha256() != link.sha256 {
-            // Where it was written: before the record that names it, or after the one it
-            // names (either may have moved too); the record hashes right at that seq.
-            let candidates = [
-                successor.get(link.sha256.as_str()).map(|s| s - 1),
-                by_sha.get(link.prev_sha256.as_str()).map(|p| p.seq + 1),
-            ];
-            let moved = candidates.into_iter().flatten().find(|&at| {
-                at != link.seq
-                    && Link {
-                        seq: at,
-                        ..link.clone()
-                    }
-                    .expected_sha256()
-                        == link.sha256
-            });
-            findings.push(match moved {
-                Some(at) => Finding {
-                    seq: Some(link.seq),
-                    change: Change::Reordered,
-                    detail: format!(
-                        "the record stored at seq {} was written as seq {at}",
-                        link.seq
-                    ),
-                },
-                None => Finding {
-                    seq: Some(link.seq),
-                    change: Change::DigestReplaced,
-                    detail: "the record's fields no longer hash to its sha256 (edited in place)"
-                        .to_owned(),
-                },
-            });
-        } else {
-            let expected_prev = match previous {
-                Some(p) if p.seq + 1 == link.seq => Some(p.sha256.as_str()),
-                Some(_) => None, // a gap, reported above
-                None => prev,
-            };
-            if let Some(expected_prev) = expected_prev.filter(|e| *e != link.prev_sha256) {
-                let finding = match by_sha.get(link.prev_sha256.as_str()) {
-                    Some(other) => Finding {
-                        seq: Some(link.seq),
-                        change: Change::Reordered,
-                        detail: format!(
-                            "seq {} was written after seq {}, not after seq {}",
-                            link.seq,
-                            other.seq,
-                            link.seq - 1
-                        ),
-                    },
-                    None if previous.is_some() => Finding {
-                        seq: Some(link.seq - 1),
-                        change: Change::DigestReplaced,
-                        detail: format!(
-                            "seq {} was written after a record with sha256 {}, which is not the \
-                             record at seq {} now (its digest was replaced and re-hashed)",
-                            link.seq,
-                            short(&link.prev_sha256),
-                            link.seq - 1
-                        ),
-                    },
-                    None => Finding {
-                        seq: Some(link.seq),
-                        change: Change::DigestReplaced,
-                        detail: format!(
-                            "the first record follows {}, expected {}",
-                            short(&link.prev_sha256),
-                            short(expected_prev)
-                        ),
-                    },
-                };
-                findings.push(finding);
-            }
-        }
-        previous = Some(link);
-    }
-
-    let by_seq: HashMap<i64, &Link> = links.iter().map(|l| (l.seq, l)).collect();
-    let mut signed_through = None;
-    for checkpoint in checkpoints {
-        let seq = Some(checkpoint.seq);
-        if checkpoint.public_key != key.key_id() {
-            findings.push(Finding {
-                seq,
-                change: Change::BadSignature,
-                detail: format!(
-                    "the checkpoint names key {}, not the trusted key {}",
-                    short(&checkpoint.public_key),
-                    short(&key.key_id())
-                ),
-            });
-        } else if !checkpoint.verifies(key) {
-            findings.push(Finding {
-                seq,
-                change: Change::BadSignature,
-                detail: "the checkpoint's signature does not verify (the checkpoint was edited)"
-                    .to_owned(),
-            });
-        } else {
-            match by_seq.get(&checkpoint.seq) {
-                None if links.iter().any(|l| l.seq > checkpoint.seq) => findings.push(Finding {
-                    seq,
-                    change: Change::DigestDeleted,
-                    detail: "the signed head's record is missing".to_owned(),
-                }),
-                None => findings.push(Finding {
-                    seq,
-                    change: Change::DigestDeleted,
-                    detail: format!(
-                        "a head at seq {} was signed, but the chain ends before it (records \
-                         were removed from its end)",
-                        checkpoint.seq
-                    ),
-                }),
-                Some(link) if link.sha256 != checkpoint.sha256 => findings.push(match by_sha
-                    .get(checkpoint.sha256.as_str())
-                {
-                    Some(moved) => Finding {
-                        seq,
-                        change: Change::Reordered,
-                        detail: format!(
-                            "the head signed at seq {} is stored at seq {} now",
-                            checkpoint.seq, moved.seq
-                        ),
-                    },
-                    None => Finding {
-                    seq,
-                    change: Change::DigestReplaced,
-                    detail: format!(
-                        "the head signed at {} was {}, the chain has {} there now: the chain \
-                         was recomputed up to here",
-                        checkpoint.signed_at.to_rfc3339(),
-                        short(&checkpoint.sha256),
-                        short(&link.sha256)
-                    ),
-                    },
-                }),
-                Some(_) => signed_through = signed_through.max(seq),
-            }
-        }
-    }
+    let mut findings = check_order(links, prev);
+    let signed_through = check_checkpoints(links, checkpoints, key, &mut findings);
     for purge in links.iter().filter(|l| l.kind == LinkKind::Purge) {
         let signed = checkpoints.iter().any(|c| {
             c.seq == purge.seq
@@ -264,23 +142,251 @@ pub fn check_links(
                 && c.verifies(key)
         });
         if !signed {
-            findings.push(Finding {
-                seq: Some(purge.seq),
-                change: Change::UnsignedPurge,
-                detail: "the purge record carries no valid signature of the trusted key".to_owned(),
-            });
+            findings.push(Finding::new(
+                purge.seq,
+                Change::UnsignedPurge,
+                "the purge record carries no valid signature of the trusted key",
+            ));
         }
     }
-    findings.sort_by_key(|f| (f.seq.is_none(), f.seq));
-    findings.dedup();
-    LinksCheck {
+    let mut check = LinksCheck {
         records: links.len(),
         first_seq: links.first().map(|l| l.seq),
         last_seq: links.last().map(|l| l.seq),
         checkpoints: checkpoints.len(),
         signed_through,
         findings,
+    };
+    let tail = check.unsigned_tail();
+    let refused = match unsigned {
+        Unsigned::Refused => true,
+        Unsigned::Tail => signed_through.is_none(),
+        Unsigned::Allowed => false,
+    };
+    if tail > 0 && refused {
+        let first = signed_through.map_or(check.first_seq.unwrap_or(1), |s| s + 1);
+        check.findings.push(Finding::new(
+            first,
+            Change::Unsigned,
+            format!(
+                "no valid checkpoint signs records {first}..{}: they could have been rewritten                  (trustpath signs the head when it stops; a crash leaves the newest unsigned)",
+                check.last_seq.unwrap_or(first)
+            ),
+        ));
     }
+    check.findings.sort_by_key(|f| (f.seq.is_none(), f.seq));
+    check.findings.dedup();
+    check
+}
+
+/// Each record's own hash, its seq after the one before, and its link to it.
+fn check_order(links: &[Link], prev: &str) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    // Where each record was written: before the one naming it, after the one it names.
+    let successor: HashMap<&str, i64> = links
+        .iter()
+        .map(|l| (l.prev_sha256.as_str(), l.seq))
+        .collect();
+    let by_sha: HashMap<&str, &Link> = links.iter().map(|l| (l.sha256.as_str(), l)).collect();
+    let mut batches: HashMap<uuid::Uuid, i64> = HashMap::new();
+    if let Some(first) = links.first()
+        && prev == GENESIS
+        && first.seq > 1
+    {
+        findings.push(Finding::new(
+            1,
+            Change::DigestDeleted,
+            format!("chain records 1..{} are missing", first.seq - 1),
+        ));
+    }
+    let mut previous: Option<&Link> = None;
+    for link in links {
+        if let Some(batch_id) = link.batch_id
+            && let Some(first) = batches.insert(batch_id, link.seq)
+        {
+            findings.push(Finding::new(
+                link.seq,
+                Change::DigestReplaced,
+                format!(
+                    "batch {batch_id} is named by records {first} and {} (one was added)",
+                    link.seq
+                ),
+            ));
+        }
+        match previous {
+            Some(p) if link.seq <= p.seq => {
+                findings.push(Finding::new(
+                    link.seq,
+                    Change::DigestReplaced,
+                    format!("two records claim seq {} (one was added)", link.seq),
+                ));
+                continue;
+            }
+            Some(p) if link.seq > p.seq + 1 => findings.push(Finding::new(
+                p.seq + 1,
+                Change::DigestDeleted,
+                format!(
+                    "chain records {}..{} are missing: seq {} follows seq {}",
+                    p.seq + 1,
+                    link.seq - 1,
+                    link.seq,
+                    p.seq
+                ),
+            )),
+            _ => {}
+        }
+        if link.expected_sha256() != link.sha256 {
+            let candidates = [
+                successor.get(link.sha256.as_str()).map(|s| s - 1),
+                by_sha.get(link.prev_sha256.as_str()).map(|p| p.seq + 1),
+            ];
+            let written_at = candidates.into_iter().flatten().find(|&at| {
+                at != link.seq
+                    && Link {
+                        seq: at,
+                        ..link.clone()
+                    }
+                    .expected_sha256()
+                        == link.sha256
+            });
+            findings.push(match written_at {
+                Some(at) => Finding::new(
+                    link.seq,
+                    Change::Reordered,
+                    format!(
+                        "the record stored at seq {} was written as seq {at}",
+                        link.seq
+                    ),
+                ),
+                None => Finding::new(
+                    link.seq,
+                    Change::DigestReplaced,
+                    "the record's fields no longer hash to its sha256 (edited in place)",
+                ),
+            });
+        } else {
+            let expected_prev = match previous {
+                Some(p) if p.seq + 1 == link.seq => Some(p.sha256.as_str()),
+                Some(_) => None, // a gap, reported above
+                None if link.seq == 1 || prev != GENESIS => Some(prev),
+                None => None, // the missing first records, reported above
+            };
+            if let Some(expected_prev) = expected_prev.filter(|e| *e != link.prev_sha256) {
+                findings.push(match (by_sha.get(link.prev_sha256.as_str()), previous) {
+                    (Some(other), _) => Finding::new(
+                        link.seq,
+                        Change::Reordered,
+                        format!(
+                            "seq {} was written after seq {}, not after seq {}",
+                            link.seq,
+                            other.seq,
+                            link.seq - 1
+                        ),
+                    ),
+                    (None, Some(_)) => Finding::new(
+                        link.seq - 1,
+                        Change::DigestReplaced,
+                        format!(
+                            "seq {} was written after a record with sha256 {}, which is not the \
+                             record at seq {} now (its digest was replaced and re-hashed)",
+                            link.seq,
+                            short(&link.prev_sha256),
+                            link.seq - 1
+                        ),
+                    ),
+                    (None, None) => Finding::new(
+                        link.seq,
+                        Change::DigestReplaced,
+                        format!(
+                            "the first record follows {}, expected {}",
+                            short(&link.prev_sha256),
+                            short(expected_prev)
+                        ),
+                    ),
+                });
+            }
+        }
+        previous = Some(link);
+    }
+    findings
+}
+
+/// Each checkpoint against the trusted key and the record it signed; returns the highest
+/// seq whose signed head holds.
+fn check_checkpoints(
+    links: &[Link],
+    checkpoints: &[Checkpoint],
+    key: &PublicKey,
+    findings: &mut Vec<Finding>,
+) -> Option<i64> {
+    let by_seq: HashMap<i64, &Link> = links.iter().map(|l| (l.seq, l)).collect();
+    let by_sha: HashMap<&str, &Link> = links.iter().map(|l| (l.sha256.as_str(), l)).collect();
+    let last_seq = links.last().map(|l| l.seq);
+    let mut signed_through = None;
+    for checkpoint in checkpoints {
+        let seq = checkpoint.seq;
+        if checkpoint.public_key != key.key_id() {
+            findings.push(Finding::new(
+                seq,
+                Change::BadSignature,
+                format!(
+                    "the checkpoint names key {}, not the trusted key {} (the wrong \
+                     --public-key, or the store's key was replaced)",
+                    short(&checkpoint.public_key),
+                    short(&key.key_id())
+                ),
+            ));
+            continue;
+        }
+        if !checkpoint.verifies(key) {
+            findings.push(Finding::new(
+                seq,
+                Change::BadSignature,
+                "the checkpoint's signature does not verify (the checkpoint was edited)",
+            ));
+            continue;
+        }
+        match by_seq.get(&seq) {
+            None if last_seq.is_some_and(|last| last > seq) => findings.push(Finding::new(
+                seq,
+                Change::DigestDeleted,
+                "the signed head's record is missing",
+            )),
+            None => findings.push(Finding::new(
+                seq,
+                Change::DigestDeleted,
+                format!(
+                    "a head at seq {seq} was signed, but the chain ends before it (records \
+                     were removed from its end)"
+                ),
+            )),
+            Some(link) if link.sha256 != checkpoint.sha256 => {
+                findings.push(match by_sha.get(checkpoint.sha256.as_str()) {
+                    Some(moved) => Finding::new(
+                        seq,
+                        Change::Reordered,
+                        format!(
+                            "the head signed at seq {seq} is stored at seq {} now",
+                            moved.seq
+                        ),
+                    ),
+                    None => Finding::new(
+                        seq,
+                        Change::DigestReplaced,
+                        format!(
+                            "the head signed at {} was {}, the chain has {} there now: the \
+                             chain was recomputed up to here",
+                            checkpoint.signed_at.to_rfc3339(),
+                            short(&checkpoint.sha256),
+                            short(&link.sha256)
+                        ),
+                    ),
+                })
+            }
+            Some(_) => signed_through = signed_through.max(Some(seq)),
+        }
+    }
+    signed_through
 }
 
 /// A purge, as `verify` reports it.
@@ -311,39 +417,44 @@ impl StoreVerification {
     }
 }
 
-/// Recomputes every batch's digests from the rows as stored and checks the chain, the
-/// purges and the checkpoints against `key`.
-pub fn verify_store(db: &Connection, key: &PublicKey) -> Result<StoreVerification, StoreError> {
-    let links = chain::load(db)?;
-    let checkpoints = chain::checkpoints(db)?;
-    let mut check = check_links(&links, &checkpoints, key, Some(GENESIS));
-    let mut findings = Vec::new();
-    let (mut events, mut rejected) = (0, 0);
-    for link in links.iter().filter(|l| l.kind == LinkKind::Batch) {
+/// Rows of the batches checked, and what does not match.
+#[derive(Debug, Default)]
+pub struct BatchesCheck {
+    pub events: i64,
+    pub rejected: i64,
+    pub findings: Vec<Finding>,
+}
+
+/// Re-hashes the rows of each of `batches` and compares them with its record. `links`
+/// holds them and the records after them: a batch a later purge covers must have no rows
+/// left in the purged table.
+pub fn check_batches(
+    db: &Connection,
+    links: &[Link],
+    batches: &[&Link],
+) -> Result<BatchesCheck, StoreError> {
+    let mut check = BatchesCheck::default();
+    for link in batches.iter().filter(|l| l.kind == LinkKind::Batch) {
         let Some(batch_id) = link.batch_id else {
-            findings.push(Finding {
-                seq: Some(link.seq),
-                change: Change::DigestReplaced,
-                detail: "a batch record without a batch id".to_owned(),
-            });
+            check.findings.push(Finding::new(
+                link.seq,
+                Change::DigestReplaced,
+                "a batch record without a batch id",
+            ));
             continue;
         };
         for table in Table::ALL {
             let now = table.digest(db, batch_id)?;
             match table {
-                Table::Events => events += now.rows,
-                Table::Rejected => rejected += now.rows,
+                Table::Events => check.events += now.rows,
+                Table::Rejected => check.rejected += now.rows,
             }
-            let recorded = link.rows(table);
+            let (rows, sha256) = link.rows(table);
             let name = table.as_str();
-            let finding = |change, detail| Finding {
-                seq: Some(link.seq),
-                change,
-                detail,
-            };
-            if let Some(purge) = chain::purging(&links, link, table) {
+            let finding = |change, detail: String| Finding::new(link.seq, change, detail);
+            if let Some(purge) = chain::purging(links, link, table) {
                 if now.rows > 0 {
-                    findings.push(finding(
+                    check.findings.push(finding(
                         Change::RowInserted,
                         format!(
                             "{} {name} rows of batch {batch_id} are present, though purge seq {} \
@@ -354,72 +465,73 @@ pub fn verify_store(db: &Connection, key: &PublicKey) -> Result<StoreVerificatio
                 }
                 continue;
             }
-            if now == recorded {
+            if now.rows == rows && now.sha256 == sha256 {
                 continue;
             }
-            findings.push(if now.rows < recorded.rows {
+            check.findings.push(if now.rows < rows {
                 finding(
                     Change::RowDeleted,
                     format!(
-                        "batch {batch_id} has {} of its {} {name} rows; no purge covers it",
-                        now.rows, recorded.rows
+                        "batch {batch_id} has {} of its {rows} {name} rows; no purge covers it",
+                        now.rows
                     ),
                 )
-            } else if now.rows > recorded.rows {
+            } else if now.rows > rows {
                 finding(
                     Change::RowInserted,
                     format!(
-                        "batch {batch_id} has {} {name} rows, {} were committed",
-                        now.rows, recorded.rows
+                        "batch {batch_id} has {} {name} rows, {rows} were committed",
+                        now.rows
                     ),
                 )
             } else {
                 finding(
                     Change::RowEdited,
                     format!(
-                        "the {} {name} rows of batch {batch_id} no longer hash to the digest \
+                        "the {rows} {name} rows of batch {batch_id} no longer hash to the digest \
                          recorded at commit ({} now, {} then)",
-                        now.rows,
                         short(&now.sha256),
-                        short(&recorded.sha256)
+                        short(sha256)
                     ),
                 )
             });
         }
     }
+    Ok(check)
+}
+
+/// Each purge record against the batch records it covers: their digest, and rows deleted
+/// against rows committed.
+fn check_purges(links: &[Link]) -> (Vec<Finding>, Vec<PurgeSummary>) {
+    let mut findings = Vec::new();
     let mut purges = Vec::new();
     for purge in links.iter().filter(|l| l.kind == LinkKind::Purge) {
         for table in Table::ALL {
-            let covered = chain::newly_covered(&links, purge, table);
-            let recorded: i64 = covered.iter().map(|l| l.rows(table).rows).sum();
-            let deleted = purge.rows(table).rows;
+            let covered = chain::newly_covered(links, purge, table);
+            let committed: i64 = covered.iter().map(|l| l.rows(table).0).sum();
+            let (deleted, digest) = purge.rows(table);
             let name = table.as_str();
-            if chain::covered_digest(&covered, table) != purge.rows(table).sha256 {
-                findings.push(Finding {
-                    seq: Some(purge.seq),
-                    change: Change::DigestReplaced,
-                    detail: format!("the purge record does not name the {name} batches it covers"),
-                });
-            } else if deleted < recorded {
-                findings.push(Finding {
-                    seq: Some(purge.seq),
-                    change: Change::RowDeleted,
-                    detail: format!(
+            if chain::covered_digest(&covered, table) != digest {
+                findings.push(Finding::new(
+                    purge.seq,
+                    Change::DigestReplaced,
+                    format!("the purge record does not name the {name} batches it covers"),
+                ));
+            } else if deleted != committed {
+                let (change, how) = if deleted < committed {
+                    (Change::RowDeleted, "deleted before it")
+                } else {
+                    (Change::RowInserted, "inserted before it")
+                };
+                findings.push(Finding::new(
+                    purge.seq,
+                    change,
+                    format!(
                         "the purge deleted {deleted} {name} rows of batches that committed \
-                         {recorded}: {} were deleted before it",
-                        recorded - deleted
+                         {committed}: {} were {how}",
+                        (committed - deleted).abs()
                     ),
-                });
-            } else if deleted > recorded {
-                findings.push(Finding {
-                    seq: Some(purge.seq),
-                    change: Change::RowInserted,
-                    detail: format!(
-                        "the purge deleted {deleted} {name} rows of batches that committed \
-                         {recorded}: {} had been inserted",
-                        deleted - recorded
-                    ),
-                });
+                ));
             }
         }
         purges.push(PurgeSummary {
@@ -430,6 +542,25 @@ pub fn verify_store(db: &Connection, key: &PublicKey) -> Result<StoreVerificatio
             rejected: purge.rejected,
         });
     }
+    (findings, purges)
+}
+
+/// Recomputes every batch's digests from the rows as stored and checks the chain, the
+/// purges and the checkpoints against `key`.
+pub fn verify_store(
+    db: &Connection,
+    key: &PublicKey,
+    unsigned: Unsigned,
+) -> Result<StoreVerification, StoreError> {
+    let links = chain::load(db)?;
+    let checkpoints = chain::checkpoints(db)?;
+    let mut check = check_links(&links, &checkpoints, key, GENESIS, unsigned);
+    let all: Vec<&Link> = links.iter().collect();
+    let batches = check_batches(db, &links, &all)?;
+    let (events, rejected) = (batches.events, batches.rejected);
+    let mut findings = batches.findings;
+    let (purge_findings, purges) = check_purges(&links);
+    findings.extend(purge_findings);
     let mut statement = db.prepare(UNCHAINED)?;
     let strays = statement.query_map([], |row| {
         Ok((
@@ -587,11 +718,17 @@ mod tests {
     }
 
     fn changes(links: &[Link], checkpoints: &[Checkpoint], signer: &Signer) -> Vec<(i64, Change)> {
-        check_links(links, checkpoints, &signer.public(), Some(GENESIS))
-            .findings
-            .into_iter()
-            .map(|f| (f.seq.unwrap_or(-1), f.change))
-            .collect()
+        check_links(
+            links,
+            checkpoints,
+            &signer.public(),
+            GENESIS,
+            Unsigned::Tail,
+        )
+        .findings
+        .into_iter()
+        .map(|f| (f.seq.unwrap_or(-1), f.change))
+        .collect()
     }
 
     fn swap(links: &mut [Link], a: usize, b: usize) {
@@ -605,7 +742,13 @@ mod tests {
     fn an_intact_chain_holds_and_each_record_swap_is_named_reordered() {
         let signer = Signer::generate().unwrap();
         let (links, checkpoints) = chain(8, &signer);
-        let check = check_links(&links, &checkpoints, &signer.public(), Some(GENESIS));
+        let check = check_links(
+            &links,
+            &checkpoints,
+            &signer.public(),
+            GENESIS,
+            Unsigned::Tail,
+        );
         assert!(check.findings.is_empty(), "{:?}", check.findings);
         assert_eq!(check.signed_through, Some(8));
 
@@ -642,15 +785,22 @@ mod tests {
             }
             rewritten[i] = rewritten[i].clone().sealed();
         }
+        // With its only checkpoint broken, nothing is signed any more either.
         assert_eq!(
             changes(&rewritten, &checkpoints, &signer),
-            [(6, Change::DigestReplaced)]
+            [(1, Change::Unsigned), (6, Change::DigestReplaced)]
         );
 
         let truncated = &links[..4];
         assert_eq!(
             changes(truncated, &checkpoints, &signer),
-            [(6, Change::DigestDeleted)]
+            [(1, Change::Unsigned), (6, Change::DigestDeleted)]
+        );
+
+        assert_eq!(
+            changes(&links[2..], &checkpoints, &signer),
+            [(1, Change::DigestDeleted)],
+            "the oldest records deleted"
         );
 
         let mut gap = links.clone();
@@ -663,7 +813,7 @@ mod tests {
         let other = Signer::generate().unwrap();
         assert_eq!(
             changes(&links, &checkpoints, &other),
-            [(6, Change::BadSignature)],
+            [(1, Change::Unsigned), (6, Change::BadSignature)],
             "another key's view: the checkpoint is not its signature"
         );
     }

@@ -304,12 +304,9 @@ async fn start_export(
     request: Result<Json<crate::export::ExportRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ExportJob>), ApiError> {
     let Json(request) = request.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    if request.from >= request.to {
-        return Err(ApiError::BadRequest(format!(
-            "the window is empty: from {} is not before to {}",
-            request.from, request.to
-        )));
-    }
+    request
+        .check()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let job = state
         .exports
         .start(state.reader.clone(), request)

@@ -167,25 +167,51 @@ impl Store {
                 source,
             })?;
         }
-        // Nothing trustpath runs in SQL reads or writes other files or the network, and
-        // analysts' queries (see `sandbox`) must not either: the instance is opened with
-        // external access off and its configuration locked.
-        let mut settings = duckdb::Config::default()
-            .enable_external_access(false)
-            .and_then(|c| c.enable_autoload_extension(false))
-            .and_then(|c| c.with("lock_configuration", "true"))?;
-        if !config.memory_limit.is_empty() {
-            settings = settings
-                .max_memory(&config.memory_limit)
-                .map_err(|source| StoreError::Open {
-                    path: path.clone(),
-                    source,
-                })?;
-        }
+        let settings = settings(config)?;
         let db = Connection::open_with_flags(&path, settings)
             .map_err(|source| open_error(&path, source))?;
         migrate::apply(&db, &path)?;
         db.execute_batch(MACROS)?;
+        Ok(Store {
+            path,
+            config: config.clone(),
+            db,
+        })
+    }
+
+    /// Opens an existing store read-only, as it is: nothing is created or migrated, so what
+    /// `verify` sees is what the file holds.
+    pub fn open_to_verify(config: &StoreConfig) -> Result<Store, StoreError> {
+        let path = config.path.clone();
+        if !path.is_file() {
+            return Err(StoreError::NotFound(format!(
+                "there is no store at {}; give the store's path with --store-path",
+                path.display()
+            )));
+        }
+        let settings = settings(config)?.access_mode(duckdb::AccessMode::ReadOnly)?;
+        let db = Connection::open_with_flags(&path, settings)
+            .map_err(|source| open_error(&path, source))?;
+        let found: i64 = db
+            .query_row("SELECT max(version) FROM schema_migrations", [], |row| {
+                row.get(0)
+            })
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let known = migrate::current_version();
+        if found > known {
+            return Err(StoreError::TooNew { path, found, known });
+        }
+        if found < known {
+            return Err(StoreError::Refused(format!(
+                "the store {} has schema version {found}, from before this trustpath's chain; \
+                 start trustpath on it once (serve, or ingest) so it is migrated and its \
+                 earlier batches are linked, then verify",
+                path.display()
+            )));
+        }
         Ok(Store {
             path,
             config: config.clone(),
@@ -219,9 +245,11 @@ impl Store {
     /// The key that signs this store's checkpoints, purges and exports (created beside the
     /// store when missing and not configured). None for an in-memory store without one.
     pub fn signer(&self) -> Result<Option<Signer>, StoreError> {
-        match self.config.signing_key_path() {
-            Some(path) => Ok(Some(Signer::load_or_create(&path)?)),
-            None => Ok(None),
+        match (&self.config.signing_key, self.config.signing_key_path()) {
+            // A configured key must exist: a typo must not start a new key silently.
+            (Some(path), _) => Ok(Some(Signer::load(path)?)),
+            (None, Some(path)) => Ok(Some(Signer::load_or_create(&path)?)),
+            (None, None) => Ok(None),
         }
     }
 
@@ -252,6 +280,25 @@ impl Store {
         }
         Detector::spawn(db, engine, set.errors)
     }
+}
+
+/// The instance settings every open uses. Nothing trustpath runs in SQL reads or writes
+/// other files or the network, and analysts' queries (see `sandbox`) must not either: the
+/// instance is opened with external access off and its configuration locked.
+fn settings(config: &StoreConfig) -> Result<duckdb::Config, StoreError> {
+    let mut settings = duckdb::Config::default()
+        .enable_external_access(false)
+        .and_then(|c| c.enable_autoload_extension(false))
+        .and_then(|c| c.with("lock_configuration", "true"))?;
+    if !config.memory_limit.is_empty() {
+        settings = settings
+            .max_memory(&config.memory_limit)
+            .map_err(|source| StoreError::Open {
+                path: config.path.clone(),
+                source,
+            })?;
+    }
+    Ok(settings)
 }
 
 /// A time as RFC 3339 text with microseconds: how Rust hands times to queries, which cast

@@ -134,6 +134,21 @@ fn an_untouched_store_verifies_and_each_kind_of_tampering_is_named() {
     assert_eq!(report["rejected"], 1);
     let human = succeed(fixture.command().args(["verify", "--store"]));
     assert!(human.contains("RESULT: the store holds."), "{human}");
+    let missing = fixture
+        .command()
+        .args(["verify", "--store", "--store-path"])
+        .arg(fixture.path("typo.duckdb"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        !missing.status.success() && stderr.contains("there is no store at"),
+        "{stderr}"
+    );
+    assert!(
+        !fixture.path("typo.duckdb").exists(),
+        "verify creates nothing"
+    );
 
     // Each tampering on its own copy of the store.
     let copy = |name: &str| {
@@ -178,6 +193,56 @@ fn an_untouched_store_verifies_and_each_kind_of_tampering_is_named() {
         "INSERT INTO events SELECT * REPLACE ('forged-2' AS event_id, uuidv7() AS batch_id) FROM events WHERE event_id = '{event}'"
     ));
     assert_eq!(stray.first_break(), (None, "row_inserted".to_owned()));
+
+    let nameless = copy("insert a row without a batch id");
+    nameless.sql(&format!(
+        "ALTER TABLE events ALTER batch_id DROP NOT NULL; \
+         INSERT INTO events SELECT * REPLACE ('forged-3' AS event_id, NULL AS batch_id) FROM events WHERE event_id = '{event}'"
+    ));
+    assert_eq!(nameless.first_break(), (None, "row_inserted".to_owned()));
+
+    // A second, self-consistent record at an existing seq (the key dropped first).
+    let doubled = copy("add a chain record under an existing seq");
+    doubled.sql("CREATE TABLE chain2 AS SELECT * FROM chain; DROP TABLE chain; ALTER TABLE chain2 RENAME TO chain;");
+    {
+        let db = duckdb::Connection::open(&doubled.store).unwrap();
+        let links = chain::load(&db).unwrap();
+        let mut forged = links[seq as usize - 1].clone();
+        forged.batch_id = Some(uuid::Uuid::now_v7());
+        forged.events = 0;
+        forged.events_sha256 = trustpath::integrity::canonical::EMPTY_SHA256.to_owned();
+        forged.sha256 = forged.expected_sha256();
+        db.execute(
+            "INSERT INTO chain SELECT * REPLACE (?::UUID AS batch_id, 0 AS events, ? AS events_sha256, ? AS sha256) FROM chain WHERE seq = ?",
+            duckdb::params![forged.batch_id.unwrap().to_string(), forged.events_sha256, forged.sha256, seq],
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        doubled.first_break(),
+        (Some(seq), "digest_replaced".to_owned())
+    );
+
+    let unsigned = copy("delete every checkpoint");
+    unsigned.sql("DELETE FROM chain_checkpoints");
+    assert_eq!(unsigned.first_break(), (Some(1), "unsigned".to_owned()));
+
+    // Neither a purge nor an export signs rows that no longer match their batch.
+    let laundered = copy("edit a row, then export");
+    laundered.sql(&format!(
+        "UPDATE events SET scopes_granted = ['admin:all'] WHERE event_id = '{event}'"
+    ));
+    let output = laundered
+        .command()
+        .args(["export", "--from", FROM, "--to", TO, "--out"])
+        .arg(laundered.path("export"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("the export did not run"),
+        "{stderr}"
+    );
 
     let reordered = copy("swap two chain records");
     reordered.sql(
@@ -289,6 +354,26 @@ fn a_retention_purge_verifies_and_a_deletion_without_one_does_not() {
         "DELETE FROM events WHERE batch_id = (SELECT batch_id FROM chain WHERE kind = 'batch' ORDER BY seq DESC LIMIT 1)",
     );
     assert_eq!(fixture.first_break().1, "row_deleted");
+
+    // A purge refuses to delete batches that no longer match their records.
+    let edited = Fixture::new();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let event = edited.some_event();
+    edited.sql(&format!(
+        "UPDATE events SET scopes_granted = ['admin:all'] WHERE event_id = '{event}'"
+    ));
+    let output = edited
+        .command()
+        .arg("purge")
+        .env("TRUSTPATH_RETENTION_EVENTS", "2s")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("the retention purge did not run"),
+        "{stderr}"
+    );
+    assert_eq!(edited.first_break().1, "row_edited", "nothing was deleted");
 
     // A purge record whose signature is removed is a deletion dressed as a purge.
     let fixture = Fixture::new();
@@ -535,6 +620,25 @@ fn exports_read_back_equal_the_store_and_verify_offline() {
     let (holds, report) = fixture.verify_exports(&[&first, &third], &key);
     assert!(!holds);
     assert_eq!(report["between"][0]["problem"], "gap", "{report:#}");
+
+    // An event of the first window that arrives after the first export was made is in
+    // neither export: the next export's manifest says so.
+    let late = fixture.path("late.ndjson");
+    let mut event: Value = serde_json::from_str(&crate::event("late-1")).unwrap();
+    event["time"] = "2026-11-01T12:00:00Z".into();
+    std::fs::write(&late, format!("{event}\n")).unwrap();
+    fixture.ingest(&late);
+    let after_late = fixture.export("day2-after-late", MIDDLE, TO, &[]);
+    let (holds, report) = fixture.verify_exports(&[&first, &after_late], &key);
+    assert!(!holds, "{report:#}");
+    let detail = report["between"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("1 events from before"), "{detail}");
+    let again = fixture.export("day1-again", FROM, MIDDLE, &[]);
+    let (holds, report) = fixture.verify_exports(&[&again, &after_late], &key);
+    assert!(
+        holds,
+        "exported again, the first window holds it: {report:#}"
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -704,7 +808,7 @@ fn the_review_report_shows_drift_violations_and_how_alerts_were_resolved() {
         .find(|l| l.starts_with("| TP001 |"))
         .unwrap_or_else(|| panic!("{markdown}"));
     assert!(
-        resolved.contains("| resolved | alice@sec | rotation <confirmed> with vendor |"),
+        resolved.contains("| resolved | alice@sec | rotation &lt;confirmed> with vendor |"),
         "{resolved}"
     );
 
