@@ -12,7 +12,7 @@ use duckdb::{Connection, params};
 use serde::Serialize;
 
 use crate::integrity::chain;
-use crate::store::{StoreError, rfc3339};
+use crate::store::{StoreError, in_transaction, rfc3339};
 
 /// (title, what it shows, query, what an empty table means).
 const SECTIONS: &[(&str, &str, &str, &str)] = &[
@@ -110,8 +110,8 @@ pub fn build(
             "the window is empty: --from {from} is not before --to {to}"
         )));
     }
-    db.execute_batch("BEGIN TRANSACTION")?;
-    let built = (|| {
+    // One snapshot: every section is of the same moment.
+    in_transaction(db, || {
         let mut sections = Vec::new();
         for (title, about, sql, empty) in SECTIONS {
             sections.push(section(db, title, about, sql, empty, from, to)?);
@@ -129,9 +129,7 @@ pub fn build(
             },
             sections,
         })
-    })();
-    let _ = db.execute_batch("COMMIT");
-    built
+    })
 }
 
 fn section(
@@ -180,7 +178,16 @@ impl Report {
             self.integrity.last_signed_at,
         ) {
             (Some(seq), Some(at)) => {
-                format!("the head was last signed at seq {seq}, {}", at.to_rfc3339())
+                let unsigned = self.integrity.chain_records - seq;
+                format!(
+                    "the head was last signed at seq {seq}, {}{}",
+                    at.to_rfc3339(),
+                    if unsigned > 0 {
+                        format!(", and {unsigned} newer records are not signed yet")
+                    } else {
+                        String::new()
+                    }
+                )
             }
             _ => "no checkpoint is signed yet".to_owned(),
         };

@@ -28,7 +28,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::integrity::chain::{self, Checkpoint, Link};
 use crate::integrity::{Signer, canonical};
-use crate::store::{StoreError, rfc3339};
+use crate::store::{StoreError, in_transaction, rfc3339};
 
 const EVENTS: &str = include_str!("../../queries/export/events.sql");
 const EVENTS_OCSF: &str = include_str!("../../queries/export/events_ocsf.sql");
@@ -222,10 +222,8 @@ pub fn export(
 ) -> Result<Manifest, ExportError> {
     request.check()?;
     prepare_dir(out)?;
-    db.execute_batch("BEGIN TRANSACTION")?;
-    let written = write_all(db, signer, request, out);
-    let _ = db.execute_batch("COMMIT");
-    written
+    // One snapshot: every file and the chain slice are of the same moment.
+    in_transaction(db, || write_all(db, signer, request, out))
 }
 
 fn prepare_dir(out: &Path) -> Result<(), ExportError> {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::canonical::{self, RowsDigest};
 use super::keys::{PublicKey, Signer};
 use crate::config::RetentionConfig;
-use crate::store::{StoreError, from_micros, rfc3339};
+use crate::store::{StoreError, from_micros, in_transaction, rfc3339};
 
 const BATCH_EVENTS: &str = include_str!("../../queries/integrity/batch_events.sql");
 const BATCH_REJECTED: &str = include_str!("../../queries/integrity/batch_rejected.sql");
@@ -446,29 +446,25 @@ impl Chain {
         if batches.is_empty() {
             return Ok(());
         }
-        db.execute_batch("BEGIN TRANSACTION")?;
-        let linked = batches.iter().try_for_each(|id| {
-            let id: Uuid = id
-                .parse()
-                .map_err(|e| StoreError::Internal(format!("ingest_log batch id {id}: {e}")))?;
-            let link = self.link_batch(db, id)?;
-            self.head = Some(link);
-            Ok(())
-        });
-        match linked.and_then(|()| Ok(db.execute_batch("COMMIT")?)) {
-            Ok(()) => {
-                tracing::info!(
-                    batches = batches.len(),
-                    "linked the store's earlier batches into the chain, from their rows as stored now"
-                );
+        let linked = in_transaction(db, || {
+            batches.iter().try_for_each(|id| {
+                let id: Uuid = id
+                    .parse()
+                    .map_err(|e| StoreError::Internal(format!("ingest_log batch id {id}: {e}")))?;
+                let link = self.link_batch(db, id)?;
+                self.head = Some(link);
                 Ok(())
-            }
-            Err(error) => {
-                let _ = db.execute_batch("ROLLBACK");
-                self.head = None;
-                Err(error)
-            }
+            })
+        });
+        if linked.is_err() {
+            self.head = None;
+        } else {
+            tracing::info!(
+                batches = batches.len(),
+                "linked the store's earlier batches into the chain, from their rows as stored now"
+            );
         }
+        linked
     }
 
     pub fn head(&self) -> Option<&Link> {
@@ -604,8 +600,7 @@ impl Chain {
             )));
         }
         let batches = covered.iter().map(|(_, b)| b.len()).max().unwrap_or(0);
-        db.execute_batch("BEGIN TRANSACTION")?;
-        let result = (|| -> Result<(Link, Checkpoint), StoreError> {
+        let (link, checkpoint) = in_transaction(db, || -> Result<_, StoreError> {
             db.execute_batch(
                 "CREATE OR REPLACE TEMP TABLE purge_batches (tbl VARCHAR, batch_id UUID)",
             )?;
@@ -636,27 +631,18 @@ impl Chain {
             insert_checkpoint(db, &checkpoint)?;
             db.execute_batch("DROP TABLE purge_batches")?;
             Ok((link, checkpoint))
-        })();
-        match result {
-            Ok((link, checkpoint)) => {
-                db.execute_batch("COMMIT")?;
-                let report = PurgeReport {
-                    seq: link.seq,
-                    events_before: link.events_before,
-                    rejected_before: link.rejected_before,
-                    events: link.events,
-                    rejected: link.rejected,
-                    batches,
-                };
-                self.head = Some(link);
-                self.signed_seq = Some(checkpoint.seq);
-                self.signed_at = Instant::now();
-                Ok(Some(report))
-            }
-            Err(error) => {
-                let _ = db.execute_batch("ROLLBACK");
-                Err(error)
-            }
-        }
+        })?;
+        let report = PurgeReport {
+            seq: link.seq,
+            events_before: link.events_before,
+            rejected_before: link.rejected_before,
+            events: link.events,
+            rejected: link.rejected,
+            batches,
+        };
+        self.head = Some(link);
+        self.signed_seq = Some(checkpoint.seq);
+        self.signed_at = Instant::now();
+        Ok(Some(report))
     }
 }

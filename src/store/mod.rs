@@ -301,6 +301,26 @@ fn settings(config: &StoreConfig) -> Result<duckdb::Config, StoreError> {
     Ok(settings)
 }
 
+/// Runs `work` in one transaction on `db`: committed when it succeeds, rolled back when it
+/// fails (a read-only `work` gets one consistent snapshot either way).
+pub(crate) fn in_transaction<T, E: From<duckdb::Error>>(
+    db: &Connection,
+    work: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
+    db.execute_batch("BEGIN TRANSACTION")?;
+    match work() {
+        Ok(value) => {
+            db.execute_batch("COMMIT")?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The failure may have aborted the transaction already; ROLLBACK then fails too.
+            let _ = db.execute_batch("ROLLBACK");
+            Err(error)
+        }
+    }
+}
+
 /// A time as RFC 3339 text with microseconds: how Rust hands times to queries, which cast
 /// them with `::TIMESTAMPTZ` (the store's DuckDB has no ICU to bind them otherwise).
 pub(crate) fn rfc3339(time: DateTime<Utc>) -> String {

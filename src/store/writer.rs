@@ -14,7 +14,7 @@ use duckdb::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{Batch, CommitReport, StoreError, arrow};
+use super::{Batch, CommitReport, StoreError, arrow, in_transaction};
 use crate::config::{CorrelateConfig, RetentionConfig};
 use crate::correlate::maintain;
 use crate::detect::Detector;
@@ -178,26 +178,17 @@ fn commit(
     let batch_id = Uuid::now_v7();
     // Built before the transaction opens so the write lock is held as briefly as possible.
     let staged = arrow::events_batch(&batch.events)?;
-    db.execute_batch("BEGIN TRANSACTION")?;
-    let written = write(db, correlate, &batch, staged, batch_id)
-        .and_then(|report| Ok((report, chain.link_batch(db, batch_id)?)));
-    match written {
-        Ok((report, link)) => {
-            db.execute_batch("COMMIT")?;
-            chain.committed(link);
-            crate::metrics::batch_committed(batch.collector, &report, started.elapsed());
-            if let Err(error) = chain.checkpoint_if_due(db) {
-                // The batch stands; the head is signed at the next checkpoint.
-                tracing::warn!(%error, "signing the chain head failed");
-            }
-            Ok(report)
-        }
-        Err(error) => {
-            // The transaction may already be aborted by the failure; ROLLBACK is then a no-op error.
-            let _ = db.execute_batch("ROLLBACK");
-            Err(error)
-        }
+    let (report, link) = in_transaction(db, || {
+        let report = write(db, correlate, &batch, staged, batch_id)?;
+        Ok::<_, StoreError>((report, chain.link_batch(db, batch_id)?))
+    })?;
+    chain.committed(link);
+    crate::metrics::batch_committed(batch.collector, &report, started.elapsed());
+    if let Err(error) = chain.checkpoint_if_due(db) {
+        // The batch stands; the head is signed at the next checkpoint.
+        tracing::warn!(%error, "signing the chain head failed");
     }
+    Ok(report)
 }
 
 fn write(
