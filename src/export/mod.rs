@@ -187,6 +187,8 @@ pub struct ChainSlice {
 pub struct EarlierRows {
     pub seq: i64,
     pub rows: i64,
+    /// The newest event time among them: which earlier window they reach into.
+    pub newest: DateTime<Utc>,
 }
 
 /// The window and filters, as exported.
@@ -397,9 +399,10 @@ fn read_slice(
         .into_iter()
         .filter(|c| c.seq >= first && c.seq <= head)
         .collect();
-    let first_batch = links
+    let lowest_batch = links
         .iter()
-        .find_map(|l| l.batch_id)
+        .filter_map(|l| l.batch_id)
+        .min()
         .map(|id| id.to_string());
     let mut statement = db.prepare(EARLIER_ROWS)?;
     let earlier = statement
@@ -411,16 +414,19 @@ fn read_slice(
                 request.resource,
                 request.issuer,
                 first,
-                first_batch
+                lowest_batch
             ],
-            |row| {
-                Ok(EarlierRows {
-                    seq: row.get(0)?,
-                    rows: row.get(1)?,
-                })
-            },
+            |row| Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)?)),
         )?
-        .collect::<Result<_, _>>()?;
+        .map(|row| {
+            let (seq, rows, newest_us) = row?;
+            Ok(EarlierRows {
+                seq,
+                rows,
+                newest: crate::store::from_micros(newest_us)?,
+            })
+        })
+        .collect::<Result<_, ExportError>>()?;
     Ok(Slice {
         links,
         checkpoints,

@@ -288,9 +288,9 @@ fn count_rows(path: &Path, format: ExportFormat, table: &str) -> Result<u64, Str
             }
             Ok(rows)
         }
-        ExportFormat::Jsonl | ExportFormat::Ocsf => {
-            unreachable!("jsonl files are counted as lines")
-        }
+        ExportFormat::Jsonl | ExportFormat::Ocsf => Err(format!(
+            "a .{extension} file in a {format:?} export, which has only JSON lines"
+        )),
     }
 }
 
@@ -353,8 +353,10 @@ fn read_lines<T: serde::de::DeserializeOwned>(path: &Path, problems: &mut Vec<Pr
 /// their windows adjoin, their chain slices overlap or meet, and no event of an earlier
 /// window was committed after the earlier export was made.
 pub fn check_consecutive(exports: &[ExportVerification]) -> Vec<Problem> {
+    // Only exports that verified: an unsigned manifest's numbers mean nothing.
     let mut ordered: Vec<(&ExportVerification, &Manifest)> = exports
         .iter()
+        .filter(|e| e.holds())
         .filter_map(|e| Some((e, e.manifest.as_ref()?)))
         .collect();
     ordered.sort_by_key(|(_, m)| m.window.from);
@@ -379,32 +381,34 @@ pub fn check_consecutive(exports: &[ExportVerification]) -> Vec<Problem> {
         let (Some(sa), Some(sb)) = (&ma.chain, &mb.chain) else {
             continue;
         };
-        if sb.first_seq > sa.last_seq + 1 {
+        if sb.first_seq > sa.last_seq.saturating_add(1) {
             problems.push(gap(format!(
                 "chain records {}..{} are in neither export: what was committed then is \
                  missing (export the first window again)",
-                sa.last_seq + 1,
-                sb.first_seq - 1
+                sa.last_seq.saturating_add(1),
+                sb.first_seq.saturating_sub(1)
             )));
             continue;
         }
-        let late: i64 = sb
+        // Late events committed after the first export was made, reaching into its window.
+        let late: Vec<&super::EarlierRows> = sb
             .earlier_rows
             .iter()
-            .filter(|r| r.seq > sa.last_seq)
-            .map(|r| r.rows)
-            .sum();
-        if late > 0 {
+            .filter(|r| r.seq > sa.last_seq && r.newest >= ma.window.from)
+            .collect();
+        if !late.is_empty() {
+            let rows: i64 = late.iter().map(|r| r.rows).sum();
             problems.push(gap(format!(
-                "{late} events from before {} were committed after the first export was made \
-                 (after seq {}); neither export holds them: export the first window again",
-                mb.window.from.to_rfc3339(),
-                sa.last_seq
+                "batches committed after the first export was made (after seq {}) hold {rows} \
+                 events from before {}, the newest in the first window; neither export holds \
+                 them: export the first window again",
+                sa.last_seq,
+                mb.window.from.to_rfc3339()
             )));
         }
         let earlier: HashMap<i64, &str> =
             a.links.iter().map(|l| (l.seq, l.sha256.as_str())).collect();
-        let joined = if sb.first_seq == sa.last_seq + 1 {
+        let joined = if sb.first_seq == sa.last_seq.saturating_add(1) {
             sb.first_prev_sha256 == sa.head_sha256
         } else {
             b.links

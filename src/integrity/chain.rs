@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{Connection, params};
 use serde::{Deserialize, Serialize};
@@ -196,22 +196,33 @@ impl Checkpoint {
     }
 }
 
+/// The purge records among `links`, in order: what [`purging`] and [`newly_covered`]
+/// search (collected once, so looking up every batch stays linear in the chain).
+pub fn purges(links: &[Link]) -> Vec<&Link> {
+    links.iter().filter(|l| l.kind == LinkKind::Purge).collect()
+}
+
 /// The batch records a purge of `table` at `purge` covers for the first time: recorded
 /// before its cut-off, before it in the chain, and not covered by an earlier purge.
-pub fn newly_covered<'a>(links: &'a [Link], purge: &Link, table: Table) -> Vec<&'a Link> {
+pub fn newly_covered<'a>(
+    links: &'a [Link],
+    purges: &[&Link],
+    purge: &Link,
+    table: Table,
+) -> Vec<&'a Link> {
     let Some(before) = purge.purged_before(table) else {
         return Vec::new();
     };
     links
         .iter()
         .filter(|l| l.kind == LinkKind::Batch && l.seq < purge.seq && l.recorded_at < before)
-        .filter(|l| purging(links, l, table).is_none_or(|p| p.seq == purge.seq))
+        .filter(|l| purging(purges, l, table).is_none_or(|p| p.seq == purge.seq))
         .collect()
 }
 
-/// The first purge after `batch` whose cut-off for `table` covers it.
-pub fn purging<'a>(links: &'a [Link], batch: &Link, table: Table) -> Option<&'a Link> {
-    links.iter().find(|p| {
+/// The first of `purges` after `batch` whose cut-off for `table` covers it.
+pub fn purging<'a>(purges: &[&'a Link], batch: &Link, table: Table) -> Option<&'a Link> {
+    purges.iter().copied().find(|p| {
         p.seq > batch.seq
             && p.purged_before(table)
                 .is_some_and(|before| batch.recorded_at < before)
@@ -411,17 +422,6 @@ impl Chain {
     ) -> Result<Chain, StoreError> {
         let head = head(db)?;
         let last_checkpoint = checkpoints(db)?.pop();
-        if let (Some(checkpoint), Some(signer)) = (&last_checkpoint, &signer)
-            && checkpoint.public_key != signer.public().key_id()
-        {
-            return Err(StoreError::Refused(format!(
-                "the store's checkpoints are signed by key {}, but the signing key (store.\
-                 signing_key) is {}: nothing signed now would verify with the key reviewers \
-                 hold. Restore the store's key, or point store.signing_key at it",
-                &checkpoint.public_key[..16.min(checkpoint.public_key.len())],
-                &signer.public().key_id()[..16]
-            )));
-        }
         let signed_seq = last_checkpoint.map(|c| c.seq);
         let mut chain = Chain {
             head,
@@ -565,20 +565,27 @@ impl Chain {
             })
             .transpose()
         };
+        // Microseconds, as the store keeps times: the cut-off verify reads back is the one
+        // that decided.
+        let now = now.trunc_subsecs(6);
         let mut purge = Link {
             events_before: cut_off(retention.events)?,
             rejected_before: cut_off(retention.rejected)?,
             ..self.next(LinkKind::Purge, now)
         };
         // Batches before the first one still holding rows are purged already.
-        let first: Option<i64> = db.query_row(FIRST_UNPURGED, [], |row| row.get(0))?;
+        let first: Option<i64> = db.query_row(
+            FIRST_UNPURGED,
+            params![retention.events.is_some(), retention.rejected.is_some()],
+            |row| row.get(0),
+        )?;
         let Some(first) = first else {
             return Ok(None);
         };
         let links = load_range(db, Some(first), None)?;
         let covered: Vec<(Table, Vec<&Link>)> = Table::ALL
             .iter()
-            .map(|&table| (table, newly_covered(&links, &purge, table)))
+            .map(|&table| (table, newly_covered(&links, &purges(&links), &purge, table)))
             .collect();
         if covered.iter().all(|(_, batches)| batches.is_empty()) {
             return Ok(None);

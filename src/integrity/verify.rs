@@ -169,7 +169,8 @@ pub fn check_links(
             first,
             Change::Unsigned,
             format!(
-                "no valid checkpoint signs records {first}..{}: they could have been rewritten                  (trustpath signs the head when it stops; a crash leaves the newest unsigned)",
+                "no valid checkpoint signs records {first}..{}: they could have been rewritten \
+                 (trustpath signs the head when it stops; a crash leaves the newest unsigned)",
                 check.last_seq.unwrap_or(first)
             ),
         ));
@@ -434,6 +435,7 @@ pub fn check_batches(
     batches: &[&Link],
 ) -> Result<BatchesCheck, StoreError> {
     let mut check = BatchesCheck::default();
+    let purges = chain::purges(links);
     for link in batches.iter().filter(|l| l.kind == LinkKind::Batch) {
         let Some(batch_id) = link.batch_id else {
             check.findings.push(Finding::new(
@@ -452,7 +454,7 @@ pub fn check_batches(
             let (rows, sha256) = link.rows(table);
             let name = table.as_str();
             let finding = |change, detail: String| Finding::new(link.seq, change, detail);
-            if let Some(purge) = chain::purging(links, link, table) {
+            if let Some(purge) = chain::purging(&purges, link, table) {
                 if now.rows > 0 {
                     check.findings.push(finding(
                         Change::RowInserted,
@@ -505,9 +507,10 @@ pub fn check_batches(
 fn check_purges(links: &[Link]) -> (Vec<Finding>, Vec<PurgeSummary>) {
     let mut findings = Vec::new();
     let mut purges = Vec::new();
-    for purge in links.iter().filter(|l| l.kind == LinkKind::Purge) {
+    let all = chain::purges(links);
+    for purge in all.iter().copied() {
         for table in Table::ALL {
-            let covered = chain::newly_covered(links, purge, table);
+            let covered = chain::newly_covered(links, &all, purge, table);
             let committed: i64 = covered.iter().map(|l| l.rows(table).0).sum();
             let (deleted, digest) = purge.rows(table);
             let name = table.as_str();

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use duckdb::Connection;
+use duckdb::{Connection, OptionalExt as _};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -171,6 +171,9 @@ impl Store {
         let db = Connection::open_with_flags(&path, settings)
             .map_err(|source| open_error(&path, source))?;
         migrate::apply(&db, &path)?;
+        // A store from before the chain gets its earlier batches linked now, whichever
+        // command opens it first (no key needed: the first checkpoint signs them).
+        Chain::open(&db, None, std::time::Duration::MAX)?;
         db.execute_batch(MACROS)?;
         Ok(Store {
             path,
@@ -245,12 +248,31 @@ impl Store {
     /// The key that signs this store's checkpoints, purges and exports (created beside the
     /// store when missing and not configured). None for an in-memory store without one.
     pub fn signer(&self) -> Result<Option<Signer>, StoreError> {
-        match (&self.config.signing_key, self.config.signing_key_path()) {
+        let signer = match (&self.config.signing_key, self.config.signing_key_path()) {
             // A configured key must exist: a typo must not start a new key silently.
-            (Some(path), _) => Ok(Some(Signer::load(path)?)),
-            (None, Some(path)) => Ok(Some(Signer::load_or_create(&path)?)),
-            (None, None) => Ok(None),
+            (Some(path), _) => Signer::load(path)?,
+            (None, Some(path)) => Signer::load_or_create(&path)?,
+            (None, None) => return Ok(None),
+        };
+        // Nothing signed with another key would verify with the key reviewers hold.
+        let last: Option<String> = self
+            .db
+            .query_row(
+                "SELECT public_key FROM chain_checkpoints ORDER BY seq DESC LIMIT 1",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(last) = last.filter(|last| *last != signer.public().key_id()) {
+            return Err(StoreError::Refused(format!(
+                "the store's checkpoints are signed by key {}, but the signing key (store.\
+                 signing_key) is {}: nothing signed now would verify with the key reviewers \
+                 hold. Restore the store's key, or point store.signing_key at it",
+                crate::integrity::verify::short(&last),
+                crate::integrity::verify::short(&signer.public().key_id())
+            )));
         }
+        Ok(Some(signer))
     }
 
     /// A connection of its own (the detector's, the alert sinks').

@@ -656,6 +656,16 @@ fn exports_read_back_equal_the_store_and_verify_offline() {
         holds,
         "exported again, the first window holds it: {report:#}"
     );
+
+    // A backfilled event from before both windows is no gap between them.
+    let backfill = fixture.path("backfill.ndjson");
+    event["id"] = "backfill-1".into();
+    event["time"] = "2026-10-15T12:00:00Z".into();
+    std::fs::write(&backfill, format!("{event}\n")).unwrap();
+    fixture.ingest(&backfill);
+    let after_backfill = fixture.export("day2-after-backfill", MIDDLE, TO, &[]);
+    let (holds, report) = fixture.verify_exports(&[&again, &after_backfill], &key);
+    assert!(holds, "{report:#}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -854,9 +864,19 @@ fn a_store_from_before_the_chain_gets_its_batches_linked_at_first_start() {
     fixture.sql(
         "DROP TABLE chain; DROP TABLE chain_checkpoints; DELETE FROM schema_migrations WHERE version = 5;",
     );
+    // Whichever command opens it first links the earlier batches (here: report).
+    succeed(
+        fixture
+            .command()
+            .args(["report", "--from", FROM, "--to", TO]),
+    );
+    let (holds, linked) = fixture.verify(&["--require-signed-head"]);
+    assert!(!holds, "not signed until a writer runs: {linked:#}");
+    assert_eq!(linked["findings"][0]["change"], "unsigned", "{linked:#}");
+    assert_eq!(linked["events"], before["events"], "{linked:#}");
     let more = fixture.simulate("more.ndjson", 8);
     fixture.ingest(&more);
-    let (holds, after) = fixture.verify(&[]);
+    let (holds, after) = fixture.verify(&["--require-signed-head"]);
     assert!(holds, "{after:#}");
     assert!(
         after["batches"].as_i64().unwrap() > before["batches"].as_i64().unwrap(),
