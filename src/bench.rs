@@ -364,3 +364,170 @@ mod tests {
         assert_eq!(percentile(&mut [], 0.5), None);
     }
 }
+
+/// One side of `bench ingest`: the median over rounds.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestSide {
+    pub what: &'static str,
+    pub seconds: Vec<f64>,
+    pub median_s: f64,
+    pub events_per_s: f64,
+}
+
+/// `bench ingest`: trustpath's file ingest against DuckDB's own NDJSON import of the same
+/// file into the same table, in the same run.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReport {
+    pub events: usize,
+    pub bytes: u64,
+    pub trustpath: IngestSide,
+    pub baseline: IngestSide,
+    /// trustpath's events/s over the baseline's (target ≥ 1.0).
+    pub ratio: f64,
+}
+
+const BASELINE_INGEST: &str = include_str!("../queries/bench/baseline_ingest.sql");
+
+/// Writes `events` simulated native events (fixed seed) as NDJSON to `file`.
+pub fn write_events(file: &std::path::Path, events: usize) -> std::io::Result<u64> {
+    use crate::simulate::{self, Options, world::Size};
+    // About 15 events per approval chain; generate enough and keep the first `events`.
+    let simulation = simulate::generate(&Options {
+        seed: 11,
+        flows: events / 12 + 10,
+        size: Size {
+            users: 2_000,
+            clients: 60,
+            resources: 10,
+        },
+        start: DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .expect("a valid time")
+            .with_timezone(&Utc),
+        days: (events as f64 / 50_000.0).max(1.0),
+        attacks: Vec::new(),
+    });
+    let mut out = std::io::BufWriter::new(std::fs::File::create(file)?);
+    let mut bytes = 0;
+    for event in simulation.events.iter().take(events) {
+        let line = simulate::encode_native(event);
+        bytes += line.len() as u64 + 1;
+        std::io::Write::write_all(&mut out, &line)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+    }
+    std::io::Write::flush(&mut out)?;
+    Ok(bytes)
+}
+
+/// trustpath's side: the path of `trustpath ingest` (read in chunks, normalize, commit
+/// with correlation and the chain), without the detector, which has its own row.
+pub async fn ingest_trustpath(
+    store: &std::path::Path,
+    file: &std::path::Path,
+    chunk: usize,
+) -> anyhow::Result<(Duration, i64)> {
+    use crate::collect::file::NdjsonReader;
+    use crate::config::{CorrelateConfig, StoreConfig};
+    use crate::normalize::Normalizer;
+    use crate::pipeline::Ingest;
+    use crate::store::{Collector, Store};
+    let started = Instant::now();
+    let store = Store::open(&StoreConfig {
+        path: store.to_owned(),
+        ..StoreConfig::default()
+    })?;
+    let (writer, thread) = store.writer(2, CorrelateConfig::default(), None)?;
+    let ingest = Ingest::new(Normalizer::new(64 * 1024), writer);
+    let input = tokio::fs::File::open(file).await?;
+    let mut reader = NdjsonReader::new(input, file.display().to_string(), "native", 64 * 1024);
+    loop {
+        let records = reader.next_chunk(chunk).await?;
+        if records.is_empty() {
+            break;
+        }
+        let records = records.into_iter().map(|(_, record)| record).collect();
+        ingest.ingest(Collector::File, records).await?;
+    }
+    drop(ingest);
+    tokio::task::spawn_blocking(move || thread.join()).await?;
+    let elapsed = started.elapsed();
+    let stored: i64 = store
+        .connection()?
+        .query_row("SELECT count(*) FROM events", [], |row| row.get(0))?;
+    Ok((elapsed, stored))
+}
+
+/// The baseline: a store with the same schema, and one `INSERT … SELECT` from
+/// `read_ndjson` through the same DuckDB build.
+pub fn ingest_baseline(
+    store: &std::path::Path,
+    file: &std::path::Path,
+) -> anyhow::Result<(Duration, i64)> {
+    use crate::config::StoreConfig;
+    // The schema, as trustpath creates it; then DuckDB on its own (file access on).
+    drop(crate::store::Store::open(&StoreConfig {
+        path: store.to_owned(),
+        ..StoreConfig::default()
+    })?);
+    let db = duckdb::Connection::open(store)?;
+    let started = Instant::now();
+    db.execute(BASELINE_INGEST, params![file.display().to_string()])?;
+    db.execute_batch("CHECKPOINT")?;
+    let elapsed = started.elapsed();
+    let stored: i64 = db.query_row("SELECT count(*) FROM events", [], |row| row.get(0))?;
+    Ok((elapsed, stored))
+}
+
+/// Runs both sides `rounds` times, alternating, on `events` simulated events in `dir`.
+pub async fn ingest(
+    dir: &std::path::Path,
+    events: usize,
+    rounds: usize,
+    chunk: usize,
+) -> anyhow::Result<IngestReport> {
+    std::fs::create_dir_all(dir)?;
+    let file = dir.join("events.ndjson");
+    let bytes = write_events(&file, events)?;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 0..rounds.max(1) {
+        let store = dir.join(format!("trustpath-{round}.duckdb"));
+        let (elapsed, stored) = ingest_trustpath(&store, &file, chunk).await?;
+        anyhow::ensure!(
+            stored as usize == events,
+            "trustpath stored {stored} of {events} events"
+        );
+        ours.push(elapsed);
+        let store = dir.join(format!("baseline-{round}.duckdb"));
+        let (elapsed, stored) = {
+            let (store, file) = (store.clone(), file.clone());
+            tokio::task::spawn_blocking(move || ingest_baseline(&store, &file)).await??
+        };
+        anyhow::ensure!(
+            stored as usize == events,
+            "the baseline stored {stored} of {events} events"
+        );
+        theirs.push(elapsed);
+    }
+    let side = |what, times: Vec<Duration>| {
+        let mut seconds: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
+        let median_s = percentile(&mut seconds.clone(), 0.5).unwrap_or(0.0);
+        seconds.sort_by(f64::total_cmp);
+        IngestSide {
+            what,
+            seconds,
+            median_s,
+            events_per_s: events as f64 / median_s.max(f64::EPSILON),
+        }
+    };
+    let trustpath = side(
+        "trustpath ingest (normalize, commit, correlate, chain)",
+        ours,
+    );
+    let baseline = side("DuckDB read_ndjson + INSERT … SELECT", theirs);
+    Ok(IngestReport {
+        events,
+        bytes,
+        ratio: trustpath.events_per_s / baseline.events_per_s.max(f64::EPSILON),
+        trustpath,
+        baseline,
+    })
+}

@@ -217,6 +217,20 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// File ingest against its baseline: `trustpath ingest`'s path (without detection) and
+    /// DuckDB's own read_ndjson + INSERT of the same simulated file into the same table,
+    /// alternating, in scratch stores under --dir (removed afterwards).
+    Ingest {
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Scratch directory. Default: a new one in the system's temp directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Latency of token trust paths and one-subject 24 h timelines on the store
     /// (store.path; open it directly, so stop a server using it first).
     Reads {
@@ -650,6 +664,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             rounds,
             json,
         }) => bench_reads(&config, samples, rounds, json).await,
+        Command::Bench(BenchCommand::Ingest {
+            events,
+            rounds,
+            dir,
+            json,
+        }) => bench_ingest(&config, events, rounds, dir, json).await,
         Command::Bench(BenchCommand::Rules { batches, json }) => {
             bench_rules(&config, batches, json).await
         }
@@ -1223,6 +1243,46 @@ async fn bench_detect(
     let _ = std::fs::remove_dir_all(&scratch);
     let report = report?;
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+async fn bench_ingest(
+    config: &Config,
+    events: usize,
+    rounds: usize,
+    dir: Option<PathBuf>,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let dir = dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("trustpath-bench-ingest-{}", std::process::id()))
+    });
+    if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
+        bail!("{} is not empty; give a new --dir", dir.display());
+    }
+    let report = crate::bench::ingest(&dir, events, rounds, config.ingest.batch_max_events).await;
+    // The scratch stores are large; they go whatever happened.
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = report?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "{} simulated events, {:.1} MB of NDJSON, {} rounds (median)",
+        report.events,
+        report.bytes as f64 / 1e6,
+        report.trustpath.seconds.len()
+    );
+    for side in [&report.trustpath, &report.baseline] {
+        println!(
+            "  {:<56} {:>8.2} s  {:>10.0} events/s",
+            side.what, side.median_s, side.events_per_s
+        );
+    }
+    println!(
+        "ratio (trustpath / baseline events/s): {:.2} (target ≥ 1.0)",
+        report.ratio
+    );
     Ok(())
 }
 

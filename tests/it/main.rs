@@ -4,6 +4,7 @@
 mod adapters;
 mod api;
 mod auth;
+mod bench;
 mod compliance;
 mod delivery;
 mod detect;
