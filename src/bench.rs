@@ -507,25 +507,151 @@ pub async fn ingest(
         );
         theirs.push(elapsed);
     }
-    let side = |what, times: Vec<Duration>| {
-        let mut seconds: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
-        let median_s = percentile(&mut seconds.clone(), 0.5).unwrap_or(0.0);
-        seconds.sort_by(f64::total_cmp);
-        IngestSide {
-            what,
-            seconds,
-            median_s,
-            events_per_s: events as f64 / median_s.max(f64::EPSILON),
-        }
-    };
     let trustpath = side(
+        events,
         "trustpath ingest (normalize, commit, correlate, chain)",
         ours,
     );
-    let baseline = side("DuckDB read_ndjson + INSERT … SELECT", theirs);
+    let baseline = side(events, "DuckDB read_ndjson + INSERT … SELECT", theirs);
     Ok(IngestReport {
         events,
         bytes,
+        ratio: trustpath.events_per_s / baseline.events_per_s.max(f64::EPSILON),
+        trustpath,
+        baseline,
+    })
+}
+
+/// One side's median over its rounds.
+fn side(events: usize, what: &'static str, times: Vec<Duration>) -> IngestSide {
+    let mut seconds: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
+    seconds.sort_by(f64::total_cmp);
+    let median_s = percentile(&mut seconds.clone(), 0.5).unwrap_or(0.0);
+    IngestSide {
+        what,
+        seconds,
+        median_s,
+        events_per_s: events as f64 / median_s.max(f64::EPSILON),
+    }
+}
+
+/// `bench nats`: trustpath consuming a JetStream stream end to end against a bare
+/// consumer that only acks, on the same messages.
+#[derive(Debug, Clone, Serialize)]
+pub struct NatsReport {
+    pub events: usize,
+    pub trustpath: IngestSide,
+    pub baseline: IngestSide,
+    /// trustpath's events/s over the bare consumer's (target ≥ 0.9, and ≥ 100k events/s).
+    pub ratio: f64,
+}
+
+/// Runs both sides `rounds` times on `events` simulated events published to a stream of
+/// their own on the NATS server of `config.nats.url`; scratch stores under `dir`.
+pub async fn nats_end_to_end(
+    config: &crate::config::Config,
+    dir: &std::path::Path,
+    events: usize,
+    rounds: usize,
+) -> anyhow::Result<NatsReport> {
+    use async_nats::jetstream::{self, consumer, stream};
+    use futures::StreamExt as _;
+
+    let url = config
+        .nats
+        .url
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("bench nats needs a NATS server: --nats-url"))?;
+    std::fs::create_dir_all(dir)?;
+    let file = dir.join("events.ndjson");
+    write_events(&file, events)?;
+    let lines: Vec<bytes::Bytes> = std::fs::read(&file)?
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(bytes::Bytes::copy_from_slice)
+        .collect();
+    let js = jetstream::new(async_nats::connect(&url).await?);
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 0..rounds.max(1) {
+        // A stream of its own per round, holding the events before either side starts.
+        let run = uuid::Uuid::now_v7().simple().to_string();
+        let name = format!("TRUSTPATH_BENCH_{run}");
+        let subjects = vec![format!("trustpath.bench.{run}.>")];
+        let stream = js
+            .create_stream(stream::Config {
+                name: name.clone(),
+                subjects: subjects.clone(),
+                ..Default::default()
+            })
+            .await?;
+        let subject = format!("trustpath.bench.{run}.in");
+        let mut acks = futures::stream::FuturesUnordered::new();
+        for line in &lines {
+            acks.push(
+                js.publish(subject.clone(), line.clone())
+                    .await?
+                    .into_future(),
+            );
+            if acks.len() >= 2_000 {
+                acks.next().await.transpose()?;
+            }
+        }
+        while acks.next().await.transpose()?.is_some() {}
+
+        // trustpath: the service's collector, from its start until all are stored.
+        let mut service = config.clone();
+        service.store.path = dir.join(format!("trustpath-{round}.duckdb"));
+        service.http.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        service.nats.stream = name.clone();
+        service.nats.subjects = subjects;
+        service.nats.consumer = format!("trustpath-{run}");
+        let app = crate::serve::App::build(service).await?;
+        let stats = format!("http://{}/v1/stats", app.local_addr());
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let started = Instant::now();
+        let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        let http = reqwest::Client::new();
+        loop {
+            let answer: serde_json::Value = http.get(&stats).send().await?.json().await?;
+            if answer["events"].as_i64() == Some(events as i64) {
+                break;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(3_600),
+                "trustpath did not store the events within an hour"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        ours.push(started.elapsed());
+        shutdown.cancel();
+        server.await??;
+
+        // The baseline: a bare pull consumer on the same stream that only acks.
+        let bare = stream
+            .create_consumer(consumer::pull::Config {
+                durable_name: Some(format!("bare-{run}")),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ..Default::default()
+            })
+            .await?;
+        let started = Instant::now();
+        let mut messages = bare.messages().await?;
+        for _ in 0..events {
+            let message = messages
+                .next()
+                .await
+                .ok_or_else(|| anyhow::anyhow!("the bare consumer's messages ended"))?
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            message.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        theirs.push(started.elapsed());
+        drop(messages);
+        js.delete_stream(&name).await?;
+    }
+    let trustpath = side(events, "trustpath: consume, normalize, commit, ack", ours);
+    let baseline = side(events, "async-nats pull consumer that only acks", theirs);
+    Ok(NatsReport {
+        events,
         ratio: trustpath.events_per_s / baseline.events_per_s.max(f64::EPSILON),
         trustpath,
         baseline,

@@ -28,3 +28,27 @@ fn bench_ingest_runs_both_sides_on_the_same_events() {
     assert!(report["ratio"].as_f64().unwrap() > 0.0);
     assert!(!scratch.exists(), "the scratch stores are removed");
 }
+
+#[test]
+fn bench_nats_runs_both_sides_on_the_same_stream() {
+    let nats = crate::harness::NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path().join("scratch");
+    let out = succeed(
+        trustpath()
+            .args(["--nats-url", &nats.url()])
+            .args([
+                "bench", "nats", "--events", "300", "--rounds", "1", "--json", "--dir",
+            ])
+            .arg(&scratch),
+    );
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["events"], 300, "{report:#}");
+    for side in ["trustpath", "baseline"] {
+        assert!(
+            report[side]["events_per_s"].as_f64().unwrap() > 0.0,
+            "{report:#}"
+        );
+    }
+    assert!(!scratch.exists(), "the scratch stores are removed");
+}
