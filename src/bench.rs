@@ -365,31 +365,57 @@ mod tests {
     }
 }
 
-/// One side of `bench ingest`: the median over rounds.
+/// One side of a side-by-side bench row: its rounds and their median.
 #[derive(Debug, Clone, Serialize)]
-pub struct IngestSide {
+pub struct Side {
     pub what: &'static str,
     pub seconds: Vec<f64>,
     pub median_s: f64,
     pub events_per_s: f64,
 }
 
-/// `bench ingest`: trustpath's file ingest against DuckDB's own NDJSON import of the same
-/// file into the same table, in the same run.
+impl Side {
+    fn of(events: usize, what: &'static str, times: &[Duration]) -> Side {
+        let mut seconds: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
+        let median_s = percentile(&mut seconds, 0.5).unwrap_or(0.0);
+        Side {
+            what,
+            seconds,
+            median_s,
+            events_per_s: events as f64 / median_s.max(f64::EPSILON),
+        }
+    }
+}
+
+/// A bench row measured against its baseline on the same events in the same run
+/// (`bench ingest`, `bench nats`).
 #[derive(Debug, Clone, Serialize)]
-pub struct IngestReport {
+pub struct Comparison {
     pub events: usize,
+    /// The events' size as NDJSON.
     pub bytes: u64,
-    pub trustpath: IngestSide,
-    pub baseline: IngestSide,
-    /// trustpath's events/s over the baseline's (target ≥ 1.0).
+    pub trustpath: Side,
+    pub baseline: Side,
+    /// trustpath's events/s over the baseline's.
     pub ratio: f64,
+}
+
+impl Comparison {
+    fn new(events: &[Vec<u8>], trustpath: Side, baseline: Side) -> Comparison {
+        Comparison {
+            events: events.len(),
+            bytes: events.iter().map(|e| e.len() as u64 + 1).sum(),
+            ratio: trustpath.events_per_s / baseline.events_per_s.max(f64::EPSILON),
+            trustpath,
+            baseline,
+        }
+    }
 }
 
 const BASELINE_INGEST: &str = include_str!("../queries/bench/baseline_ingest.sql");
 
-/// Writes `events` simulated native events (fixed seed) as NDJSON to `file`.
-pub fn write_events(file: &std::path::Path, events: usize) -> std::io::Result<u64> {
+/// `events` simulated native events (fixed seed), each one JSON line without its newline.
+pub fn simulated_events(events: usize) -> Vec<Vec<u8>> {
     use crate::simulate::{self, Options, world::Size};
     // About 15 events per approval chain; generate enough and keep the first `events`.
     let simulation = simulate::generate(&Options {
@@ -406,16 +432,12 @@ pub fn write_events(file: &std::path::Path, events: usize) -> std::io::Result<u6
         days: (events as f64 / 50_000.0).max(1.0),
         attacks: Vec::new(),
     });
-    let mut out = std::io::BufWriter::new(std::fs::File::create(file)?);
-    let mut bytes = 0;
-    for event in simulation.events.iter().take(events) {
-        let line = simulate::encode_native(event);
-        bytes += line.len() as u64 + 1;
-        std::io::Write::write_all(&mut out, &line)?;
-        std::io::Write::write_all(&mut out, b"\n")?;
-    }
-    std::io::Write::flush(&mut out)?;
-    Ok(bytes)
+    simulation
+        .events
+        .iter()
+        .take(events)
+        .map(simulate::encode_native)
+        .collect()
 }
 
 /// trustpath's side: the path of `trustpath ingest` (read in chunks, normalize, commit
@@ -477,23 +499,28 @@ pub fn ingest_baseline(
     Ok((elapsed, stored))
 }
 
-/// Runs both sides `rounds` times, alternating, on `events` simulated events in `dir`.
+/// `bench ingest`: trustpath's file ingest against DuckDB's own NDJSON import of the same
+/// file into the same table, `rounds` times, alternating, in scratch stores under `dir`.
 pub async fn ingest(
     dir: &std::path::Path,
     events: usize,
     rounds: usize,
     chunk: usize,
-) -> anyhow::Result<IngestReport> {
+) -> anyhow::Result<Comparison> {
     std::fs::create_dir_all(dir)?;
+    let lines = simulated_events(events);
     let file = dir.join("events.ndjson");
-    let bytes = write_events(&file, events)?;
+    let mut ndjson = lines.join(&b'\n');
+    ndjson.push(b'\n');
+    std::fs::write(&file, ndjson)?;
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for round in 0..rounds.max(1) {
         let store = dir.join(format!("trustpath-{round}.duckdb"));
         let (elapsed, stored) = ingest_trustpath(&store, &file, chunk).await?;
         anyhow::ensure!(
-            stored as usize == events,
-            "trustpath stored {stored} of {events} events"
+            stored as usize == lines.len(),
+            "trustpath stored {stored} of {} events",
+            lines.len()
         );
         ours.push(elapsed);
         let store = dir.join(format!("baseline-{round}.duckdb"));
@@ -502,58 +529,33 @@ pub async fn ingest(
             tokio::task::spawn_blocking(move || ingest_baseline(&store, &file)).await??
         };
         anyhow::ensure!(
-            stored as usize == events,
-            "the baseline stored {stored} of {events} events"
+            stored as usize == lines.len(),
+            "the baseline stored {stored} of {} events",
+            lines.len()
         );
         theirs.push(elapsed);
     }
-    let trustpath = side(
-        events,
-        "trustpath ingest (normalize, commit, correlate, chain)",
-        ours,
-    );
-    let baseline = side(events, "DuckDB read_ndjson + INSERT … SELECT", theirs);
-    Ok(IngestReport {
-        events,
-        bytes,
-        ratio: trustpath.events_per_s / baseline.events_per_s.max(f64::EPSILON),
-        trustpath,
-        baseline,
-    })
+    Ok(Comparison::new(
+        &lines,
+        Side::of(
+            lines.len(),
+            "trustpath ingest (normalize, commit, correlate, chain)",
+            &ours,
+        ),
+        Side::of(lines.len(), "DuckDB read_ndjson + INSERT … SELECT", &theirs),
+    ))
 }
 
-/// One side's median over its rounds.
-fn side(events: usize, what: &'static str, times: Vec<Duration>) -> IngestSide {
-    let mut seconds: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
-    seconds.sort_by(f64::total_cmp);
-    let median_s = percentile(&mut seconds.clone(), 0.5).unwrap_or(0.0);
-    IngestSide {
-        what,
-        seconds,
-        median_s,
-        events_per_s: events as f64 / median_s.max(f64::EPSILON),
-    }
-}
-
-/// `bench nats`: trustpath consuming a JetStream stream end to end against a bare
-/// consumer that only acks, on the same messages.
-#[derive(Debug, Clone, Serialize)]
-pub struct NatsReport {
-    pub events: usize,
-    pub trustpath: IngestSide,
-    pub baseline: IngestSide,
-    /// trustpath's events/s over the bare consumer's (target ≥ 0.9, and ≥ 100k events/s).
-    pub ratio: f64,
-}
-
-/// Runs both sides `rounds` times on `events` simulated events published to a stream of
-/// their own on the NATS server of `config.nats.url`; scratch stores under `dir`.
+/// `bench nats`: trustpath consuming a JetStream stream end to end against a bare consumer
+/// that only acks, on the same messages, `rounds` times; each round publishes the events
+/// to a stream of its own on the NATS server of `config.nats.url`; scratch stores under
+/// `dir`.
 pub async fn nats_end_to_end(
     config: &crate::config::Config,
     dir: &std::path::Path,
     events: usize,
     rounds: usize,
-) -> anyhow::Result<NatsReport> {
+) -> anyhow::Result<Comparison> {
     use async_nats::jetstream::{self, consumer, stream};
     use futures::StreamExt as _;
 
@@ -562,14 +564,8 @@ pub async fn nats_end_to_end(
         .url
         .clone()
         .ok_or_else(|| anyhow::anyhow!("bench nats needs a NATS server: --nats-url"))?;
-    std::fs::create_dir_all(dir)?;
-    let file = dir.join("events.ndjson");
-    write_events(&file, events)?;
-    let lines: Vec<bytes::Bytes> = std::fs::read(&file)?
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(bytes::Bytes::copy_from_slice)
-        .collect();
+    let lines = simulated_events(events);
+    let events = lines.len();
     let js = jetstream::new(async_nats::connect(&url).await?);
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for round in 0..rounds.max(1) {
@@ -587,18 +583,16 @@ pub async fn nats_end_to_end(
         let subject = format!("trustpath.bench.{run}.in");
         let mut acks = futures::stream::FuturesUnordered::new();
         for line in &lines {
-            acks.push(
-                js.publish(subject.clone(), line.clone())
-                    .await?
-                    .into_future(),
-            );
+            let payload = bytes::Bytes::copy_from_slice(line);
+            acks.push(js.publish(subject.clone(), payload).await?.into_future());
             if acks.len() >= 2_000 {
                 acks.next().await.transpose()?;
             }
         }
         while acks.next().await.transpose()?.is_some() {}
 
-        // trustpath: the service's collector, from its start until all are stored.
+        // trustpath: the service (collector, writer, detector), from its start until every
+        // event is stored.
         let mut service = config.clone();
         service.store.path = dir.join(format!("trustpath-{round}.duckdb"));
         service.http.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
@@ -648,12 +642,9 @@ pub async fn nats_end_to_end(
         drop(messages);
         js.delete_stream(&name).await?;
     }
-    let trustpath = side(events, "trustpath: consume, normalize, commit, ack", ours);
-    let baseline = side(events, "async-nats pull consumer that only acks", theirs);
-    Ok(NatsReport {
-        events,
-        ratio: trustpath.events_per_s / baseline.events_per_s.max(f64::EPSILON),
-        trustpath,
-        baseline,
-    })
+    Ok(Comparison::new(
+        &lines,
+        Side::of(events, "trustpath: consume, normalize, commit, ack", &ours),
+        Side::of(events, "async-nats pull consumer that only acks", &theirs),
+    ))
 }

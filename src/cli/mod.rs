@@ -683,13 +683,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             rounds,
             dir,
             json,
-        }) => bench_ingest(&config, events, rounds, dir, json).await,
+        }) => {
+            let chunk = config.ingest.batch_max_events;
+            bench_compare(dir, "ingest", "≥ 1.0", json, |dir| async move {
+                crate::bench::ingest(&dir, events, rounds, chunk).await
+            })
+            .await
+        }
         Command::Bench(BenchCommand::Nats {
             events,
             rounds,
             dir,
             json,
-        }) => bench_nats(&config, events, rounds, dir, json).await,
+        }) => {
+            let target = "≥ 0.9 and ≥ 100,000 events/s";
+            bench_compare(dir, "nats", target, json, |dir| async move {
+                crate::bench::nats_end_to_end(&config, &dir, events, rounds).await
+            })
+            .await
+        }
         Command::Bench(BenchCommand::Rules { batches, json }) => {
             bench_rules(&config, batches, json).await
         }
@@ -1266,79 +1278,48 @@ async fn bench_detect(
     Ok(())
 }
 
-/// A new scratch directory for a bench: `dir`, which must be empty, or one in the system's
-/// temp directory.
-fn bench_dir(dir: Option<PathBuf>, what: &str) -> anyhow::Result<PathBuf> {
+/// Runs a side-by-side bench in a new scratch directory (`dir`, which must be empty, or
+/// one in the system's temp directory), removes it whatever happened, and prints the row.
+async fn bench_compare<F>(
+    dir: Option<PathBuf>,
+    what: &str,
+    target: &str,
+    as_json: bool,
+    run: impl FnOnce(PathBuf) -> F,
+) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = anyhow::Result<crate::bench::Comparison>>,
+{
     let dir = dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("trustpath-bench-{what}-{}", uuid::Uuid::now_v7()))
     });
     if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
         bail!("{} is not empty; give a new --dir", dir.display());
     }
-    Ok(dir)
-}
-
-/// Prints one side-by-side bench row.
-fn print_sides(events: usize, sides: [&crate::bench::IngestSide; 2], ratio: f64, target: &str) {
-    println!(
-        "{events} simulated events, {} rounds (median)",
-        sides[0].seconds.len()
-    );
-    for side in sides {
-        println!(
-            "  {:<56} {:>8.2} s  {:>10.0} events/s",
-            side.what, side.median_s, side.events_per_s
-        );
-    }
-    println!("ratio (trustpath / baseline events/s): {ratio:.2} (target {target})");
-}
-
-async fn bench_ingest(
-    config: &Config,
-    events: usize,
-    rounds: usize,
-    dir: Option<PathBuf>,
-    as_json: bool,
-) -> anyhow::Result<()> {
-    let dir = bench_dir(dir, "ingest")?;
-    let report = crate::bench::ingest(&dir, events, rounds, config.ingest.batch_max_events).await;
+    let report = run(dir.clone()).await;
     // The scratch stores are large; they go whatever happened.
     let _ = std::fs::remove_dir_all(&dir);
     let report = report?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_sides(
-            report.events,
-            [&report.trustpath, &report.baseline],
-            report.ratio,
-            "≥ 1.0",
+        return Ok(());
+    }
+    println!(
+        "{} simulated events ({:.1} MB of NDJSON), {} rounds (median)",
+        report.events,
+        report.bytes as f64 / 1e6,
+        report.trustpath.seconds.len()
+    );
+    for side in [&report.trustpath, &report.baseline] {
+        println!(
+            "  {:<56} {:>8.2} s  {:>10.0} events/s",
+            side.what, side.median_s, side.events_per_s
         );
     }
-    Ok(())
-}
-
-async fn bench_nats(
-    config: &Config,
-    events: usize,
-    rounds: usize,
-    dir: Option<PathBuf>,
-    as_json: bool,
-) -> anyhow::Result<()> {
-    let dir = bench_dir(dir, "nats")?;
-    let report = crate::bench::nats_end_to_end(config, &dir, events, rounds).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    let report = report?;
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_sides(
-            report.events,
-            [&report.trustpath, &report.baseline],
-            report.ratio,
-            "≥ 0.9 and ≥ 100,000 events/s",
-        );
-    }
+    println!(
+        "ratio (trustpath / baseline events/s): {:.2} (target {target})",
+        report.ratio
+    );
     Ok(())
 }
 

@@ -1,23 +1,25 @@
 //! `trustpath bench` smoke tests: small runs, so the harness never rots. The numbers are
-//! not asserted (machines differ); that both sides stored every event is.
+//! not asserted (machines differ); that both sides stored every event is (the bench itself
+//! fails otherwise), and that the scratch stores are gone.
 
 use serde_json::Value;
 
-use crate::harness::{succeed, trustpath};
+use crate::harness::{NatsServer, succeed, trustpath};
 
-#[test]
-fn bench_ingest_runs_both_sides_on_the_same_events() {
+/// Runs `trustpath <global> bench <row> --events <events> --rounds 1 --json` and checks
+/// what every side-by-side row reports.
+fn side_by_side(global: &[&str], row: &str, events: usize) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let scratch = dir.path().join("scratch");
     let out = succeed(
         trustpath()
-            .args([
-                "bench", "ingest", "--events", "400", "--rounds", "1", "--json", "--dir",
-            ])
+            .args(global)
+            .args(["bench", row, "--events", &events.to_string()])
+            .args(["--rounds", "1", "--json", "--dir"])
             .arg(&scratch),
     );
     let report: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["events"], 400, "{report:#}");
+    assert_eq!(report["events"], events, "{report:#}");
     for side in ["trustpath", "baseline"] {
         assert!(
             report[side]["events_per_s"].as_f64().unwrap() > 0.0,
@@ -27,28 +29,16 @@ fn bench_ingest_runs_both_sides_on_the_same_events() {
     }
     assert!(report["ratio"].as_f64().unwrap() > 0.0);
     assert!(!scratch.exists(), "the scratch stores are removed");
+    report
+}
+
+#[test]
+fn bench_ingest_runs_both_sides_on_the_same_events() {
+    side_by_side(&[], "ingest", 400);
 }
 
 #[test]
 fn bench_nats_runs_both_sides_on_the_same_stream() {
-    let nats = crate::harness::NatsServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let scratch = dir.path().join("scratch");
-    let out = succeed(
-        trustpath()
-            .args(["--nats-url", &nats.url()])
-            .args([
-                "bench", "nats", "--events", "300", "--rounds", "1", "--json", "--dir",
-            ])
-            .arg(&scratch),
-    );
-    let report: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["events"], 300, "{report:#}");
-    for side in ["trustpath", "baseline"] {
-        assert!(
-            report[side]["events_per_s"].as_f64().unwrap() > 0.0,
-            "{report:#}"
-        );
-    }
-    assert!(!scratch.exists(), "the scratch stores are removed");
+    let nats = NatsServer::start();
+    side_by_side(&["--nats-url", &nats.url()], "nats", 300);
 }
