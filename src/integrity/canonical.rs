@@ -17,6 +17,8 @@ use duckdb::arrow::datatypes::{
     DataType, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
     UInt64Type,
 };
+use std::io::Write as _;
+
 use sha2::{Digest as _, Sha256};
 
 /// SHA-256 of nothing: the digest of a batch without rows.
@@ -31,18 +33,20 @@ pub struct RowsDigest {
 
 /// Encodes every row of `batches` and digests them in canonical (bytewise) order.
 pub fn digest(batches: &[RecordBatch]) -> Result<RowsDigest, String> {
-    let mut rows: Vec<Vec<u8>> = Vec::new();
+    // Every row into one buffer (no allocation per row), then the rows' ranges sorted.
+    let mut encoded = Vec::new();
+    let mut rows: Vec<std::ops::Range<usize>> = Vec::new();
     for batch in batches {
         for row in 0..batch.num_rows() {
-            let mut line = Vec::with_capacity(256);
-            encode_row(batch, row, &mut line)?;
-            rows.push(line);
+            let start = encoded.len();
+            encode_row(batch, row, &mut encoded)?;
+            rows.push(start..encoded.len());
         }
     }
-    rows.sort_unstable();
+    rows.sort_unstable_by(|a, b| encoded[a.clone()].cmp(&encoded[b.clone()]));
     let mut hasher = Sha256::new();
     for row in &rows {
-        hasher.update(row);
+        hasher.update(&encoded[row.clone()]);
     }
     Ok(RowsDigest {
         rows: rows.len() as i64,
@@ -72,13 +76,9 @@ pub fn encode_value(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> Result<
     }
     macro_rules! integer {
         ($type:ty) => {
-            out.extend_from_slice(
-                array
-                    .as_primitive::<$type>()
-                    .value(row)
-                    .to_string()
-                    .as_bytes(),
-            )
+            // Written in place: no string per value.
+            write!(out, "{}", array.as_primitive::<$type>().value(row))
+                .expect("writing to a Vec cannot fail")
         };
     }
     match array.data_type() {
