@@ -117,7 +117,7 @@ pub fn build(
             sections.push(section(db, title, about, sql, empty, from, to)?);
         }
         let head = chain::head(db)?;
-        let signed = chain::checkpoints(db)?.pop();
+        let signed = chain::last_checkpoint(db)?;
         Ok(Report {
             from,
             to,

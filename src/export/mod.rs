@@ -395,10 +395,7 @@ fn read_slice(
              ({finding}); run `trustpath verify --store` and investigate"
         )));
     }
-    let checkpoints = chain::checkpoints(db)?
-        .into_iter()
-        .filter(|c| c.seq >= first && c.seq <= head)
-        .collect();
+    let checkpoints = chain::checkpoints_range(db, Some(first), Some(head))?;
     let lowest_batch = links
         .iter()
         .filter_map(|l| l.batch_id)

@@ -12,13 +12,13 @@
 //!   on the order DuckDB returns them in.
 //! - The digest is the SHA-256 of the sorted rows, concatenated; hex, lower case.
 
+use std::io::Write as _;
+
 use duckdb::arrow::array::{Array, AsArray as _, RecordBatch};
 use duckdb::arrow::datatypes::{
     DataType, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
     UInt64Type,
 };
-use std::io::Write as _;
-
 use sha2::{Digest as _, Sha256};
 
 /// SHA-256 of nothing: the digest of a batch without rows.

@@ -333,8 +333,28 @@ impl StoredLink {
 
 /// Every checkpoint, in `seq` order.
 pub fn checkpoints(db: &Connection) -> Result<Vec<Checkpoint>, StoreError> {
+    checkpoints_range(db, None, None)
+}
+
+/// The newest checkpoint.
+pub fn last_checkpoint(db: &Connection) -> Result<Option<Checkpoint>, StoreError> {
+    let last: Option<i64> = db.query_row("SELECT max(seq) FROM chain_checkpoints", [], |row| {
+        row.get(0)
+    })?;
+    match last {
+        Some(seq) => Ok(checkpoints_range(db, Some(seq), Some(seq))?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// The checkpoints with `from <= seq <= to`, in order.
+pub fn checkpoints_range(
+    db: &Connection,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Result<Vec<Checkpoint>, StoreError> {
     let mut statement = db.prepare(CHECKPOINTS)?;
-    let rows = statement.query_map([], |row| {
+    let rows = statement.query_map(params![from, to], |row| {
         Ok((
             row.get::<_, i64>(0)?,
             row.get::<_, String>(1)?,
@@ -413,32 +433,34 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Loads the head. A store whose batches predate the chain (schema version 4) gets
-    /// them linked now, in commit order, from their rows as stored today.
+    /// Loads the head and when it was last signed.
     pub fn open(
         db: &Connection,
         signer: Option<Signer>,
         every: Duration,
     ) -> Result<Chain, StoreError> {
-        let head = head(db)?;
-        let last_checkpoint = checkpoints(db)?.pop();
-        let signed_seq = last_checkpoint.map(|c| c.seq);
-        let mut chain = Chain {
-            head,
+        Ok(Chain {
+            head: head(db)?,
             signer,
             every,
-            signed_seq,
+            signed_seq: last_checkpoint(db)?.map(|c| c.seq),
             signed_at: Instant::now(),
-        };
-        if chain.head.is_none() {
-            chain.link_earlier_batches(db)?;
-        }
-        Ok(chain)
+        })
     }
 
     /// Links the batches of a store from before the chain (schema version 4), in commit
-    /// order, in one transaction.
-    fn link_earlier_batches(&mut self, db: &Connection) -> Result<(), StoreError> {
+    /// order, in one transaction; `Store::open` calls it while the chain is empty, so
+    /// whichever command opens such a store first links them (the first checkpoint after
+    /// signs them).
+    pub fn link_earlier_batches(db: &Connection) -> Result<(), StoreError> {
+        let mut chain = Chain::open(db, None, Duration::MAX)?;
+        if chain.head.is_some() {
+            return Ok(());
+        }
+        chain.link_earlier(db)
+    }
+
+    fn link_earlier(&mut self, db: &Connection) -> Result<(), StoreError> {
         let mut statement = db.prepare(EARLIER_BATCHES)?;
         let batches: Vec<String> = statement
             .query_map([], |row| row.get(0))?

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use duckdb::{Connection, OptionalExt as _};
+use duckdb::Connection;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -171,9 +171,7 @@ impl Store {
         let db = Connection::open_with_flags(&path, settings)
             .map_err(|source| open_error(&path, source))?;
         migrate::apply(&db, &path)?;
-        // A store from before the chain gets its earlier batches linked now, whichever
-        // command opens it first (no key needed: the first checkpoint signs them).
-        Chain::open(&db, None, std::time::Duration::MAX)?;
+        Chain::link_earlier_batches(&db)?;
         db.execute_batch(MACROS)?;
         Ok(Store {
             path,
@@ -255,14 +253,7 @@ impl Store {
             (None, None) => return Ok(None),
         };
         // Nothing signed with another key would verify with the key reviewers hold.
-        let last: Option<String> = self
-            .db
-            .query_row(
-                "SELECT public_key FROM chain_checkpoints ORDER BY seq DESC LIMIT 1",
-                [],
-                |row| row.get(0),
-            )
-            .optional()?;
+        let last = crate::integrity::chain::last_checkpoint(&self.db)?.map(|c| c.public_key);
         if let Some(last) = last.filter(|last| *last != signer.public().key_id()) {
             return Err(StoreError::Refused(format!(
                 "the store's checkpoints are signed by key {}, but the signing key (store.\
