@@ -215,36 +215,32 @@ pub enum Command {
     },
 }
 
+/// The arguments of a side-by-side bench row (`bench ingest`, `bench nats`).
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Simulated events (fixed seed).
+    #[arg(long, default_value_t = 200_000)]
+    events: usize,
+    /// Rounds of each side, alternating; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Scratch directory. Default: a new one in the system's temp directory.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// File ingest against its baseline: `trustpath ingest`'s path (without detection) and
     /// DuckDB's own read_ndjson + INSERT of the same simulated file into the same table,
     /// alternating, in scratch stores under --dir (removed afterwards).
-    Ingest {
-        #[arg(long, default_value_t = 200_000)]
-        events: usize,
-        #[arg(long, default_value_t = 3)]
-        rounds: usize,
-        /// Scratch directory. Default: a new one in the system's temp directory.
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
+    Ingest(CompareArgs),
     /// NATS end to end against its baseline: events already in a JetStream stream (of the
     /// NATS server of --nats-url), consumed, normalized, committed and acked by trustpath,
     /// and by a bare async-nats pull consumer that only acks.
-    Nats {
-        #[arg(long, default_value_t = 200_000)]
-        events: usize,
-        #[arg(long, default_value_t = 3)]
-        rounds: usize,
-        /// Scratch directory. Default: a new one in the system's temp directory.
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
+    Nats(CompareArgs),
     /// Latency of token trust paths and one-subject 24 h timelines on the store
     /// (store.path; open it directly, so stop a server using it first).
     Reads {
@@ -678,26 +674,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             rounds,
             json,
         }) => bench_reads(&config, samples, rounds, json).await,
-        Command::Bench(BenchCommand::Ingest {
-            events,
-            rounds,
-            dir,
-            json,
-        }) => {
+        Command::Bench(BenchCommand::Ingest(args)) => {
             let chunk = config.ingest.batch_max_events;
-            bench_compare(dir, "ingest", "≥ 1.0", json, |dir| async move {
+            let (events, rounds) = (args.events, args.rounds);
+            bench_compare(args.dir, "ingest", "≥ 1.0", args.json, |dir| async move {
                 crate::bench::ingest(&dir, events, rounds, chunk).await
             })
             .await
         }
-        Command::Bench(BenchCommand::Nats {
-            events,
-            rounds,
-            dir,
-            json,
-        }) => {
+        Command::Bench(BenchCommand::Nats(args)) => {
             let target = "≥ 0.9 and ≥ 100,000 events/s";
-            bench_compare(dir, "nats", target, json, |dir| async move {
+            let (events, rounds) = (args.events, args.rounds);
+            bench_compare(args.dir, "nats", target, args.json, |dir| async move {
                 crate::bench::nats_end_to_end(&config, &dir, events, rounds).await
             })
             .await
