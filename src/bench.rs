@@ -8,6 +8,7 @@ use duckdb::params;
 use serde::Serialize;
 
 use crate::store::connections::TimelineFilter;
+use crate::pipeline::IngestReport;
 use crate::store::{Reader, StoreError};
 
 const SAMPLE_TOKENS: &str = include_str!("../queries/bench/sample_tokens.sql");
@@ -398,6 +399,9 @@ pub struct Comparison {
     pub baseline: Side,
     /// trustpath's events/s over the baseline's.
     pub ratio: f64,
+    /// Where trustpath's median round spent its time, when the row measures it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phases: Option<IngestPhases>,
 }
 
 impl Comparison {
@@ -408,7 +412,13 @@ impl Comparison {
             ratio: trustpath.events_per_s / baseline.events_per_s.max(f64::EPSILON),
             trustpath,
             baseline,
+            phases: None,
         }
+    }
+
+    fn with_phases(mut self, phases: IngestPhases) -> Comparison {
+        self.phases = Some(phases);
+        self
     }
 }
 
@@ -446,12 +456,12 @@ pub async fn ingest_trustpath(
     store: &std::path::Path,
     file: &std::path::Path,
     chunk: usize,
-) -> anyhow::Result<(Duration, i64)> {
+) -> anyhow::Result<(Duration, i64, IngestPhases)> {
     use crate::collect::file::NdjsonReader;
     use crate::config::{CorrelateConfig, StoreConfig};
     use crate::normalize::Normalizer;
     use crate::pipeline::Ingest;
-    use crate::store::{Collector, Store};
+    use crate::store::Store;
     let started = Instant::now();
     let store = Store::open(&StoreConfig {
         path: store.to_owned(),
@@ -461,21 +471,50 @@ pub async fn ingest_trustpath(
     let ingest = Ingest::new(Normalizer::new(64 * 1024), writer);
     let input = tokio::fs::File::open(file).await?;
     let mut reader = NdjsonReader::new(input, file.display().to_string(), "native", 64 * 1024);
-    loop {
-        let records = reader.next_chunk(chunk).await?;
-        if records.is_empty() {
-            break;
-        }
-        let records = records.into_iter().map(|(_, record)| record).collect();
-        ingest.ingest(Collector::File, records).await?;
-    }
+    let mut phases = IngestPhases::default();
+    reader
+        .ingest_all(&ingest, chunk, |_, report| phases.add(&report))
+        .await?;
     drop(ingest);
     tokio::task::spawn_blocking(move || thread.join()).await?;
     let elapsed = started.elapsed();
     let stored: i64 = store
         .connection()?
         .query_row("SELECT count(*) FROM events", [], |row| row.get(0))?;
-    Ok((elapsed, stored))
+    Ok((elapsed, stored, phases))
+}
+
+/// Where one trustpath ingest spent its time, summed over its batches, in seconds.
+/// Normalizing overlaps the previous batch's commit, so the parts add up to more than the
+/// wall time when the pipeline is full.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct IngestPhases {
+    pub batches: usize,
+    /// Parsing, schema validation and normalization (a blocking thread, beside the writer).
+    pub normalize_s: f64,
+    /// The writer: Arrow batch built before the transaction opens.
+    pub stage_s: f64,
+    /// Appending it, merging into `events`, rejected records, the ingest log.
+    pub insert_s: f64,
+    /// Connections and trust paths.
+    pub correlate_s: f64,
+    /// Re-reading the stored rows, hashing them, the chain record.
+    pub chain_s: f64,
+    /// DuckDB's commit (WAL, and its checkpoints when the WAL is due).
+    pub commit_s: f64,
+}
+
+impl IngestPhases {
+    fn add(&mut self, report: &IngestReport) {
+        let phases = &report.commit.phases;
+        self.batches += 1;
+        self.normalize_s += report.normalize.as_secs_f64();
+        self.stage_s += phases.stage.as_secs_f64();
+        self.insert_s += phases.insert.as_secs_f64();
+        self.correlate_s += phases.correlate.as_secs_f64();
+        self.chain_s += phases.chain.as_secs_f64();
+        self.commit_s += phases.commit.as_secs_f64();
+    }
 }
 
 /// The baseline: a store with the same schema, and one `INSERT … SELECT` from
@@ -513,10 +552,11 @@ pub async fn ingest(
     let mut ndjson = lines.join(&b'\n');
     ndjson.push(b'\n');
     std::fs::write(&file, ndjson)?;
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut theirs, mut phases) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds.max(1) {
         let store = dir.join(format!("trustpath-{round}.duckdb"));
-        let (elapsed, stored) = ingest_trustpath(&store, &file, chunk).await?;
+        let (elapsed, stored, spent) = ingest_trustpath(&store, &file, chunk).await?;
+        phases.push((elapsed, spent));
         anyhow::ensure!(
             stored as usize == lines.len(),
             "trustpath stored {stored} of {} events",
@@ -543,7 +583,17 @@ pub async fn ingest(
             &ours,
         ),
         Side::of(lines.len(), "DuckDB read_ndjson + INSERT … SELECT", &theirs),
-    ))
+    )
+    .with_phases(median_round(phases)))
+}
+
+/// The phases of the round whose wall time is the median.
+fn median_round(mut rounds: Vec<(Duration, IngestPhases)>) -> IngestPhases {
+    rounds.sort_by_key(|(elapsed, _)| *elapsed);
+    rounds
+        .get(rounds.len() / 2)
+        .map(|(_, phases)| *phases)
+        .unwrap_or_default()
 }
 
 /// `bench nats`: trustpath consuming a JetStream stream end to end against a bare consumer

@@ -261,6 +261,11 @@ pub struct StoreConfig {
     /// Memory DuckDB may use, in DuckDB's notation (e.g. "1GB"). Empty: DuckDB's default
     /// (80 % of RAM).
     pub memory_limit: String,
+    /// WAL size at which DuckDB checkpoints the store into its file (DuckDB's
+    /// `wal_autocheckpoint`), e.g. "256MB". Larger means fewer, larger checkpoints and a
+    /// longer WAL replay after a crash; DuckDB's own default (16MB) checkpoints every few
+    /// batches and rewrites the connection tables each time.
+    pub wal_autocheckpoint: String,
     /// The Ed25519 private key (PKCS#8 PEM) that signs checkpoints, purges and exports.
     /// Default: `<store.path without extension>.signing-key.pem`, created (mode 0600) when
     /// missing. An in-memory store without a key keeps its chain unsigned.
@@ -276,6 +281,7 @@ impl Default for StoreConfig {
         StoreConfig {
             path: PathBuf::from("./data/trustpath.duckdb"),
             memory_limit: String::new(),
+            wal_autocheckpoint: "256MB".to_owned(),
             signing_key: None,
             checkpoint_every: Duration::from_secs(3600),
         }
@@ -356,7 +362,7 @@ impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
             max_event_bytes: 64 * 1024,
-            batch_max_events: 5_000,
+            batch_max_events: 20_000,
             batch_max_wait: Duration::from_millis(100),
         }
     }
@@ -524,7 +530,7 @@ mod tests {
         );
         assert_eq!(config.nats.ack_wait, Duration::from_secs(60));
         assert_eq!(
-            config.ingest.batch_max_events, 5_000,
+            config.ingest.batch_max_events, 20_000,
             "untouched keys keep their default"
         );
     }

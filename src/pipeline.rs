@@ -3,6 +3,7 @@
 //! record is judged and stored the same way whichever way it came in.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::normalize::{Normalizer, RawRecord};
 use crate::store::{Batch, Collector, CommitReport, StoreError, Writer};
@@ -13,6 +14,8 @@ pub struct IngestReport {
     pub commit: CommitReport,
     /// (position in the input, reason) of each record the normalizer turned away.
     pub rejected: Vec<(usize, String)>,
+    /// Time spent judging and normalizing the records (on a blocking thread).
+    pub normalize: Duration,
 }
 
 /// Normalizer + writer, cheap to clone into every collector.
@@ -37,9 +40,22 @@ impl Ingest {
         collector: Collector,
         records: Vec<RawRecord>,
     ) -> Result<IngestReport, StoreError> {
+        let normalized = self.normalize(collector, records).await?;
+        self.commit(normalized).await
+    }
+
+    /// The first half of [`Ingest::ingest`]: judges and normalizes `records` into one batch,
+    /// on a blocking thread. A caller with more input can normalize its next records while
+    /// the previous batch commits.
+    pub async fn normalize(
+        &self,
+        collector: Collector,
+        records: Vec<RawRecord>,
+    ) -> Result<Normalized, StoreError> {
         let normalizer = Arc::clone(&self.normalizer);
         // Schema validation is CPU work; keep it off the async workers.
-        let (batch, rejected) = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
             let mut batch = Batch::new(collector);
             let mut rejected = Vec::new();
             for (position, record) in records.into_iter().enumerate() {
@@ -51,11 +67,25 @@ impl Ingest {
                     }
                 }
             }
-            (batch, rejected)
+            Normalized {
+                batch,
+                rejected,
+                took: started.elapsed(),
+            }
         })
         .await
-        .map_err(|e| StoreError::Internal(format!("normalizer task failed: {e}")))?;
+        .map_err(|e| StoreError::Internal(format!("normalizer task failed: {e}")))
+    }
 
+    /// The second half of [`Ingest::ingest`]: commits a normalized batch. Returns once it is
+    /// durable.
+    pub async fn commit(&self, normalized: Normalized) -> Result<IngestReport, StoreError> {
+        let Normalized {
+            batch,
+            rejected,
+            took,
+        } = normalized;
+        let collector = batch.collector;
         let commit = self.writer.commit(batch).await;
         if commit.is_err() {
             crate::metrics::batch_failed(collector);
@@ -63,6 +93,14 @@ impl Ingest {
         Ok(IngestReport {
             commit: commit?,
             rejected,
+            normalize: took,
         })
     }
+}
+
+/// Records judged and normalized, not yet committed.
+pub struct Normalized {
+    batch: Batch,
+    rejected: Vec<(usize, String)>,
+    took: Duration,
 }

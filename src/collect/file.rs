@@ -6,6 +6,17 @@ use bytes::Bytes;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 use crate::normalize::RawRecord;
+use crate::pipeline::{Ingest, IngestReport, Normalized};
+use crate::store::{Collector, StoreError};
+
+/// Why a file's ingest stopped. Batches committed before it stand.
+#[derive(Debug, thiserror::Error)]
+pub enum FileIngestError {
+    #[error("cannot read the input: {0}")]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 pub struct NdjsonReader<R> {
     reader: BufReader<R>,
@@ -98,6 +109,43 @@ impl<R: AsyncRead + Unpin> NdjsonReader<R> {
             ));
         }
         Ok(records)
+    }
+
+    /// Reads to the end in chunks of up to `chunk` records and commits each chunk as one
+    /// batch through `ingest`. The next chunk is read and normalized while the previous one
+    /// commits; one commit is in flight at a time, so batches commit in the input's order.
+    /// `committed` gets each chunk's line numbers (by position in the chunk) and report.
+    pub async fn ingest_all(
+        &mut self,
+        ingest: &Ingest,
+        chunk: usize,
+        mut committed: impl FnMut(&[usize], IngestReport),
+    ) -> Result<(), FileIngestError> {
+        let mut pending: Option<(Vec<usize>, Normalized)> = None;
+        loop {
+            let commit = async {
+                match pending.take() {
+                    Some((lines, normalized)) => Some((lines, ingest.commit(normalized).await)),
+                    None => None,
+                }
+            };
+            let next = async {
+                let records = self.next_chunk(chunk).await?;
+                if records.is_empty() {
+                    return Ok::<_, FileIngestError>(None);
+                }
+                let (lines, records): (Vec<usize>, Vec<_>) = records.into_iter().unzip();
+                Ok(Some((lines, ingest.normalize(Collector::File, records).await?)))
+            };
+            let (done, next) = tokio::join!(commit, next);
+            if let Some((lines, report)) = done {
+                committed(&lines, report?);
+            }
+            pending = next?;
+            if pending.is_none() {
+                return Ok(());
+            }
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use duckdb::Connection;
@@ -148,6 +149,34 @@ pub struct CommitReport {
     /// Records of this batch kept in `rejected` (id conflicts included). A record already
     /// kept under the same delivery key with the same bytes is counted but not stored again.
     pub rejected: usize,
+    /// Where the writer's time went (for `trustpath bench` and the debug log).
+    #[serde(skip)]
+    pub phases: CommitPhases,
+}
+
+/// The writer's time for one batch, phase by phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitPhases {
+    /// Building the Arrow batch, before the transaction opens.
+    pub stage: Duration,
+    /// Appending it and merging it into `events`, rejected records and the ingest log.
+    pub insert: Duration,
+    /// Bringing connections and trust paths up to date with the batch.
+    pub correlate: Duration,
+    /// Re-reading the stored rows and appending the chain record.
+    pub chain: Duration,
+    /// DuckDB's commit (its WAL write, and a checkpoint when the WAL is due for one).
+    pub commit: Duration,
+}
+
+impl std::ops::AddAssign for CommitPhases {
+    fn add_assign(&mut self, other: Self) {
+        self.stage += other.stage;
+        self.insert += other.insert;
+        self.correlate += other.correlate;
+        self.chain += other.chain;
+        self.commit += other.commit;
+    }
 }
 
 /// An open store: the path and the connection new connections are cloned from.
@@ -303,6 +332,14 @@ fn settings(config: &StoreConfig) -> Result<duckdb::Config, StoreError> {
         .enable_external_access(false)
         .and_then(|c| c.enable_autoload_extension(false))
         .and_then(|c| c.with("lock_configuration", "true"))?;
+    if !config.wal_autocheckpoint.is_empty() {
+        settings = settings
+            .with("wal_autocheckpoint", &config.wal_autocheckpoint)
+            .map_err(|source| StoreError::Open {
+                path: config.path.clone(),
+                source,
+            })?;
+    }
     if !config.memory_limit.is_empty() {
         settings = settings
             .max_memory(&config.memory_limit)

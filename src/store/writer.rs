@@ -9,12 +9,13 @@
 
 use std::collections::HashMap;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use duckdb::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{Batch, CommitReport, StoreError, arrow, in_transaction};
+use super::{Batch, CommitPhases, CommitReport, StoreError, arrow, in_transaction};
 use crate::config::{CorrelateConfig, RetentionConfig};
 use crate::correlate::maintain;
 use crate::detect::Detector;
@@ -173,22 +174,56 @@ fn commit(
         records = batch.records()
     );
     let _entered = span.enter();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
 
     let batch_id = Uuid::now_v7();
+    let mut clock = Clock::start();
     // Built before the transaction opens so the write lock is held as briefly as possible.
     let staged = arrow::events_batch(&batch.events)?;
-    let (report, link) = in_transaction(db, || {
-        let report = write(db, correlate, &batch, staged, batch_id)?;
-        Ok::<_, StoreError>((report, chain.link_batch(db, batch_id)?))
+    let stage = clock.lap();
+    let (mut report, link, mut phases) = in_transaction(db, || {
+        let mut phases = CommitPhases {
+            stage,
+            ..CommitPhases::default()
+        };
+        let report = write(db, correlate, &batch, staged, batch_id, &mut phases, &mut clock)?;
+        let link = chain.link_batch(db, batch_id)?;
+        phases.chain = clock.lap();
+        Ok::<_, StoreError>((report, link, phases))
     })?;
+    phases.commit = clock.lap();
+    report.phases = phases;
     chain.committed(link);
     crate::metrics::batch_committed(batch.collector, &report, started.elapsed());
+    tracing::debug!(
+        stage_ms = phases.stage.as_millis() as u64,
+        insert_ms = phases.insert.as_millis() as u64,
+        correlate_ms = phases.correlate.as_millis() as u64,
+        chain_ms = phases.chain.as_millis() as u64,
+        commit_ms = phases.commit.as_millis() as u64,
+        "batch committed"
+    );
     if let Err(error) = chain.checkpoint_if_due(db) {
         // The batch stands; the head is signed at the next checkpoint.
         tracing::warn!(%error, "signing the chain head failed");
     }
     Ok(report)
+}
+
+/// Time since the last lap.
+struct Clock(Instant);
+
+impl Clock {
+    fn start() -> Self {
+        Clock(Instant::now())
+    }
+
+    fn lap(&mut self) -> Duration {
+        let now = Instant::now();
+        let took = now - self.0;
+        self.0 = now;
+        took
+    }
 }
 
 fn write(
@@ -197,6 +232,8 @@ fn write(
     batch: &Batch,
     staged: duckdb::arrow::record_batch::RecordBatch,
     batch_id: Uuid,
+    phases: &mut CommitPhases,
+    clock: &mut Clock,
 ) -> Result<CommitReport, StoreError> {
     let batch_id_text = batch_id.to_string();
     let received_at = batch.received_at.to_rfc3339();
@@ -216,9 +253,11 @@ fn write(
         rejected.extend(conflicts(db, batch)?);
     }
     db.execute_batch("DELETE FROM events_staging")?;
+    phases.insert = clock.lap();
     if accepted > 0 {
         maintain::apply(db, correlate, batch_id, batch.received_at)?;
     }
+    phases.correlate = clock.lap();
 
     rejected.extend(batch.rejected.iter().cloned());
     let mut insert = db.prepare_cached(INSERT_REJECTED)?;
@@ -247,6 +286,7 @@ fn write(
         accepted,
         duplicates: repeated - conflicts,
         rejected: rejected.len(),
+        phases: CommitPhases::default(),
     };
     db.execute(
         INSERT_INGEST_LOG,
@@ -260,6 +300,7 @@ fn write(
             report.rejected as i64,
         ],
     )?;
+    phases.insert += clock.lap();
     Ok(report)
 }
 
