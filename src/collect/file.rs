@@ -135,7 +135,10 @@ impl<R: AsyncRead + Unpin> NdjsonReader<R> {
                     return Ok::<_, FileIngestError>(None);
                 }
                 let (lines, records): (Vec<usize>, Vec<_>) = records.into_iter().unzip();
-                Ok(Some((lines, ingest.normalize(Collector::File, records).await?)))
+                Ok(Some((
+                    lines,
+                    ingest.normalize(Collector::File, records).await?,
+                )))
             };
             let (done, next) = tokio::join!(commit, next);
             if let Some((lines, report)) = done {

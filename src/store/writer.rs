@@ -186,7 +186,15 @@ fn commit(
             stage,
             ..CommitPhases::default()
         };
-        let report = write(db, correlate, &batch, staged, batch_id, &mut phases, &mut clock)?;
+        let report = write(
+            db,
+            correlate,
+            &batch,
+            staged,
+            batch_id,
+            &mut phases,
+            &mut clock,
+        )?;
         let link = chain.link_batch(db, batch_id)?;
         phases.chain = clock.lap();
         Ok::<_, StoreError>((report, link, phases))
