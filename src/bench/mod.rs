@@ -1,18 +1,20 @@
 //! `trustpath bench`: latency of the reads investigators wait on, measured on a real
 //! store. Reports percentiles; it asserts nothing (machines differ; compare runs).
 
+pub mod all;
+
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use duckdb::params;
 use serde::Serialize;
 
-use crate::store::connections::TimelineFilter;
 use crate::pipeline::IngestReport;
+use crate::store::connections::TimelineFilter;
 use crate::store::{Reader, StoreError};
 
-const SAMPLE_TOKENS: &str = include_str!("../queries/bench/sample_tokens.sql");
-const SAMPLE_SUBJECTS: &str = include_str!("../queries/bench/sample_subjects.sql");
+const SAMPLE_TOKENS: &str = include_str!("../../queries/bench/sample_tokens.sql");
+const SAMPLE_SUBJECTS: &str = include_str!("../../queries/bench/sample_subjects.sql");
 
 /// Percentiles of one kind of read.
 #[derive(Debug, Clone, Serialize)]
@@ -116,7 +118,7 @@ pub fn reads(reader: &Reader, samples: usize, rounds: usize) -> Result<ReadRepor
     })
 }
 
-const SAMPLE_BATCHES: &str = include_str!("../queries/bench/sample_batches.sql");
+const SAMPLE_BATCHES: &str = include_str!("../../queries/bench/sample_batches.sql");
 
 /// What evaluating the rule pack over one committed batch costs on this store.
 #[derive(Debug, Clone, Serialize)]
@@ -187,6 +189,23 @@ pub struct DetectionLatencyReport {
     pub alerts: usize,
     /// From publishing an alert's last evidence event to receiving the alert on NATS.
     pub latency: Latency,
+}
+
+/// `config` for one detection-latency run: a fresh store at `store`, the API on a loopback
+/// port of its own, and a stream, subjects and consumer of its own, so earlier runs on the
+/// same NATS server do not overlap.
+pub fn detection_config(
+    config: &crate::config::Config,
+    store: std::path::PathBuf,
+) -> crate::config::Config {
+    let mut config = config.clone();
+    config.store.path = store;
+    config.http.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    config.nats.stream = format!("TRUSTPATH_BENCH_{run}");
+    config.nats.subjects = vec![format!("trustpath.bench.{run}.>")];
+    config.nats.consumer = format!("bench-{run}");
+    config
 }
 
 /// Runs trustpath on `config` (its store should be fresh; `nats.url` must be set), publishes
@@ -422,7 +441,7 @@ impl Comparison {
     }
 }
 
-const BASELINE_INGEST: &str = include_str!("../queries/bench/baseline_ingest.sql");
+const BASELINE_INGEST: &str = include_str!("../../queries/bench/baseline_ingest.sql");
 
 /// `events` simulated native events (fixed seed), each one JSON line without its newline.
 pub fn simulated_events(events: usize) -> Vec<Vec<u8>> {

@@ -231,8 +231,46 @@ pub struct CompareArgs {
     json: bool,
 }
 
+/// The sizes of `bench all`.
+#[derive(Debug, Args)]
+pub struct AllArgs {
+    /// The Markdown file to write (rewritten after every row).
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    out: PathBuf,
+    /// Scratch directory. Default: a new one in the system's temp directory.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Events of the file-ingest row.
+    #[arg(long, default_value_t = 200_000)]
+    ingest_events: usize,
+    /// Events of the NATS end-to-end row.
+    #[arg(long, default_value_t = 200_000)]
+    nats_events: usize,
+    /// Rounds of each side-by-side row and of each read sample.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Store sizes the reads are timed at, ascending, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
+    store_events: Vec<usize>,
+    /// Tokens and subjects sampled for the reads.
+    #[arg(long, default_value_t = 200)]
+    samples: usize,
+    /// Publish rates of the detection row, events/s, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "5000,10000")]
+    detect_rates: Vec<f64>,
+    /// How long each detection run publishes, seconds.
+    #[arg(long, default_value_t = 60.0)]
+    detect_seconds: f64,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Every row of BENCHMARKS.md in one run, written to --out: file ingest and NATS end to
+    /// end against their baselines, detection latency, trust path and timeline reads on a
+    /// growing store, and that store's memory and disk. Starts its own nats-server on
+    /// loopback unless --nats-url is given. The defaults are the full sizes (about an hour on
+    /// 2 cores, 20 GB of scratch space).
+    All(AllArgs),
     /// File ingest against its baseline: `trustpath ingest`'s path (without detection) and
     /// DuckDB's own read_ndjson + INSERT of the same simulated file into the same table,
     /// alternating, in scratch stores under --dir (removed afterwards).
@@ -681,6 +719,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             rounds,
             json,
         }) => bench_reads(&config, samples, rounds, json).await,
+        Command::Bench(BenchCommand::All(args)) => bench_all(&config, args).await,
         Command::Bench(BenchCommand::Ingest(args)) => {
             let chunk = config.ingest.batch_max_events;
             let (events, rounds) = (args.events, args.rounds);
@@ -1246,25 +1285,53 @@ async fn bench_rules(config: &Config, batches: usize, as_json: bool) -> anyhow::
     Ok(())
 }
 
-async fn bench_detect(
-    mut config: Config,
-    rate: f64,
-    seconds: f64,
-    seed: u64,
-) -> anyhow::Result<()> {
+async fn bench_detect(config: Config, rate: f64, seconds: f64, seed: u64) -> anyhow::Result<()> {
     let scratch = std::env::temp_dir().join(format!("trustpath-bench-{}", uuid::Uuid::now_v7()));
-    config.store.path = scratch.join("trustpath.duckdb");
-    config.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    // A stream and subjects of its own, so earlier runs on the same server do not overlap.
-    let run = uuid::Uuid::now_v7().simple().to_string();
-    config.nats.stream = format!("TRUSTPATH_BENCH_{run}");
-    config.nats.subjects = vec![format!("trustpath.bench.{run}.>")];
-    config.nats.consumer = format!("bench-{run}");
+    let config = crate::bench::detection_config(&config, scratch.join("trustpath.duckdb"));
     let report = crate::bench::detection_latency(config, rate, seconds, seed).await;
     let _ = std::fs::remove_dir_all(&scratch);
     let report = report?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+async fn bench_all(config: &Config, args: AllArgs) -> anyhow::Result<()> {
+    if !args.store_events.is_sorted() || args.store_events.contains(&0) {
+        bail!("--store-events must be ascending sizes above 0, e.g. 1000000,10000000");
+    }
+    let dir = scratch_dir(args.dir, "all")?;
+    let plan = crate::bench::all::Plan {
+        ingest_events: args.ingest_events,
+        nats_events: args.nats_events,
+        rounds: args.rounds,
+        store_events: args.store_events,
+        samples: args.samples,
+        detect_rates: args.detect_rates,
+        detect_seconds: args.detect_seconds,
+    };
+    let command = std::iter::once("trustpath".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let results = crate::bench::all::run(config, plan, &dir, &args.out, command).await;
+    // The scratch stores are large; they go whatever happened.
+    let _ = std::fs::remove_dir_all(&dir);
+    results?;
+    eprintln!("bench all: wrote {}", args.out.display());
+    Ok(())
+}
+
+/// `dir`, which must be missing or empty, or a new directory in the system's temp directory.
+fn scratch_dir(dir: Option<PathBuf>, what: &str) -> anyhow::Result<PathBuf> {
+    let dir = dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("trustpath-bench-{what}-{}", uuid::Uuid::now_v7()))
+    });
+    if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
+        bail!("{} is not empty; give a new --dir", dir.display());
+    }
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the scratch directory {}", dir.display()))?;
+    Ok(dir)
 }
 
 /// Runs a side-by-side bench in a new scratch directory (`dir`, which must be empty, or
@@ -1279,12 +1346,7 @@ async fn bench_compare<F>(
 where
     F: std::future::Future<Output = anyhow::Result<crate::bench::Comparison>>,
 {
-    let dir = dir.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("trustpath-bench-{what}-{}", uuid::Uuid::now_v7()))
-    });
-    if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
-        bail!("{} is not empty; give a new --dir", dir.display());
-    }
+    let dir = scratch_dir(dir, what)?;
     let report = run(dir.clone()).await;
     // The scratch stores are large; they go whatever happened.
     let _ = std::fs::remove_dir_all(&dir);

@@ -38,10 +38,11 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(rng: ChaCha8Rng, seed: u64) -> Self {
+    /// Event ids are `<id_prefix>-<n>`.
+    pub fn new(rng: ChaCha8Rng, id_prefix: String) -> Self {
         Recorder {
             rng,
-            id_prefix: format!("sim-{seed:x}"),
+            id_prefix,
             next_id: 0,
             events: Vec::new(),
         }

@@ -63,9 +63,23 @@ pub struct LabelFile<'a> {
 }
 
 pub fn generate(options: &Options) -> Simulation {
+    generate_part(options, 0)
+}
+
+/// Part `part` of a long simulation made in pieces that each fit in memory: the same
+/// organisation (the world comes from the seed alone), its own flows (a ChaCha8 stream of
+/// its own) and event ids (`sim-<seed>p<part>-…`). Part 0 is [`generate`]. Give each part
+/// its own `start` so the parts follow one another.
+pub fn generate_part(options: &Options, part: u64) -> Simulation {
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let world = World::generate(&mut rng, options.size);
-    let mut rec = Recorder::new(rng, options.seed);
+    let id_prefix = if part == 0 {
+        format!("sim-{:x}", options.seed)
+    } else {
+        rng.set_stream(part);
+        format!("sim-{:x}p{part}", options.seed)
+    };
+    let mut rec = Recorder::new(rng, id_prefix);
     let mut history = History::default();
     let span_ms = (options.days.max(0.001) * 86_400_000.0) as i64;
 

@@ -42,3 +42,51 @@ fn bench_nats_runs_both_sides_on_the_same_stream() {
     let nats = NatsServer::start();
     side_by_side(&["--nats-url", &nats.url()], "nats", 300);
 }
+
+/// `bench all` at toy sizes: every row runs (with a nats-server of its own), the file has a
+/// section per row with the run's own numbers, and the scratch directory is removed.
+#[test]
+fn bench_all_writes_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, scratch) = (dir.path().join("BENCHMARKS.md"), dir.path().join("scratch"));
+    succeed(
+        trustpath()
+            .args(["bench", "all", "--out"])
+            .arg(&out)
+            .arg("--dir")
+            .arg(&scratch)
+            .args([
+                "--ingest-events",
+                "300",
+                "--nats-events",
+                "300",
+                "--rounds",
+                "1",
+            ])
+            .args(["--store-events", "1500,3000", "--samples", "5"])
+            .args(["--detect-rates", "300", "--detect-seconds", "3"]),
+    );
+    let md = std::fs::read_to_string(&out).unwrap();
+    for section in [
+        "## Summary",
+        "## File ingest",
+        "## NATS end to end",
+        "## Trust path and timeline reads",
+        "## Detection latency",
+        "## Memory and disk",
+    ] {
+        assert!(md.contains(section), "{section} missing:\n{md}");
+    }
+    assert!(!md.contains("not measured in this run"), "{md}");
+    assert!(md.contains("| file ingest, 300 events |"), "{md}");
+    assert!(
+        md.contains("| 3,000 events | 1,500 |"),
+        "the second store step:\n{md}"
+    );
+    assert!(md.contains("| 300 /s |"), "{md}");
+    assert!(
+        md.contains("--store-events 1500,3000"),
+        "the command is recorded:\n{md}"
+    );
+    assert!(!scratch.exists(), "the scratch directory is removed");
+}

@@ -46,6 +46,34 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     assert_ne!(bytes(7), bytes(8));
 }
 
+/// A long simulation in parts: the parts share the organisation (subjects) but not their
+/// flows or event ids, and part 0 is the plain simulation.
+#[test]
+fn parts_share_the_organisation_not_the_events() {
+    let whole = |part| trustpath::simulate::generate_part(&options(7, Vec::new()), part);
+    let (first, second) = (whole(0), whole(1));
+    let ids = |s: &trustpath::simulate::Simulation| -> BTreeSet<String> {
+        s.events.iter().map(|e| e.event.id.clone()).collect()
+    };
+    let subjects = |s: &trustpath::simulate::Simulation| -> BTreeSet<String> {
+        s.events
+            .iter()
+            .filter_map(|e| e.event.subject.clone())
+            .collect()
+    };
+    assert!(
+        ids(&first).is_disjoint(&ids(&second)),
+        "no event id is reused"
+    );
+    assert_eq!(ids(&first), ids(&generate(&options(7, Vec::new()))));
+    let shared = subjects(&first).intersection(&subjects(&second)).count();
+    assert!(
+        shared * 2 > subjects(&first).len(),
+        "the same users: {shared} of {} subjects",
+        subjects(&first).len()
+    );
+}
+
 /// Source clocks differ by up to ±2 s (DOMAIN: slight disorder between sources).
 const SKEW: i64 = 5;
 
