@@ -271,6 +271,10 @@ struct ChildIngest {
 /// bench), so its peak memory is its own: VmHWM, read every 50 ms until it exits.
 async fn ingest_child(store: &Path, file: &Path) -> anyhow::Result<ChildIngest> {
     let exe = std::env::current_exe().context("cannot find the trustpath binary")?;
+    // Its log goes to a file: a pipe nobody reads while it runs would fill and stop it.
+    let log_path = file.with_extension("log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
     let mut child = Command::new(exe)
         .arg("--store-path")
         .arg(store)
@@ -279,7 +283,7 @@ async fn ingest_child(store: &Path, file: &Path) -> anyhow::Result<ChildIngest> 
         .arg(file)
         .env_remove("TRUSTPATH_HTTP_SERVER_URL")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(log)
         .spawn()
         .context("cannot start trustpath ingest")?;
     let started = Instant::now();
@@ -302,12 +306,15 @@ async fn ingest_child(store: &Path, file: &Path) -> anyhow::Result<ChildIngest> 
         };
         let elapsed = started.elapsed();
         if !status.success() {
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
-            }
-            anyhow::bail!("trustpath ingest failed ({status}): {}", stderr.trim());
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            anyhow::bail!(
+                "trustpath ingest failed ({status}); the end of its log:\n{}",
+                tail.join("\n")
+            );
         }
+        let _ = std::fs::remove_file(&log_path);
         Ok(ChildIngest {
             elapsed,
             peak_rss_bytes: peak_kib * 1024,
