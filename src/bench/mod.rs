@@ -247,6 +247,7 @@ pub async fn detection_latency(
         attacks: Attack::ALL.iter().map(|&a| (a, per_attack)).collect(),
     });
 
+    let stream = config.nats.stream.clone();
     let config_subject = config
         .nats
         .subjects
@@ -360,6 +361,9 @@ pub async fn detection_latency(
     receiver.abort();
     shutdown.cancel();
     server.await??;
+    // The stream goes with the run: it also captures the adapters' default subjects, which
+    // the next run's stream could not then claim.
+    js.delete_stream(&stream).await?;
     let latencies = std::mem::take(&mut *latencies.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(DetectionLatencyReport {
         published: events.len(),
