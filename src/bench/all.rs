@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::{Comparison, DetectionLatencyReport, ReadReport};
 use crate::config::{Config, StoreConfig};
-use crate::simulate::{self, world::Size};
+use crate::simulate;
 
 /// How large each row runs. The defaults are the sizes issue #8 asks for.
 #[derive(Debug, Clone, Serialize)]
@@ -234,11 +234,7 @@ fn write_parts(file: &Path, from: usize, to: usize) -> anyhow::Result<usize> {
                 seed: STORE_SEED,
                 // About 15 events per approval chain; a few more chains than needed.
                 flows: PART_EVENTS / 14 + 10,
-                size: Size {
-                    users: 2_000,
-                    clients: 60,
-                    resources: 10,
-                },
+                size: super::ORGANISATION,
                 start: base
                     + chrono::Duration::milliseconds((part as f64 * days * 86_400_000.0) as i64),
                 days,
@@ -392,7 +388,7 @@ pub fn render(results: &Results) -> String {
          | command | `{}` |\n\
          | trustpath | {} ({} build) |\n\
          | machine | {} cores, {:.1} GiB memory, {}, Linux {} |\n\
-         | data | the simulator with fixed seeds: 11 (side-by-side rows), {STORE_SEED} (stores), {DETECT_SEED} (detection); 2,000 users, 60 clients, 10 resources |\n",
+         | data | the simulator with fixed seeds: 11 (side-by-side rows), {STORE_SEED} (stores), {DETECT_SEED} (detection); {} users, {} clients, {} resources |\n",
         r.started.format("%Y-%m-%d %H:%M UTC"),
         r.command,
         r.version,
@@ -401,6 +397,9 @@ pub fn render(results: &Results) -> String {
         m.memory_bytes as f64 / (1024.0 * MIB),
         m.cpu,
         m.kernel,
+        thousands(super::ORGANISATION.users as f64),
+        super::ORGANISATION.clients,
+        super::ORGANISATION.resources,
     );
 
     let _ = writeln!(

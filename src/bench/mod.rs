@@ -13,6 +13,13 @@ use crate::pipeline::IngestReport;
 use crate::store::connections::TimelineFilter;
 use crate::store::{Reader, StoreError};
 
+/// The simulated organisation every bench runs on: 2,000 users, 60 clients, 10 resources.
+pub const ORGANISATION: crate::simulate::world::Size = crate::simulate::world::Size {
+    users: 2_000,
+    clients: 60,
+    resources: 10,
+};
+
 const SAMPLE_TOKENS: &str = include_str!("../../queries/bench/sample_tokens.sql");
 const SAMPLE_SUBJECTS: &str = include_str!("../../queries/bench/sample_subjects.sql");
 
@@ -237,11 +244,7 @@ pub async fn detection_latency(
     let simulation = simulate::generate(&simulate::Options {
         seed,
         flows,
-        size: simulate::world::Size {
-            users: 2_000,
-            clients: 60,
-            resources: 10,
-        },
+        size: ORGANISATION,
         start: "2026-11-01T00:00:00Z".parse()?,
         days: (seconds / 3_600.0).max(2.0),
         attacks: Attack::ALL.iter().map(|&a| (a, per_attack)).collect(),
@@ -449,16 +452,12 @@ const BASELINE_INGEST: &str = include_str!("../../queries/bench/baseline_ingest.
 
 /// `events` simulated native events (fixed seed), each one JSON line without its newline.
 pub fn simulated_events(events: usize) -> Vec<Vec<u8>> {
-    use crate::simulate::{self, Options, world::Size};
+    use crate::simulate::{self, Options};
     // About 15 events per approval chain; generate enough and keep the first `events`.
     let simulation = simulate::generate(&Options {
         seed: 11,
         flows: events / 12 + 10,
-        size: Size {
-            users: 2_000,
-            clients: 60,
-            resources: 10,
-        },
+        size: ORGANISATION,
         start: DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
             .expect("a valid time")
             .with_timezone(&Utc),
