@@ -84,7 +84,10 @@ fn bench_all_writes_every_row() {
         "the second store step:\n{md}"
     );
     for rate in ["| 300 /s |", "| 400 /s |"] {
-        assert!(md.contains(rate), "two detection runs on one NATS server:\n{md}");
+        assert!(
+            md.contains(rate),
+            "two detection runs on one NATS server:\n{md}"
+        );
     }
     assert!(
         md.contains("--store-events 1500,3000"),
