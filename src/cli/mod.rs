@@ -268,8 +268,8 @@ pub enum BenchCommand {
     /// Every row of BENCHMARKS.md in one run, written to --out: file ingest and NATS end to
     /// end against their baselines, detection latency, trust path and timeline reads on a
     /// growing store, and that store's memory and disk. Starts its own nats-server on
-    /// loopback unless --nats-url is given. The defaults are the full sizes (about an hour on
-    /// 2 cores, 20 GB of scratch space).
+    /// loopback unless --nats-url is given. The defaults are the full sizes (35 minutes and
+    /// 15 GB of scratch space on 2 cores).
     All(AllArgs),
     /// File ingest against its baseline: `trustpath ingest`'s path (without detection) and
     /// DuckDB's own read_ndjson + INSERT of the same simulated file into the same table,
