@@ -27,6 +27,9 @@ pub struct Plan {
     /// Store sizes the reads are timed at, ascending; the store grows from one to the
     /// next, and the largest is the memory-and-disk row.
     pub store_events: Vec<usize>,
+    /// The store is built from simulations of at most this many events each, so memory
+    /// stays bounded whatever the store's size.
+    pub part_events: usize,
     /// Tokens and subjects sampled for the reads.
     pub samples: usize,
     /// Steady publish rates of the detection row, events/s.
@@ -101,9 +104,6 @@ const STORE_SEED: u64 = 13;
 const DETECT_SEED: u64 = 7;
 /// Simulated events per day in the stores: the density of a 2,000-user organisation.
 const EVENTS_PER_DAY: f64 = 170_000.0;
-/// The store is built from simulations of at most this many events each, so memory stays
-/// bounded whatever the store size.
-const PART_EVENTS: usize = 1_000_000;
 
 /// Runs every row under the scratch directory `dir`, rewriting `out` after each. Uses the
 /// NATS server of `config.nats.url`, or starts a `nats-server` of its own on loopback.
@@ -176,7 +176,7 @@ pub async fn run(
     for &size in &plan.store_events {
         progress(&format!("store of {size} events: simulate, ingest, read"));
         let file = dir.join(format!("store-{size}.ndjson"));
-        let written = write_parts(&file, built, size)?;
+        let written = write_parts(&file, built, size, plan.part_events)?;
         let ingested = ingest_child(&store, &file).await?;
         let _ = std::fs::remove_file(&file);
         built = size;
@@ -215,9 +215,9 @@ fn progress(what: &str) {
 }
 
 /// Appends the simulated events from `from` up to `to` (counted from the start of the
-/// whole simulation) to a new NDJSON `file`, one part of at most [`PART_EVENTS`] at a time.
+/// whole simulation) to a new NDJSON `file`, one part of `part_events` at a time.
 /// Returns how many it wrote.
-fn write_parts(file: &Path, from: usize, to: usize) -> anyhow::Result<usize> {
+fn write_parts(file: &Path, from: usize, to: usize, part_events: usize) -> anyhow::Result<usize> {
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(file).with_context(|| format!("cannot create {}", file.display()))?,
     );
@@ -225,15 +225,15 @@ fn write_parts(file: &Path, from: usize, to: usize) -> anyhow::Result<usize> {
     let mut written = 0;
     let mut position = from;
     while position < to {
-        let part = position / PART_EVENTS;
-        let part_start = part * PART_EVENTS;
-        let part_end = (part_start + PART_EVENTS).min(to);
-        let days = PART_EVENTS as f64 / EVENTS_PER_DAY;
+        let part = position / part_events;
+        let part_start = part * part_events;
+        let part_end = (part_start + part_events).min(to);
+        let days = part_events as f64 / EVENTS_PER_DAY;
         let simulation = simulate::generate_part(
             &simulate::Options {
                 seed: STORE_SEED,
                 // About 15 events per approval chain; a few more chains than needed.
-                flows: PART_EVENTS / 14 + 10,
+                flows: part_events / 14 + 10,
                 size: super::ORGANISATION,
                 start: base
                     + chrono::Duration::milliseconds((part as f64 * days * 86_400_000.0) as i64),
@@ -563,7 +563,7 @@ pub fn render(results: &Results) -> String {
              warm up and then {} times, through the `Reader` calls the API answers from.\n\n\
              | store | connections | read | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|---|",
             thousands(EVENTS_PER_DAY),
-            thousands(PART_EVENTS as f64),
+            thousands(r.plan.part_events as f64),
             r.plan.samples,
             r.plan.samples,
             r.plan.rounds

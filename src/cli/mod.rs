@@ -252,6 +252,9 @@ pub struct AllArgs {
     /// Store sizes the reads are timed at, ascending, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
     store_events: Vec<usize>,
+    /// Simulated events per part the store is built from (memory stays bounded by a part).
+    #[arg(long, default_value_t = 1_000_000)]
+    part_events: usize,
     /// Tokens and subjects sampled for the reads.
     #[arg(long, default_value_t = 200)]
     samples: usize,
@@ -1299,12 +1302,16 @@ async fn bench_all(config: &Config, args: AllArgs) -> anyhow::Result<()> {
     if !args.store_events.is_sorted() || args.store_events.contains(&0) {
         bail!("--store-events must be ascending sizes above 0, e.g. 1000000,10000000");
     }
+    if args.part_events == 0 {
+        bail!("--part-events must be above 0, e.g. 1000000");
+    }
     let dir = scratch_dir(args.dir, "all")?;
     let plan = crate::bench::all::Plan {
         ingest_events: args.ingest_events,
         nats_events: args.nats_events,
         rounds: args.rounds,
         store_events: args.store_events,
+        part_events: args.part_events,
         samples: args.samples,
         detect_rates: args.detect_rates,
         detect_seconds: args.detect_seconds,

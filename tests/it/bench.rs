@@ -63,7 +63,14 @@ fn bench_all_writes_every_row() {
                 "--rounds",
                 "1",
             ])
-            .args(["--store-events", "1500,3000", "--samples", "5"])
+            .args([
+                "--store-events",
+                "1500,3000",
+                "--part-events",
+                "1000",
+                "--samples",
+                "5",
+            ])
             .args(["--detect-rates", "300,400", "--detect-seconds", "3"]),
     );
     let md = std::fs::read_to_string(&out).unwrap();
@@ -79,6 +86,8 @@ fn bench_all_writes_every_row() {
     }
     assert!(!md.contains("not measured in this run"), "{md}");
     assert!(md.contains("| file ingest, 300 events |"), "{md}");
+    // Parts of 1,000 events: the second step starts inside the second part and ends in the
+    // third, so its 1,500 events are stored only if no part reuses another's event ids.
     assert!(
         md.contains("| 3,000 events | 1,500 |"),
         "the second store step:\n{md}"
