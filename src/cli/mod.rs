@@ -1305,6 +1305,13 @@ async fn bench_all(config: &Config, args: AllArgs) -> anyhow::Result<()> {
     if args.part_events == 0 {
         bail!("--part-events must be above 0, e.g. 1000000");
     }
+    if args
+        .detect_rates
+        .iter()
+        .any(|rate| !rate.is_finite() || *rate <= 0.0)
+    {
+        bail!("--detect-rates must be events per second above 0, e.g. 5000,10000");
+    }
     let dir = scratch_dir(args.dir, "all")?;
     let plan = crate::bench::all::Plan {
         ingest_events: args.ingest_events,

@@ -169,16 +169,6 @@ pub struct CommitPhases {
     pub commit: Duration,
 }
 
-impl std::ops::AddAssign for CommitPhases {
-    fn add_assign(&mut self, other: Self) {
-        self.stage += other.stage;
-        self.insert += other.insert;
-        self.correlate += other.correlate;
-        self.chain += other.chain;
-        self.commit += other.commit;
-    }
-}
-
 /// An open store: the path and the connection new connections are cloned from.
 pub struct Store {
     path: PathBuf,

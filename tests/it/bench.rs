@@ -104,3 +104,37 @@ fn bench_all_writes_every_row() {
     );
     assert!(!scratch.exists(), "the scratch directory is removed");
 }
+
+/// Sizes `bench all` cannot run with are refused before any work, saying which flag and
+/// what it takes, and the file it would write is left alone.
+#[test]
+fn bench_all_refuses_sizes_it_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("BENCHMARKS.md");
+    for (flag, value, says) in [
+        (
+            "--store-events",
+            "3000,1500",
+            "--store-events must be ascending",
+        ),
+        ("--part-events", "0", "--part-events must be above 0"),
+        (
+            "--detect-rates",
+            "0",
+            "--detect-rates must be events per second above 0",
+        ),
+    ] {
+        let output = trustpath()
+            .args(["bench", "all", "--out"])
+            .arg(&out)
+            .args([flag, value])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && stderr.contains(says),
+            "{flag} {value}: {stderr}"
+        );
+        assert!(!out.exists(), "nothing is written for {flag} {value}");
+    }
+}
