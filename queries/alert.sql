@@ -2,9 +2,13 @@
 -- description: One alert with its current status, its lifecycle, its hits and deliveries.
 -- params:
 --   $1  alert_id  VARCHAR
+WITH current AS (
+    -- Joined once: `alert_document` refers to its status four times (see
+    -- queries/timeline_alerts.sql).
+    SELECT arg_max(s, s.changed_at) AS status FROM alert_status s WHERE s.alert_id = $1
+)
 SELECT json_object(
-    'alert', alert_document(a, (SELECT arg_max(s, s.changed_at) FROM alert_status s
-                                WHERE s.alert_id = a.alert_id)),
+    'alert', alert_document(a, c.status),
     'history', (SELECT coalesce(list(json_object(
                     'status', s.status, 'by', s.actor, 'note', s.note,
                     'at', strftime(s.changed_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ')) ORDER BY s.changed_at), [])
@@ -23,4 +27,5 @@ SELECT json_object(
                    FROM alert_deliveries d WHERE d.alert_id = a.alert_id)
 )::VARCHAR
 FROM alerts a
+LEFT JOIN current c ON true
 WHERE a.alert_id = $1;

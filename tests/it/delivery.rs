@@ -66,6 +66,50 @@ async fn a_reused_id_with_other_content_is_rejected_not_overwritten() {
     app.stop().await;
 }
 
+/// Copies of one id within a batch: the first is stored, an identical later copy is a
+/// duplicate, a different one is rejected; a later copy is judged against what the id
+/// holds, so copies of a rejected forgery are rejected too.
+#[tokio::test]
+async fn copies_of_an_id_within_one_batch_are_judged_against_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::start(test_config(dir.path())).await;
+    let original = crate::event("in-batch");
+    let forged = original.replace("bob@example.com", "mallory@example.com");
+    let counts = |answer: &serde_json::Value| {
+        ["accepted", "duplicates", "rejected"].map(|k| answer[k].as_u64().unwrap())
+    };
+
+    let (status, answer) = app
+        .post("/v1/events", format!("{original}\n{forged}\n{original}\n"))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(counts(&answer), [1, 1, 1], "{answer}");
+    let (_, page) = app.get("/v1/events").await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 1);
+    assert_eq!(page["events"][0]["subject"], "bob@example.com");
+
+    // Now the id is stored: a forgery and its copy are both rejected, the original is a
+    // duplicate.
+    let (_, answer) = app
+        .post("/v1/events", format!("{forged}\n{forged}\n{original}\n"))
+        .await;
+    assert_eq!(counts(&answer), [0, 1, 2], "{answer}");
+    let (_, rejected) = app.get("/v1/rejected").await;
+    let rejected = rejected["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 3, "{rejected:?}");
+    for row in rejected {
+        assert!(row["raw"].as_str().unwrap().contains("mallory"), "{row}");
+        assert!(
+            row["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("event id `in-batch` is already stored with different content"),
+            "{row}"
+        );
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_redelivered_bad_message_is_kept_once() {
     let dir = tempfile::tempdir().unwrap();

@@ -451,3 +451,103 @@ async fn a_store_from_before_connections_is_correlated_at_start() {
     assert_eq!(correlation(&app).await, correlated);
     app.stop().await;
 }
+
+/// A timeline holds every event that matches its key, each once. An event in a connection
+/// sits in that connection's group, with every event of that connection in the window; the
+/// others (unattached, or kinds that are never members) sit in the group without one.
+#[tokio::test]
+async fn timelines_hold_the_key_events_and_their_whole_connections() {
+    let simulation = simulation();
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::start(test_config(dir.path())).await;
+    ingest(&app, ndjson(&simulation.events)).await;
+    let (from, to) = ("2026-11-01T00:00:00Z", "2026-11-04T00:00:00Z");
+
+    // A few keys of each kind, and the events each matches (from the simulation itself).
+    type Matches = fn(&WireEvent, &str) -> bool;
+    let keys: [(&str, Matches, fn(&WireEvent) -> Option<&str>); 4] = [
+        ("subject", |e, k| e.subject.as_deref() == Some(k), |e| e.subject.as_deref()),
+        ("client_id", |e, k| e.client.id.as_deref() == Some(k), |e| e.client.id.as_deref()),
+        ("ip", |e, k| e.network.ip.as_deref() == Some(k), |e| e.network.ip.as_deref()),
+        (
+            "token_id",
+            |e, k| {
+                [&e.token.id, &e.token.parent_id, &e.token.refresh_token_id]
+                    .iter()
+                    .any(|t| t.as_deref() == Some(k))
+            },
+            |e| e.token.id.as_deref(),
+        ),
+    ];
+    let mut members_checked = 0;
+    let mut loose_checked = 0;
+    for (name, matches, key_of) in keys {
+        let values: BTreeSet<&str> = simulation
+            .events
+            .iter()
+            .filter_map(|e| key_of(&e.event))
+            .collect();
+        for value in values.iter().step_by(values.len() / 3 + 1) {
+            let expected: BTreeSet<&str> = simulation
+                .events
+                .iter()
+                .filter(|e| matches(&e.event, value))
+                .map(|e| e.event.id.as_str())
+                .collect();
+            let key = url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+            let (status, timeline) = app
+                .get(&format!("/v1/timeline?{name}={key}&from={from}&to={to}"))
+                .await;
+            assert_eq!(status, 200, "{timeline}");
+            assert_eq!(timeline["truncated"], false, "{name}={value}");
+
+            let mut shown: Vec<&str> = Vec::new();
+            for group in timeline["groups"].as_array().unwrap() {
+                let ids: Vec<&str> = group["entries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|e| e["event"]["event_id"].as_str())
+                    .collect();
+                shown.extend(&ids);
+                match group["connection"]["connection_id"].as_str() {
+                    Some(connection_id) => {
+                        let (status, detail) =
+                            app.get(&format!("/v1/connections/{connection_id}")).await;
+                        assert_eq!(status, 200, "{detail}");
+                        let all: BTreeSet<&str> = detail["events"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|e| e["event"]["event_id"].as_str().unwrap())
+                            .collect();
+                        let ids: BTreeSet<&str> = ids.into_iter().collect();
+                        assert_eq!(ids, all, "{name}={value}: connection {connection_id}");
+                        assert!(
+                            ids.iter().any(|id| expected.contains(id)),
+                            "{name}={value}: connection {connection_id} holds no matching event"
+                        );
+                        members_checked += 1;
+                    }
+                    None => {
+                        for id in &ids {
+                            assert!(expected.contains(id), "{name}={value}: {id} does not match");
+                        }
+                        loose_checked += ids.len();
+                    }
+                }
+            }
+            let unique: BTreeSet<&str> = shown.iter().copied().collect();
+            assert_eq!(unique.len(), shown.len(), "{name}={value}: an event shown twice");
+            assert!(
+                expected.is_subset(&unique),
+                "{name}={value}: missing {:?}",
+                expected.difference(&unique).collect::<Vec<_>>()
+            );
+        }
+    }
+    // Both kinds of group were exercised.
+    assert!(members_checked > 10, "{members_checked} connection groups");
+    assert!(loose_checked > 0, "no event outside a connection");
+    app.stop().await;
+}
