@@ -2,11 +2,6 @@
 -- description: One alert with its current status, its lifecycle, its hits and deliveries.
 -- params:
 --   $1  alert_id  VARCHAR
-WITH current AS (
-    -- Joined once: `alert_document` refers to its status four times (see
-    -- queries/timeline_alerts.sql).
-    SELECT arg_max(s, s.changed_at) AS status FROM alert_status s WHERE s.alert_id = $1
-)
 SELECT json_object(
     'alert', alert_document(a, c.status),
     'history', (SELECT coalesce(list(json_object(
@@ -27,5 +22,5 @@ SELECT json_object(
                    FROM alert_deliveries d WHERE d.alert_id = a.alert_id)
 )::VARCHAR
 FROM alerts a
-LEFT JOIN current c ON true
+LEFT JOIN alert_current_status() c USING (alert_id)
 WHERE a.alert_id = $1;

@@ -11,12 +11,9 @@
 --   $8  cursor_time_us  BIGINT       last_seen of the previous page's last alert
 --   $9  cursor_id       VARCHAR      its alert id
 --   $10 limit           BIGINT
-WITH current AS (
-    SELECT alert_id, arg_max(s, s.changed_at) AS status FROM alert_status s GROUP BY alert_id
-)
 SELECT epoch_us(a.last_seen), a.alert_id, alert_document(a, c.status)::VARCHAR
 FROM alerts a
-JOIN current c USING (alert_id)
+JOIN alert_current_status() c USING (alert_id)
 WHERE ($1::TIMESTAMPTZ IS NULL OR a.last_seen >= $1::TIMESTAMPTZ)
   AND ($2::TIMESTAMPTZ IS NULL OR a.first_seen < $2::TIMESTAMPTZ)
   AND ($3::VARCHAR IS NULL OR a.rule_id = $3)

@@ -11,9 +11,9 @@
 --   $6  ip         VARCHAR
 --   $7  token_id   VARCHAR      access, parent or refresh token id
 --   $8  limit      BIGINT
--- Shape (measured on a 1 M-event store: 41 -> 34 ms p50): `events` is scanned once and
--- `connection_members` twice, each for the window only. The two small CTEs are
--- materialized so their readers do not scan the tables again.
+-- Shape: `events` is scanned once and `connection_members` twice, each for the window
+-- only (see docs/benchmark-notes.md). The two small CTEs are materialized so that their
+-- readers do not scan the tables again.
 --
 -- The events matching the key, with the columns a page row needs.
 WITH direct AS MATERIALIZED (

@@ -839,6 +839,21 @@ fn the_review_report_shows_drift_violations_and_how_alerts_were_resolved() {
         "{resolved}"
     );
 
+    // An export's alerts carry the same current status.
+    let export = fixture.export("export", FROM, TO, &["--format", "csv"]);
+    let db = duckdb::Connection::open_in_memory().unwrap();
+    let status: String = db
+        .query_row(
+            &format!(
+                "SELECT status FROM read_csv('{}/alerts.csv', header = true) WHERE alert_id = ?",
+                export.display()
+            ),
+            [alert["alert_id"].as_str().unwrap()],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(status, "resolved");
+
     let html_path = fixture.path("report.html");
     succeed(
         fixture

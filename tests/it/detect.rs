@@ -292,6 +292,9 @@ async fn alerts_reach_nats_and_webhooks_and_move_through_their_lifecycle() {
         .collect();
     assert_eq!(alerts.len(), 1, "{timeline}");
     assert_eq!(alerts[0]["alert"]["alert_id"], id);
+    // With its current status: the latest of its lifecycle.
+    assert_eq!(alerts[0]["alert"]["status"], "resolved", "{timeline}");
+    assert_eq!(alerts[0]["alert"]["status_by"], "bob");
     app.stop().await;
 }
 
