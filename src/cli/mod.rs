@@ -8,7 +8,7 @@
 
 use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -194,6 +194,15 @@ pub enum Command {
         /// stopped cleanly has its head signed; a crash leaves the newest unsigned).
         #[arg(long, requires = "store")]
         require_signed_head: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrite the store into a new file: current storage format, no space left by earlier
+    /// checkpoints. Stop trustpath first; then move the new file (and its key) into place.
+    Compact {
+        /// The new store file (must not exist).
+        #[arg(long)]
+        out: PathBuf,
         #[arg(long)]
         json: bool,
     },
@@ -776,9 +785,41 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             (false, true) => bail!("say what to verify: --store, or export directories"),
         },
+        Command::Compact { out, json } => compact(&config, &out, json),
         Command::Purge { json } => compliance::purge(&config, json).await,
         Command::Demo { store, rate, seed } => demo(config, store, rate, seed).await,
     }
+}
+
+fn compact(config: &Config, out: &Path, as_json: bool) -> anyhow::Result<()> {
+    let c = crate::store::compact::compact(&config.store, out)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&c)?);
+        return Ok(());
+    }
+    let per_event = |bytes: u64| bytes as f64 / c.events.max(1) as f64;
+    println!(
+        "compacted {} ({} events, {:.0} bytes/event) into {} ({:.0} bytes/event)",
+        c.store.display(),
+        c.events,
+        per_event(c.bytes_before),
+        c.out.display(),
+        per_event(c.bytes_after)
+    );
+    match &c.signing_key {
+        Some(key) => println!(
+            "its signing key is copied to {}; to use the new file, stop trustpath and move \
+             both into place (the key to {})",
+            key.display(),
+            config
+                .store
+                .signing_key_path()
+                .expect("a file store")
+                .display()
+        ),
+        None => println!("to use the new file, stop trustpath and move it into place"),
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

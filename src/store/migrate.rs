@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "chain",
         include_str!("../../queries/migrations/0005_chain.sql"),
     ),
+    (
+        6,
+        "compressed_trust_paths",
+        include_str!("../../queries/migrations/0006_compressed_trust_paths.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -12,6 +12,7 @@
 
 pub mod alerts;
 pub mod arrow;
+pub mod compact;
 pub mod connections;
 pub mod migrate;
 pub mod named;
@@ -93,6 +94,11 @@ pub enum StoreError {
     DetectorStopped,
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Which collector a batch came through; recorded in `ingest_log`.
@@ -226,9 +232,9 @@ impl Store {
         }
         if found < known {
             return Err(StoreError::Refused(format!(
-                "the store {} has schema version {found}, from before this trustpath's chain; \
-                 start trustpath on it once (serve, or ingest) so it is migrated and its \
-                 earlier batches are linked, then verify",
+                "the store {} has schema version {found}, older than this trustpath's \
+                 ({known}); start trustpath on it once (serve, or ingest) so it is migrated \
+                 (and batches from before the chain are linked), then verify",
                 path.display()
             )));
         }
@@ -314,6 +320,9 @@ impl Store {
     }
 }
 
+/// The DuckDB storage format of files trustpath creates.
+pub const STORAGE_VERSION: &str = "v1.5.0";
+
 /// The instance settings every open uses. Nothing trustpath runs in SQL reads or writes
 /// other files or the network, and analysts' queries (see `sandbox`) must not either: the
 /// instance is opened with external access off and its configuration locked.
@@ -321,6 +330,10 @@ fn settings(config: &StoreConfig) -> Result<duckdb::Config, StoreError> {
     let mut settings = duckdb::Config::default()
         .enable_external_access(false)
         .and_then(|c| c.enable_autoload_extension(false))
+        // New files in DuckDB's current storage format, which can compress long strings
+        // (trust paths) with zstd; the v1.0 format DuckDB writes by default cannot. An
+        // existing file keeps the format it was created with (`trustpath compact` rewrites it).
+        .and_then(|c| c.with("storage_compatibility_version", STORAGE_VERSION))
         .and_then(|c| c.with("lock_configuration", "true"))?;
     if !config.wal_autocheckpoint.is_empty() {
         settings = settings

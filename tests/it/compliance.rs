@@ -877,7 +877,7 @@ fn a_store_from_before_the_chain_gets_its_batches_linked_at_first_start() {
     let (_, before) = fixture.verify(&[]);
     // Back to schema 4: no chain at all.
     fixture.sql(
-        "DROP TABLE chain; DROP TABLE chain_checkpoints; DELETE FROM schema_migrations WHERE version = 5;",
+        "DROP TABLE chain; DROP TABLE chain_checkpoints; DELETE FROM schema_migrations WHERE version >= 5;",
     );
     // Whichever command opens it first links the earlier batches (here: report).
     succeed(
@@ -899,4 +899,103 @@ fn a_store_from_before_the_chain_gets_its_batches_linked_at_first_start() {
     );
     assert!(after["events"].as_i64().unwrap() > before["events"].as_i64().unwrap());
     assert_eq!(after["rejected"], 2, "one rejected line from each ingest");
+}
+
+/// `(storage version, compression of connections.trust_path)` of a closed store file.
+fn storage_of(store: &Path) -> (String, String) {
+    let db = duckdb::Connection::open(store).unwrap();
+    db.query_row(
+        "SELECT (SELECT tags['storage_version'] FROM duckdb_databases() \
+                 WHERE database_name = current_database()), \
+                (SELECT string_agg(DISTINCT compression) FROM pragma_storage_info('connections') \
+                 WHERE column_name = 'trust_path' AND segment_type <> 'VALIDITY')",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .unwrap()
+}
+
+/// Every table's row count and an order-independent hash of its rows.
+fn contents(store: &Path) -> Vec<(String, i64, i64)> {
+    let db = duckdb::Connection::open(store).unwrap();
+    let tables: Vec<String> = db
+        .prepare("SELECT table_name FROM duckdb_tables() ORDER BY 1")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    tables
+        .into_iter()
+        .map(|table| {
+            let (rows, hash) = db
+                .query_row(
+                    &format!("SELECT count(*), coalesce(sum(hash(t) % 1000003), 0) FROM {table} t"),
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .unwrap();
+            (table, rows, hash)
+        })
+        .collect()
+}
+
+#[test]
+fn compact_rewrites_an_old_format_store_row_for_row_and_it_still_verifies() {
+    // A new store is written in the current format, its trust paths compressed.
+    let fresh = Fixture::new();
+    let (version, compression) = storage_of(&fresh.store);
+    assert!(version.starts_with("v1.5"), "{version}");
+    assert_eq!(compression, "ZSTD");
+
+    // A store created before trustpath chose the format (DuckDB's v1.0 default).
+    let old = Fixture {
+        dir: tempfile::tempdir().unwrap(),
+        store: PathBuf::new(),
+    };
+    let old = Fixture {
+        store: old.path("trustpath.duckdb"),
+        ..old
+    };
+    duckdb::Connection::open(&old.store).unwrap();
+    let events = old.simulate("sim.ndjson", 3);
+    old.ingest(&events);
+    let (version, compression) = storage_of(&old.store);
+    assert!(version.starts_with("v1.0"), "{version}");
+    assert_eq!(compression, "Uncompressed");
+
+    let out = old.path("compacted.duckdb");
+    let said = succeed(old.command().args(["compact", "--json", "--out"]).arg(&out));
+    let said: Value = serde_json::from_str(&said).unwrap();
+    assert!(said["events"].as_i64().unwrap() > 100, "{said:#}");
+    let (version, compression) = storage_of(&out);
+    assert!(version.starts_with("v1.5"), "{version}");
+    assert_eq!(compression, "ZSTD");
+    assert_eq!(contents(&out), contents(&old.store));
+
+    // The key came along, so the copy verifies as the original did.
+    assert_eq!(
+        said["signing_key"].as_str().map(PathBuf::from),
+        Some(old.path("compacted.signing-key.pem"))
+    );
+    let compacted = Fixture {
+        dir: old.dir,
+        store: out,
+    };
+    let (holds, report) = compacted.verify(&["--require-signed-head"]);
+    assert!(holds, "{report:#}");
+    assert_eq!(report["events"], said["events"], "{report:#}");
+
+    // An existing file is never overwritten.
+    let again = compacted
+        .command()
+        .args(["compact", "--out"])
+        .arg(&compacted.store)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && stderr.contains("exists"),
+        "{stderr}"
+    );
 }
