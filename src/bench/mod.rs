@@ -551,7 +551,10 @@ pub fn ingest_baseline(
         path: store.to_owned(),
         ..StoreConfig::default()
     })?);
-    let db = duckdb::Connection::open(store)?;
+    // The same memory limit as trustpath's side.
+    let memory = StoreConfig::default().memory_limit;
+    let db =
+        duckdb::Connection::open_with_flags(store, duckdb::Config::default().max_memory(&memory)?)?;
     let started = Instant::now();
     db.execute(BASELINE_INGEST, params![file.display().to_string()])?;
     db.execute_batch("CHECKPOINT")?;

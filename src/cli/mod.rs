@@ -808,7 +808,7 @@ fn compact(config: &Config, out: &Path, as_json: bool) -> anyhow::Result<()> {
     );
     match &c.signing_key {
         Some(key) => println!(
-            "its signing key is copied to {}; to use the new file, stop trustpath and move \
+            "the new file's signing key is {}; to use the new file, stop trustpath and move \
              both into place (the key to {})",
             key.display(),
             config

@@ -19,8 +19,8 @@ pub struct Compacted {
     pub events: i64,
     pub bytes_before: u64,
     pub bytes_after: u64,
-    /// The signing key copied beside `out`, when the store's key is the default one beside
-    /// the store (a configured `store.signing_key` is used as it is).
+    /// The new file's signing key (the default one beside the store, copied to `out`'s
+    /// default key path). None when `store.signing_key` is configured: it is used as it is.
     pub signing_key: Option<PathBuf>,
 }
 
@@ -45,19 +45,32 @@ pub fn compact(config: &StoreConfig, out: &Path) -> Result<Compacted, StoreError
             out.display()
         )));
     }
+    let key = key_to_copy(config, out)?;
     // Migrated, its WAL checkpointed into the file, and closed again.
-    let events: i64 =
-        Store::open(config)?
-            .db
-            .query_row("SELECT count(*) FROM events", [], |row| row.get(0))?;
+    let store = Store::open(config).map_err(|error| match error {
+        StoreError::Locked { path, detail } => StoreError::Refused(format!(
+            "the store {} is in use by another process ({detail}); stop trustpath, then compact",
+            path.display()
+        )),
+        other => other,
+    })?;
+    let events: i64 = store
+        .db
+        .query_row("SELECT count(*) FROM events", [], |row| row.get(0))?;
+    drop(store);
     let bytes_before = file_size(&config.path)?;
 
     // A plain instance of our own: the store's instance cannot attach files (external access
-    // is off), and nothing but the statements below runs here.
+    // is off), and nothing but the statements below runs here. Same memory limit; what does
+    // not fit spills beside the new file.
     let copy = || -> Result<(), duckdb::Error> {
-        let db = Connection::open_in_memory_with_flags(
-            duckdb::Config::default().with("storage_compatibility_version", STORAGE_VERSION)?,
-        )?;
+        let mut settings = duckdb::Config::default()
+            .with("storage_compatibility_version", STORAGE_VERSION)?
+            .with("temp_directory", &format!("{}.tmp", out.display()))?;
+        if !config.memory_limit.is_empty() {
+            settings = settings.max_memory(&config.memory_limit)?;
+        }
+        let db = Connection::open_in_memory_with_flags(settings)?;
         db.execute_batch(&format!(
             "ATTACH {} AS source (READ_ONLY);
              ATTACH {} AS compacted;
@@ -73,27 +86,23 @@ pub fn compact(config: &StoreConfig, out: &Path) -> Result<Compacted, StoreError
         let mut wal = out.as_os_str().to_owned();
         wal.push(".wal");
         let _ = std::fs::remove_file(wal);
-        return Err(StoreError::Open {
-            path: out.to_owned(),
+        return Err(StoreError::Compact {
+            store: config.path.clone(),
+            out: out.to_owned(),
             source,
         });
     }
 
-    let signing_key = match (&config.signing_key, config.signing_key_path()) {
-        (None, Some(key)) if key.is_file() => {
-            let copied = StoreConfig {
-                path: out.to_owned(),
-                ..config.clone()
-            }
-            .signing_key_path()
-            .expect("a store file has a default key path");
-            std::fs::copy(&key, &copied).map_err(|source| StoreError::Io {
-                path: copied.clone(),
+    let signing_key = match key {
+        KeyCopy::None => None,
+        KeyCopy::AlreadyThere(path) => Some(path),
+        KeyCopy::To { from, to } => {
+            copy_key(&from, &to).map_err(|source| StoreError::Io {
+                path: to.clone(),
                 source,
             })?;
-            Some(copied)
+            Some(to)
         }
-        _ => None,
     };
     Ok(Compacted {
         store: config.path.clone(),
@@ -103,6 +112,60 @@ pub fn compact(config: &StoreConfig, out: &Path) -> Result<Compacted, StoreError
         bytes_after: file_size(out)?,
         signing_key,
     })
+}
+
+/// What becomes of the signing key: a configured `store.signing_key` is used as it is; the
+/// default key beside the store is copied to the new file's default key path.
+enum KeyCopy {
+    None,
+    /// The new file's key path is the store's own key (`--out` differs only in extension).
+    AlreadyThere(PathBuf),
+    To {
+        from: PathBuf,
+        to: PathBuf,
+    },
+}
+
+/// Decided before anything is written, so a key in the way stops the compaction, not the
+/// copy of the key.
+fn key_to_copy(config: &StoreConfig, out: &Path) -> Result<KeyCopy, StoreError> {
+    let (None, Some(from)) = (&config.signing_key, config.signing_key_path()) else {
+        return Ok(KeyCopy::None);
+    };
+    if !from.is_file() {
+        return Ok(KeyCopy::None);
+    }
+    let to = StoreConfig {
+        path: out.to_owned(),
+        ..config.clone()
+    }
+    .signing_key_path()
+    .expect("a store file has a default key path");
+    if !to.exists() {
+        return Ok(KeyCopy::To { from, to });
+    }
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same(&from, &to) {
+        return Ok(KeyCopy::AlreadyThere(to));
+    }
+    Err(StoreError::Refused(format!(
+        "{} exists, and compact would copy the store's signing key there; move it away or \
+         choose another --out",
+        to.display()
+    )))
+}
+
+/// The private key, byte for byte, into a new file readable by its owner only.
+fn copy_key(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::copy(&mut std::fs::File::open(from)?, &mut options.open(to)?)?;
+    Ok(())
 }
 
 /// A path as an SQL string literal.

@@ -94,6 +94,12 @@ pub enum StoreError {
     DetectorStopped,
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error("compacting {store} into {out} failed ({out} was removed): {source}")]
+    Compact {
+        store: PathBuf,
+        out: PathBuf,
+        source: duckdb::Error,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -940,6 +940,23 @@ fn contents(store: &Path) -> Vec<(String, i64, i64)> {
         .collect()
 }
 
+/// The indexes and constraints of a store file, sorted.
+fn schema(store: &Path) -> Vec<String> {
+    let db = duckdb::Connection::open(store).unwrap();
+    let mut schema: Vec<String> = db
+        .prepare(
+            "SELECT sql FROM duckdb_indexes() UNION ALL \
+             SELECT table_name || ': ' || constraint_text FROM duckdb_constraints()",
+        )
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    schema.sort();
+    schema
+}
+
 #[test]
 fn compact_rewrites_an_old_format_store_row_for_row_and_it_still_verifies() {
     // A new store is written in the current format, its trust paths compressed.
@@ -972,6 +989,14 @@ fn compact_rewrites_an_old_format_store_row_for_row_and_it_still_verifies() {
     assert!(version.starts_with("v1.5"), "{version}");
     assert_eq!(compression, "ZSTD");
     assert_eq!(contents(&out), contents(&old.store));
+    let indexes = schema(&out);
+    assert!(
+        indexes
+            .iter()
+            .any(|s| s.contains("connection_tokens_token_id")),
+        "{indexes:?}"
+    );
+    assert_eq!(indexes, schema(&old.store));
 
     // The key came along, so the copy verifies as the original did.
     assert_eq!(
@@ -985,6 +1010,47 @@ fn compact_rewrites_an_old_format_store_row_for_row_and_it_still_verifies() {
     let (holds, report) = compacted.verify(&["--require-signed-head"]);
     assert!(holds, "{report:#}");
     assert_eq!(report["events"], said["events"], "{report:#}");
+    // The original store, for the cases below.
+    let old_command = |fixture: &Fixture| {
+        let mut command = fixture.command();
+        command.env("TRUSTPATH_STORE_PATH", fixture.path("trustpath.duckdb"));
+        command
+    };
+
+    // A new file whose key path is the store's own key leaves that key as it is; a key in
+    // the way of the copy stops the compaction before anything is written.
+    let key = std::fs::read(compacted.path("trustpath.signing-key.pem")).unwrap();
+    let beside = compacted.path("trustpath.new");
+    let said = succeed(
+        old_command(&compacted)
+            .args(["compact", "--json", "--out"])
+            .arg(&beside),
+    );
+    let said: Value = serde_json::from_str(&said).unwrap();
+    assert_eq!(
+        said["signing_key"].as_str().map(PathBuf::from),
+        Some(compacted.path("trustpath.signing-key.pem"))
+    );
+    assert_eq!(
+        std::fs::read(compacted.path("trustpath.signing-key.pem")).unwrap(),
+        key
+    );
+    std::fs::write(
+        compacted.path("other.signing-key.pem"),
+        "not this store's key",
+    )
+    .unwrap();
+    let blocked = old_command(&compacted)
+        .args(["compact", "--out"])
+        .arg(compacted.path("other.duckdb"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&blocked.stderr);
+    assert!(
+        !blocked.status.success() && stderr.contains("signing key"),
+        "{stderr}"
+    );
+    assert!(!compacted.path("other.duckdb").exists());
 
     // An existing file is never overwritten.
     let again = compacted
