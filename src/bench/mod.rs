@@ -553,8 +553,11 @@ pub fn ingest_baseline(
     })?);
     // The same memory limit as trustpath's side.
     let memory = StoreConfig::default().memory_limit;
-    let db =
-        duckdb::Connection::open_with_flags(store, duckdb::Config::default().max_memory(&memory)?)?;
+    let mut settings = duckdb::Config::default();
+    if !memory.is_empty() {
+        settings = settings.max_memory(&memory)?;
+    }
+    let db = duckdb::Connection::open_with_flags(store, settings)?;
     let started = Instant::now();
     db.execute(BASELINE_INGEST, params![file.display().to_string()])?;
     db.execute_batch("CHECKPOINT")?;

@@ -20,12 +20,17 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("trustpath.duckdb");
-        let fixture = Fixture { dir, store };
+        let fixture = Fixture::empty();
         let events = fixture.simulate("sim.ndjson", 3);
         fixture.ingest(&events);
         fixture
+    }
+
+    /// A temporary directory where the store will be; nothing in it yet.
+    fn empty() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("trustpath.duckdb");
+        Fixture { dir, store }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -152,19 +157,15 @@ fn an_untouched_store_verifies_and_each_kind_of_tampering_is_named() {
 
     // Each tampering on its own copy of the store.
     let copy = |name: &str| {
-        let copy = Fixture {
-            dir: tempfile::tempdir().unwrap(),
-            store: PathBuf::new(),
-        };
-        let store = copy.path("trustpath.duckdb");
-        std::fs::copy(&fixture.store, &store).unwrap();
+        let copy = Fixture::empty();
+        std::fs::copy(&fixture.store, &copy.store).unwrap();
         std::fs::copy(
             fixture.store.with_extension("signing-key.pem"),
-            store.with_extension("signing-key.pem"),
+            copy.store.with_extension("signing-key.pem"),
         )
         .unwrap();
         eprintln!("tampering: {name}");
-        Fixture { store, ..copy }
+        copy
     };
     let event = fixture.some_event();
     let seq = fixture.seq_of_event(&event);
@@ -770,14 +771,7 @@ async fn an_export_job_over_the_api_downloads_and_verifies_offline() {
 
 #[test]
 fn the_review_report_shows_drift_violations_and_how_alerts_were_resolved() {
-    let fixture = Fixture {
-        dir: tempfile::tempdir().unwrap(),
-        store: PathBuf::new(),
-    };
-    let fixture = Fixture {
-        store: fixture.path("trustpath.duckdb"),
-        ..fixture
-    };
+    let fixture = Fixture::empty();
     let events = fixture.path("sim.ndjson");
     succeed(
         trustpath()
@@ -966,14 +960,7 @@ fn compact_rewrites_an_old_format_store_row_for_row_and_it_still_verifies() {
     assert_eq!(compression, "ZSTD");
 
     // A store created before trustpath chose the format (DuckDB's v1.0 default).
-    let old = Fixture {
-        dir: tempfile::tempdir().unwrap(),
-        store: PathBuf::new(),
-    };
-    let old = Fixture {
-        store: old.path("trustpath.duckdb"),
-        ..old
-    };
+    let old = Fixture::empty();
     duckdb::Connection::open(&old.store).unwrap();
     let events = old.simulate("sim.ndjson", 3);
     old.ingest(&events);
