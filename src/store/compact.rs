@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::{STORAGE_VERSION, Store, StoreError};
 use crate::config::StoreConfig;
+use crate::integrity::Signer;
 
 /// What a compaction wrote.
 #[derive(Debug, Serialize)]
@@ -47,13 +48,7 @@ pub fn compact(config: &StoreConfig, out: &Path) -> Result<Compacted, StoreError
     }
     let key = key_to_copy(config, out)?;
     // Migrated, its WAL checkpointed into the file, and closed again.
-    let store = Store::open(config).map_err(|error| match error {
-        StoreError::Locked { path, detail } => StoreError::Refused(format!(
-            "the store {} is in use by another process ({detail}); stop trustpath, then compact",
-            path.display()
-        )),
-        other => other,
-    })?;
+    let store = Store::open(config)?;
     let events: i64 = store
         .db
         .query_row("SELECT count(*) FROM events", [], |row| row.get(0))?;
@@ -97,10 +92,9 @@ pub fn compact(config: &StoreConfig, out: &Path) -> Result<Compacted, StoreError
         KeyCopy::None => None,
         KeyCopy::AlreadyThere(path) => Some(path),
         KeyCopy::To { from, to } => {
-            copy_key(&from, &to).map_err(|source| StoreError::Io {
-                path: to.clone(),
-                source,
-            })?;
+            // Loaded and saved as a key: a damaged key file is found now, and the copy is
+            // created new with the key's file mode.
+            Signer::load(&from)?.save(&to)?;
             Some(to)
         }
     };
@@ -156,16 +150,6 @@ fn key_to_copy(config: &StoreConfig, out: &Path) -> Result<KeyCopy, StoreError> 
          choose another --out",
         to.display()
     )))
-}
-
-/// The private key, byte for byte, into a new file readable by its owner only.
-fn copy_key(from: &Path, to: &Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::copy(&mut std::fs::File::open(from)?, &mut options.open(to)?)?;
-    Ok(())
 }
 
 /// A path as an SQL string literal.
