@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "compressed_trust_paths",
         include_str!("../../queries/migrations/0006_compressed_trust_paths.sql"),
     ),
+    (
+        7,
+        "events_without_id_index",
+        include_str!("../../queries/migrations/0007_events_without_id_index.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod named;
 pub mod read;
 pub mod sandbox;
+mod stored_ids;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -74,7 +75,7 @@ pub enum StoreError {
         name: &'static str,
         source: duckdb::Error,
     },
-    #[error("store query failed: {0}")]
+    #[error("store query failed: {0}{hint}", hint = memory_hint(.0))]
     Query(#[from] duckdb::Error),
     #[error("building the Arrow batch failed: {0}")]
     Arrow(#[from] duckdb::arrow::error::ArrowError),
@@ -392,6 +393,19 @@ pub(crate) fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
         .ok_or_else(|| StoreError::Internal(format!("time {us} µs is out of range")))
 }
 
+/// What to do when DuckDB ran out of the memory it may use. Most of it is a cache that is
+/// evicted under pressure, but the indexes it writes to are not, and they grow with the store.
+fn memory_hint(error: &duckdb::Error) -> &'static str {
+    if error.to_string().contains("Out of Memory Error") {
+        "\nDuckDB reached `store.memory_limit`, which has to hold the store's indexes besides a \
+         batch's working memory: raise it (TRUSTPATH_STORE_MEMORY_LIMIT or \
+         --store-memory-limit) and restart; a batch that failed was not stored and is not \
+         acknowledged"
+    } else {
+        ""
+    }
+}
+
 fn open_error(path: &Path, source: duckdb::Error) -> StoreError {
     let detail = source.to_string();
     if detail.contains("Could not set lock") || detail.contains("Conflicting lock") {
@@ -404,5 +418,35 @@ fn open_error(path: &Path, source: duckdb::Error) -> StoreError {
             path: path.to_owned(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_out_of_duckdb_memory_says_which_setting_to_raise() {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch("SET memory_limit = '1MB'").unwrap();
+        // An index DuckDB writes to cannot be evicted: the same failure a large store hits.
+        db.execute_batch("CREATE TABLE t (v VARCHAR PRIMARY KEY)")
+            .unwrap();
+        let error: StoreError = db
+            .execute_batch("INSERT INTO t SELECT range::VARCHAR FROM range(200000)")
+            .unwrap_err()
+            .into();
+        let message = error.to_string();
+        assert!(message.contains("Out of Memory Error"), "{message}");
+        assert!(
+            message.contains("raise it (TRUSTPATH_STORE_MEMORY_LIMIT"),
+            "{message}"
+        );
+
+        let other: StoreError = db
+            .execute_batch("SELECT * FROM missing")
+            .unwrap_err()
+            .into();
+        assert!(!other.to_string().contains("memory_limit"), "{other}");
     }
 }

@@ -11,10 +11,12 @@ use std::collections::HashMap;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use duckdb::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use super::stored_ids::StoredIds;
 use super::{Batch, CommitPhases, CommitReport, StoreError, arrow, in_transaction};
 use crate::config::{CorrelateConfig, RetentionConfig};
 use crate::correlate::maintain;
@@ -24,6 +26,7 @@ use crate::normalize::Rejected;
 
 const CREATE_STAGING: &str = include_str!("../../queries/ingest/create_staging.sql");
 const MERGE_EVENTS: &str = include_str!("../../queries/ingest/merge_events.sql");
+const FIND_STORED: &str = include_str!("../../queries/ingest/find_stored.sql");
 const FIND_CONFLICTS: &str = include_str!("../../queries/ingest/find_conflicts.sql");
 const INSERT_REJECTED: &str = include_str!("../../queries/ingest/insert_rejected.sql");
 const INSERT_INGEST_LOG: &str = include_str!("../../queries/ingest/insert_ingest_log.sql");
@@ -70,6 +73,7 @@ impl Writer {
         mut chain: Chain,
     ) -> Result<(Writer, WriterThread), StoreError> {
         db.execute_batch(CREATE_STAGING)?;
+        let mut stored = StoredIds::load(&db)?;
         maintain::setup(&db)?;
         if maintain::catch_up(&db, &correlate)? > 0
             && let Some(detector) = &detector
@@ -85,7 +89,7 @@ impl Writer {
                     // The caller may have given up waiting (shutdown); what was done stands.
                     match job {
                         Job::Commit { batch, reply } => {
-                            let result = commit(&db, &correlate, &mut chain, batch);
+                            let result = commit(&db, &correlate, &mut chain, &mut stored, batch);
                             match &result {
                                 Ok(report) if report.accepted > 0 => {
                                     if let Some(detector) = &detector {
@@ -166,6 +170,7 @@ fn commit(
     db: &Connection,
     correlate: &CorrelateConfig,
     chain: &mut Chain,
+    stored: &mut StoredIds,
     batch: Batch,
 ) -> Result<CommitReport, StoreError> {
     let span = tracing::debug_span!(
@@ -189,6 +194,7 @@ fn commit(
         let report = write(
             db,
             correlate,
+            stored,
             &batch,
             staged,
             batch_id,
@@ -201,6 +207,10 @@ fn commit(
     })?;
     phases.commit = clock.lap();
     report.phases = phases;
+    // Every id of the batch is stored now (new, or as the copy it repeats).
+    for event in &batch.events {
+        stored.record(&event.fields.id);
+    }
     chain.committed(link);
     crate::metrics::batch_committed(batch.collector, &report, started.elapsed());
     tracing::debug!(
@@ -237,6 +247,7 @@ impl Clock {
 fn write(
     db: &Connection,
     correlate: &CorrelateConfig,
+    stored: &StoredIds,
     batch: &Batch,
     staged: duckdb::arrow::record_batch::RecordBatch,
     batch_id: Uuid,
@@ -253,14 +264,15 @@ fn write(
         // Flush explicitly: a failure on drop would be silent.
         appender.flush()?;
         drop(appender);
+        find_stored(db, stored, batch)?;
         accepted = db.execute(MERGE_EVENTS, params![received_at, batch_id_text])?;
     }
     let mut rejected: Vec<Rejected> = Vec::new();
     let repeated = batch.events.len() - accepted;
     if repeated > 0 {
-        rejected.extend(conflicts(db, batch)?);
+        rejected.extend(conflicts(db, batch, &batch_id_text)?);
     }
-    db.execute_batch("DELETE FROM events_staging")?;
+    db.execute_batch("DELETE FROM events_staging; DELETE FROM stored_copies")?;
     phases.insert = clock.lap();
     if accepted > 0 {
         maintain::apply(db, correlate, batch_id, batch.received_at)?;
@@ -268,25 +280,29 @@ fn write(
     phases.correlate = clock.lap();
 
     rejected.extend(batch.rejected.iter().cloned());
-    let mut insert = db.prepare_cached(INSERT_REJECTED)?;
-    // A record kept before (same delivery key, same bytes) is not stored again, but it is
-    // still a rejected record of this batch.
-    for Rejected {
-        record,
-        reason,
-        raw_sha256,
-    } in &rejected
-    {
-        insert.execute(params![
-            received_at,
-            record.origin,
-            record.format,
+    if !rejected.is_empty() {
+        let mut appender = db.appender_to_catalog_and_db("rejected_staging", "temp", "main")?;
+        for Rejected {
+            record,
             reason,
-            record.raw.as_ref(),
             raw_sha256,
-            record.delivery_key,
-            batch_id_text,
-        ])?;
+        } in &rejected
+        {
+            appender.append_row(params![
+                record.origin,
+                record.format,
+                reason,
+                record.raw.as_ref(),
+                raw_sha256,
+                record.delivery_key,
+            ])?;
+        }
+        appender.flush()?;
+        drop(appender);
+        // A record kept before (same delivery key, same bytes) is not stored again, but it
+        // is still a rejected record of this batch.
+        db.execute(INSERT_REJECTED, params![received_at, batch_id_text])?;
+        db.execute_batch("DELETE FROM rejected_staging")?;
     }
     let conflicts = rejected.len() - batch.rejected.len();
     let report = CommitReport {
@@ -312,11 +328,36 @@ fn write(
     Ok(report)
 }
 
+/// Looks up the stored copies of the batch's events whose id the filter cannot rule out.
+fn find_stored(db: &Connection, stored: &StoredIds, batch: &Batch) -> Result<(), StoreError> {
+    let mut ids = Vec::new();
+    let mut span: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+    for event in batch
+        .events
+        .iter()
+        .filter(|e| stored.may_hold(&e.fields.id))
+    {
+        let time = event.fields.time;
+        span = Some(span.map_or((time, time), |(from, to)| (from.min(time), to.max(time))));
+        ids.push(event.fields.id.as_str());
+    }
+    let Some((from, to)) = span else {
+        return Ok(());
+    };
+    let ids = serde_json::to_string(&ids).expect("a list of strings serializes");
+    db.prepare_cached(FIND_STORED)?.execute(params![
+        ids,
+        super::rfc3339(from),
+        super::rfc3339(to)
+    ])?;
+    Ok(())
+}
+
 /// Events of this batch whose id is stored with other content: a collector bug or someone
 /// reusing ids to hide an event. The stored event is kept; the newcomer goes to `rejected`.
-fn conflicts(db: &Connection, batch: &Batch) -> Result<Vec<Rejected>, StoreError> {
+fn conflicts(db: &Connection, batch: &Batch, batch_id: &str) -> Result<Vec<Rejected>, StoreError> {
     let mut statement = db.prepare_cached(FIND_CONFLICTS)?;
-    let rows = statement.query_map([], |row| {
+    let rows = statement.query_map([batch_id], |row| {
         Ok((
             row.get::<_, String>(0)?,
             row.get::<_, String>(1)?,

@@ -66,6 +66,44 @@ async fn a_reused_id_with_other_content_is_rejected_not_overwritten() {
     app.stop().await;
 }
 
+/// The store keeps no index on event ids: the writer knows the stored ids from a filter it
+/// rebuilds at start. After a restart, a redelivery is still a duplicate, and a reused id
+/// is still rejected when the forgery carries another time (outside the batch's time span,
+/// where the writer looks first).
+#[tokio::test]
+async fn a_stored_id_is_known_after_a_restart_whatever_time_a_copy_carries() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = crate::event("kept-id");
+    let app = TestApp::start(test_config(dir.path())).await;
+    app.post("/v1/events", original.clone()).await;
+    app.stop().await;
+
+    let app = TestApp::start(test_config(dir.path())).await;
+    let counts = |answer: &serde_json::Value| {
+        ["accepted", "duplicates", "rejected"].map(|k| answer[k].as_u64().unwrap())
+    };
+    let (_, answer) = app.post("/v1/events", original.clone()).await;
+    assert_eq!(counts(&answer), [0, 1, 0], "{answer}");
+
+    let forged = original.replace("2026-11-26T10:00:00Z", "2026-11-20T08:00:00Z");
+    assert_ne!(forged, original);
+    let (_, answer) = app
+        .post(
+            "/v1/events",
+            format!("{forged}\n{}\n", crate::event("new-id")),
+        )
+        .await;
+    assert_eq!(counts(&answer), [1, 0, 1], "{answer}");
+    let (_, rejected) = app.get("/v1/rejected").await;
+    let reason = rejected["rejected"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("event id `kept-id` is already stored with different content"),
+        "{reason}"
+    );
+    wait_for_counts(&app, 2, 1).await;
+    app.stop().await;
+}
+
 /// Copies of one id within a batch: the first is stored, an identical later copy is a
 /// duplicate, a different one is rejected; a later copy is judged against what the id
 /// holds, so copies of a rejected forgery are rejected too.

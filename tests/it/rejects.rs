@@ -185,3 +185,33 @@ async fn bad_http_lines_are_answered_by_line_and_kept() {
     wait_for_counts(&app, bad.len() as i64, bad.len() as i64).await;
     app.stop().await;
 }
+
+/// A batch of thousands of bad records is kept whole within a small memory limit, and a
+/// second ingest of the same file keeps none of them twice.
+#[test]
+fn thousands_of_bad_lines_in_one_batch_fit_a_small_memory_limit() {
+    let (dir, store) = crate::harness::store_dir();
+    let file = dir.path().join("bad.ndjson");
+    let line = format!("not json {}", "x".repeat(600));
+    std::fs::write(&file, format!("{line}\n").repeat(5000)).unwrap();
+
+    for _ in 0..2 {
+        let output = crate::harness::trustpath()
+            .args(["ingest", "--json"])
+            .arg(&file)
+            .env("TRUSTPATH_STORE_PATH", &store)
+            .env("TRUSTPATH_STORE_MEMORY_LIMIT", "64MB")
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+        assert_eq!(report["rejected"], 5000, "{report}");
+    }
+    let mut config = trustpath::config::Config::default();
+    config.store.path = store;
+    let reader = trustpath::store::Store::open(&config.store)
+        .unwrap()
+        .reader()
+        .unwrap();
+    assert_eq!(reader.stats().unwrap().rejected, 5000);
+}
