@@ -259,9 +259,9 @@ pub struct StoreConfig {
     /// file is migrated to the current schema at start-up.
     pub path: PathBuf,
     /// Memory DuckDB's buffer pool may use, in DuckDB's notation (e.g. "1GB"); larger
-    /// queries spill to disk, but what it cannot evict grows with the store: 512MB ran out
-    /// at ≈ 9 M events in one of two runs (docs/benchmark-notes.md).
-    /// Empty (the default): DuckDB's default, 80 % of RAM.
+    /// queries spill to `<path>.tmp/`. What it cannot evict, the indexes of the connection
+    /// tables, grows with the store by ≈ 20 bytes per event, so a store of tens of millions
+    /// of events needs more (docs/benchmark-notes.md). Empty: DuckDB's default, 80 % of RAM.
     pub memory_limit: String,
     /// WAL size at which DuckDB checkpoints the store into its file (DuckDB's
     /// `wal_autocheckpoint`), e.g. "256MB". Larger means fewer, larger checkpoints and a
@@ -282,7 +282,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             path: PathBuf::from("./data/trustpath.duckdb"),
-            memory_limit: String::new(),
+            memory_limit: "512MB".to_owned(),
             wal_autocheckpoint: "256MB".to_owned(),
             signing_key: None,
             checkpoint_every: Duration::from_secs(3600),

@@ -92,6 +92,9 @@ pub struct Results {
     pub version: &'static str,
     pub release_build: bool,
     pub machine: Machine,
+    /// The store settings every ingest of the run used (the child processes get them too).
+    pub memory_limit: String,
+    pub batch_max_events: usize,
     pub plan: Plan,
     pub ingest: Option<Comparison>,
     pub nats: Option<Comparison>,
@@ -120,6 +123,8 @@ pub async fn run(
         version: env!("CARGO_PKG_VERSION"),
         release_build: !cfg!(debug_assertions),
         machine: Machine::probe(),
+        memory_limit: config.store.memory_limit.clone(),
+        batch_max_events: config.ingest.batch_max_events,
         plan: plan.clone(),
         ingest: None,
         nats: None,
@@ -177,7 +182,7 @@ pub async fn run(
         progress(&format!("store of {size} events: simulate, ingest, read"));
         let file = dir.join(format!("store-{size}.ndjson"));
         let written = write_parts(&file, built, size, plan.part_events)?;
-        let ingested = ingest_child(&store, &file).await?;
+        let ingested = ingest_child(&config, &store, &file).await?;
         let _ = std::fs::remove_file(&file);
         built = size;
         let store_bytes = [store.clone(), store.with_extension("duckdb.wal")]
@@ -265,7 +270,7 @@ struct ChildIngest {
 
 /// `trustpath ingest <file>` into `store` as a process of its own (the binary running this
 /// bench), so its peak memory is its own: VmHWM, read every 50 ms until it exits.
-async fn ingest_child(store: &Path, file: &Path) -> anyhow::Result<ChildIngest> {
+async fn ingest_child(config: &Config, store: &Path, file: &Path) -> anyhow::Result<ChildIngest> {
     let exe = std::env::current_exe().context("cannot find the trustpath binary")?;
     // Its log goes to a file: a pipe nobody reads while it runs would fill and stop it.
     let log_path = file.with_extension("log");
@@ -274,6 +279,10 @@ async fn ingest_child(store: &Path, file: &Path) -> anyhow::Result<ChildIngest> 
     let mut child = Command::new(exe)
         .arg("--store-path")
         .arg(store)
+        .arg("--store-memory-limit")
+        .arg(&config.store.memory_limit)
+        .arg("--batch-max-events")
+        .arg(config.ingest.batch_max_events.to_string())
         // Never hand the events to a server that happens to run on the default address.
         .args(["--listen", "127.0.0.1:1", "ingest", "--json"])
         .arg(file)
@@ -388,6 +397,7 @@ pub fn render(results: &Results) -> String {
          | command | `{}` |\n\
          | trustpath | {} ({} build) |\n\
          | machine | {} cores, {:.1} GiB memory, {}, Linux {} |\n\
+         | settings | `store.memory_limit` = {}, `ingest.batch_max_events` = {}; the rest trustpath's defaults |\n\
          | data | the simulator with fixed seeds: 11 (side-by-side rows), {STORE_SEED} (stores), {DETECT_SEED} (detection); {} users, {} clients, {} resources |\n",
         r.started.format("%Y-%m-%d %H:%M UTC"),
         r.command,
@@ -397,6 +407,12 @@ pub fn render(results: &Results) -> String {
         m.memory_bytes as f64 / (1024.0 * MIB),
         m.cpu,
         m.kernel,
+        if r.memory_limit.is_empty() {
+            "DuckDB's default (80 % of RAM)".to_owned()
+        } else {
+            format!("`{}`", r.memory_limit)
+        },
+        r.batch_max_events,
         thousands(super::ORGANISATION.users as f64),
         super::ORGANISATION.clients,
         super::ORGANISATION.resources,
