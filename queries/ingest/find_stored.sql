@@ -7,7 +7,7 @@
 -- $1: JSON array of the ids, $2, $3: the earliest and latest time of their staged events.
 INSERT INTO stored_copies
 WITH wanted AS (SELECT unnest($1::JSON::VARCHAR[]) AS event_id),
-in_span AS (
+in_span AS MATERIALIZED (
     SELECT event_id, raw_sha256 FROM events
     WHERE time BETWEEN $2::TIMESTAMPTZ AND $3::TIMESTAMPTZ
       AND event_id IN (SELECT event_id FROM wanted)

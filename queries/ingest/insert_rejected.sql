@@ -1,9 +1,10 @@
 -- The batch's rejected records, appended to `rejected_staging` by the writer. The same bytes
 -- under the same delivery_key (a NATS message delivered again, a file ingested again) are
--- kept once; records without a key (HTTP) are all kept. One statement for the batch, and
--- no `INSERT OR IGNORE`: DuckDB pins a block per such statement until the transaction
--- ends (a row at a time ran out of memory on a batch of thousands), and within one
--- statement it also drops rows whose NULL key repeats.
+-- kept once; records without a key (HTTP) are all kept. No index keeps them so (DuckDB
+-- holds an index it writes to in memory whole: migration 7), this anti-join does. One
+-- statement for the batch: a row at a time, as `INSERT OR IGNORE` against the old index,
+-- DuckDB pinned a block per statement until commit and a batch of thousands of bad
+-- records ran out of memory.
 -- $1: received_at of the batch, $2: batch id.
 INSERT INTO rejected (received_at, origin, format, reason, raw, raw_sha256, delivery_key, batch_id)
 SELECT $1::TIMESTAMPTZ, origin, format, reason, raw, raw_sha256, delivery_key, $2::UUID

@@ -92,7 +92,8 @@ pub struct Results {
     pub version: &'static str,
     pub release_build: bool,
     pub machine: Machine,
-    /// The store settings every ingest of the run used (the child processes get them too).
+    /// The store settings of the ingests that build the stores (the child processes); the
+    /// side-by-side rows and the reads run with trustpath's defaults.
     pub memory_limit: String,
     pub batch_max_events: usize,
     pub plan: Plan,
@@ -397,7 +398,7 @@ pub fn render(results: &Results) -> String {
          | command | `{}` |\n\
          | trustpath | {} ({} build) |\n\
          | machine | {} cores, {:.1} GiB memory, {}, Linux {} |\n\
-         | settings | `store.memory_limit` = {}, `ingest.batch_max_events` = {}; the rest trustpath's defaults |\n\
+         | settings | the ingests building the stores: `store.memory_limit` = {}, `ingest.batch_max_events` = {}; everything else: trustpath's defaults |\n\
          | data | the simulator with fixed seeds: 11 (side-by-side rows), {STORE_SEED} (stores), {DETECT_SEED} (detection); {} users, {} clients, {} resources |\n",
         r.started.format("%Y-%m-%d %H:%M UTC"),
         r.command,

@@ -536,6 +536,14 @@ impl Chain {
         self.head = Some(link);
     }
 
+    /// Re-reads the head from the store, after a transaction whose outcome is not known
+    /// for sure: DuckDB can report a COMMIT as failed that did commit (its automatic
+    /// checkpoint failing), and the next link must follow the head the store holds.
+    pub fn reload_head(&mut self, db: &Connection) -> Result<(), StoreError> {
+        self.head = head(db)?;
+        Ok(())
+    }
+
     /// Signs the head when it is unsigned and `checkpoint_every` has passed.
     pub fn checkpoint_if_due(&mut self, db: &Connection) -> Result<(), StoreError> {
         if self.signed_at.elapsed() >= self.every {

@@ -42,8 +42,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         7,
-        "events_without_id_index",
-        include_str!("../../queries/migrations/0007_events_without_id_index.sql"),
+        "ids_without_indexes",
+        include_str!("../../queries/migrations/0007_ids_without_indexes.sql"),
     ),
 ];
 

@@ -397,10 +397,10 @@ pub(crate) fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
 /// evicted under pressure, but the indexes it writes to are not, and they grow with the store.
 fn memory_hint(error: &duckdb::Error) -> &'static str {
     if error.to_string().contains("Out of Memory Error") {
-        "\nDuckDB reached `store.memory_limit`, which has to hold the store's indexes besides a \
-         batch's working memory: raise it (TRUSTPATH_STORE_MEMORY_LIMIT or \
-         --store-memory-limit) and restart; a batch that failed was not stored and is not \
-         acknowledged"
+        "\nDuckDB used all of `store.memory_limit`, which has to hold the indexes of the \
+         connection tables besides the working memory of what runs: raise it \
+         (TRUSTPATH_STORE_MEMORY_LIMIT or --store-memory-limit) and restart trustpath; a \
+         batch whose commit failed was not acknowledged to its sender"
     } else {
         ""
     }

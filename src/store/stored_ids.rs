@@ -39,8 +39,10 @@ impl StoredIds {
         let mut statement = db.prepare("SELECT event_id FROM events")?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
-            let id: String = row.get(0)?;
-            filter.insert(id.as_str());
+            let id = row.get_ref(0)?.as_str().map_err(|error| {
+                StoreError::Internal(format!("reading a stored event id: {error}"))
+            })?;
+            filter.insert(id);
         }
         tracing::info!(
             ids = stored,

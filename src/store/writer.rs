@@ -186,7 +186,7 @@ fn commit(
     // Built before the transaction opens so the write lock is held as briefly as possible.
     let staged = arrow::events_batch(&batch.events)?;
     let stage = clock.lap();
-    let (mut report, link, mut phases) = in_transaction(db, || {
+    let outcome = in_transaction(db, || {
         let mut phases = CommitPhases {
             stage,
             ..CommitPhases::default()
@@ -204,13 +204,21 @@ fn commit(
         let link = chain.link_batch(db, batch_id)?;
         phases.chain = clock.lap();
         Ok::<_, StoreError>((report, link, phases))
-    })?;
-    phases.commit = clock.lap();
-    report.phases = phases;
-    // Every id of the batch is stored now (new, or as the copy it repeats).
+    });
+    // Whatever the outcome: DuckDB can report a COMMIT as failed that did commit (its
+    // automatic checkpoint failing). An id recorded in vain only costs a lookup, and the
+    // chain goes on from the head the store holds.
     for event in &batch.events {
         stored.record(&event.fields.id);
     }
+    if outcome.is_err()
+        && let Err(error) = chain.reload_head(db)
+    {
+        tracing::error!(%error, "re-reading the chain head after a failed commit failed");
+    }
+    let (mut report, link, mut phases) = outcome?;
+    phases.commit = clock.lap();
+    report.phases = phases;
     chain.committed(link);
     crate::metrics::batch_committed(batch.collector, &report, started.elapsed());
     tracing::debug!(
@@ -308,7 +316,7 @@ fn write(
     let report = CommitReport {
         batch_id,
         accepted,
-        duplicates: repeated - conflicts,
+        duplicates: repeated.saturating_sub(conflicts),
         rejected: rejected.len(),
         phases: CommitPhases::default(),
     };

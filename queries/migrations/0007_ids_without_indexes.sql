@@ -1,9 +1,12 @@
--- trustpath store, schema version 7: `events` without the primary-key index on event_id.
+-- trustpath store, schema version 7: `events` without the primary-key index on event_id,
+-- `rejected` without the unique index on (delivery_key, raw_sha256).
 -- DuckDB keeps an index it writes to entirely in memory and cannot evict it: ≈ 45 bytes per
--- event, so a store of 10 M events needs ≈ 0.45 GB for it alone, and an ingest under
--- `store.memory_limit` stopped out of memory once it filled the pool. The writer now keeps
--- event ids unique itself (a Bloom filter of the stored ids, then a lookup of the few it
--- cannot rule out: src/store/stored_ids.rs). `event_id` stays unique; nothing else changes.
+-- key, so a store of 10 M events needs ≈ 0.45 GB for the events' alone, and an ingest under
+-- `store.memory_limit` stopped out of memory once it filled the pool; a flood of bad records
+-- would do the same through `rejected`'s. The writer keeps both unique itself: event ids
+-- with a Bloom filter of the stored ids and a lookup of the few it cannot rule out
+-- (src/store/stored_ids.rs), rejected records with an anti-join on the batch's keys
+-- (queries/ingest/insert_rejected.sql). Nothing else changes.
 CREATE TABLE events_v7 (
     event_id                        VARCHAR NOT NULL,
     time                            TIMESTAMPTZ NOT NULL,
@@ -52,3 +55,17 @@ CREATE TABLE events_v7 (
 INSERT INTO events_v7 SELECT * FROM events;
 DROP TABLE events;
 ALTER TABLE events_v7 RENAME TO events;
+
+CREATE TABLE rejected_v7 (
+    received_at   TIMESTAMPTZ NOT NULL,
+    origin        VARCHAR NOT NULL,
+    format        VARCHAR NOT NULL,
+    reason        VARCHAR NOT NULL,
+    raw           BLOB NOT NULL,
+    raw_sha256    VARCHAR NOT NULL,
+    delivery_key  VARCHAR,
+    batch_id      UUID NOT NULL
+);
+INSERT INTO rejected_v7 SELECT * FROM rejected;
+DROP TABLE rejected;
+ALTER TABLE rejected_v7 RENAME TO rejected;
