@@ -17,6 +17,7 @@ use super::keys::PublicKey;
 use crate::store::StoreError;
 
 const UNCHAINED: &str = include_str!("../../queries/integrity/unchained.sql");
+const REPEATED_IDS: &str = include_str!("../../queries/integrity/repeated_ids.sql");
 
 /// The kind of change a broken link shows (printed as its snake_case name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -579,6 +580,25 @@ pub fn verify_store(
             change: Change::RowInserted,
             detail: format!(
                 "{rows} {table} rows carry batch id {batch_id}, which no chain record names"
+            ),
+        });
+    }
+    let mut statement = db.prepare(REPEATED_IDS)?;
+    let repeated = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, String>(2)?,
+        ))
+    })?;
+    for repeat in repeated {
+        let (event_id, copies, batches) = repeat?;
+        findings.push(Finding {
+            seq: None,
+            change: Change::RowInserted,
+            detail: format!(
+                "event id `{event_id}` is stored {copies} times (batches {batches}); the writer \
+                 stores an id once"
             ),
         });
     }

@@ -189,6 +189,25 @@ fn an_untouched_store_verifies_and_each_kind_of_tampering_is_named() {
         (Some(seq), "row_inserted".to_owned())
     );
 
+    // No index keeps event ids unique any more: verify says so when one repeats.
+    let repeated = copy("store an event a second time in its batch");
+    repeated.sql(&format!(
+        "INSERT INTO events SELECT * FROM events WHERE event_id = '{event}'"
+    ));
+    assert_eq!(
+        repeated.first_break(),
+        (Some(seq), "row_inserted".to_owned())
+    );
+    let (_, report) = repeated.verify(&[]);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("event id `{event}` is stored 2 times"))),
+        "{findings:?}"
+    );
+
     let stray = copy("insert a row under a batch no record names");
     stray.sql(&format!(
         "INSERT INTO events SELECT * REPLACE ('forged-2' AS event_id, uuidv7() AS batch_id) FROM events WHERE event_id = '{event}'"
