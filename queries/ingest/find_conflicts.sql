@@ -1,8 +1,8 @@
 -- Staged events whose id is stored with other content: before this batch (stored_copies)
 -- or by an earlier copy within it. Run only when a batch had duplicates. A conflicting
--- copy is not stored as an event but kept in `rejected`.
+-- copy is not stored as an event but kept in `rejected`. One row per staged copy, however
+-- many stored copies it differs from.
 -- $1: the batch id.
--- One row per staged copy, however many stored copies it differs from.
 SELECT s.event_id, s.raw_sha256 AS staged_sha256, min(e.raw_sha256) AS stored_sha256
 FROM events_staging s
 JOIN (

@@ -565,43 +565,19 @@ pub fn verify_store(
     let mut findings = batches.findings;
     let (purge_findings, purges) = check_purges(&links);
     findings.extend(purge_findings);
-    let mut statement = db.prepare(UNCHAINED)?;
-    let strays = statement.query_map([], |row| {
-        Ok((
-            row.get::<_, String>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, i64>(2)?,
-        ))
-    })?;
-    for stray in strays {
-        let (table, batch_id, rows) = stray?;
-        findings.push(Finding {
-            seq: None,
-            change: Change::RowInserted,
-            detail: format!(
-                "{rows} {table} rows carry batch id {batch_id}, which no chain record names"
-            ),
-        });
-    }
-    let mut statement = db.prepare(REPEATED_IDS)?;
-    let repeated = statement.query_map([], |row| {
-        Ok((
-            row.get::<_, String>(0)?,
-            row.get::<_, i64>(1)?,
-            row.get::<_, String>(2)?,
-        ))
-    })?;
-    for repeat in repeated {
-        let (event_id, copies, batches) = repeat?;
-        findings.push(Finding {
-            seq: None,
-            change: Change::RowInserted,
-            detail: format!(
+    findings.extend(rows_inserted(db, UNCHAINED, |table, batch_id, rows| {
+        format!("{rows} {table} rows carry batch id {batch_id}, which no chain record names")
+    })?);
+    findings.extend(rows_inserted(
+        db,
+        REPEATED_IDS,
+        |event_id, batches, copies| {
+            format!(
                 "event id `{event_id}` is stored {copies} times (batches {batches}); the writer \
-                 stores an id once"
-            ),
-        });
-    }
+             stores an id once"
+            )
+        },
+    )?);
     check.findings.extend(findings);
     check.findings.sort_by_key(|f| (f.seq.is_none(), f.seq));
     Ok(StoreVerification {
@@ -612,6 +588,22 @@ pub fn verify_store(
         purges,
         links: check,
     })
+}
+
+/// A `row_inserted` finding, no record's, for each row of `query`: two texts and a count,
+/// worded by `detail`.
+fn rows_inserted(
+    db: &Connection,
+    query: &str,
+    detail: impl Fn(String, String, i64) -> String,
+) -> Result<Vec<Finding>, StoreError> {
+    let mut statement = db.prepare(query)?;
+    let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    rows.map(|row| {
+        let (a, b, n) = row?;
+        Ok(Finding::new(None, Change::RowInserted, detail(a, b, n)))
+    })
+    .collect()
 }
 
 impl fmt::Display for StoreVerification {
