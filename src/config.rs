@@ -219,6 +219,12 @@ pub struct CorrelateConfig {
     /// client's pinned document are kept whatever their age.
     #[serde(with = "humantime_serde")]
     pub evidence_lookback: Duration,
+    /// How far correlation may fall behind under a burst. While more batches wait to be
+    /// committed, the writer commits them first and correlates afterwards; once the oldest
+    /// uncorrelated batch is this old, it correlates one batch before each commit. `0s`
+    /// correlates every batch in its own transaction, before it is acknowledged.
+    #[serde(with = "humantime_serde")]
+    pub max_lag: Duration,
 }
 
 impl Default for CorrelateConfig {
@@ -227,6 +233,7 @@ impl Default for CorrelateConfig {
             clock_skew: Duration::from_secs(5),
             window: Duration::from_secs(3600),
             evidence_lookback: Duration::from_secs(24 * 3600),
+            max_lag: Duration::from_secs(10),
         }
     }
 }

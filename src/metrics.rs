@@ -44,6 +44,16 @@ pub fn batch_failed(collector: Collector) {
     counter!("trustpath_batch_failures_total", "collector" => collector.as_str()).increment(1);
 }
 
+/// Committed batches whose correlation is deferred (a burst), and how old the oldest is.
+pub fn correlation_backlog(batches: usize, oldest: Duration) {
+    gauge!("trustpath_correlation_backlog_batches").set(batches as f64);
+    gauge!("trustpath_correlation_lag_seconds").set(oldest.as_secs_f64());
+}
+
+pub fn correlation_failed() {
+    counter!("trustpath_correlation_failures_total").increment(1);
+}
+
 pub fn nats_connected(connected: bool) {
     gauge!("trustpath_nats_connected").set(if connected { 1.0 } else { 0.0 });
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::normalize::{Normalizer, RawRecord};
-use crate::store::{Batch, Collector, CommitReport, StoreError, Writer};
+use crate::store::{self, Batch, Collector, CommitReport, StoreError, Writer};
 
 /// What became of one call's records.
 #[derive(Debug, Clone)]
@@ -80,20 +80,50 @@ impl Ingest {
     /// The second half of [`Ingest::ingest`]: commits a normalized batch. Returns once it is
     /// durable.
     pub async fn commit(&self, normalized: Normalized) -> Result<IngestReport, StoreError> {
+        self.submit(normalized).await?.report().await
+    }
+
+    /// [`Ingest::commit`] in two steps: hands the batch to the writer, then (through the
+    /// answer) waits until it is durable. Batches commit in the order they are submitted.
+    pub async fn submit(&self, normalized: Normalized) -> Result<Submitted, StoreError> {
         let Normalized {
             batch,
             rejected,
             took,
         } = normalized;
         let collector = batch.collector;
-        let commit = self.writer.commit(batch).await;
+        let commit = self.writer.submit(batch).await;
         if commit.is_err() {
             crate::metrics::batch_failed(collector);
         }
-        Ok(IngestReport {
+        Ok(Submitted {
             commit: commit?,
+            collector,
             rejected,
             normalize: took,
+        })
+    }
+}
+
+/// A batch with the writer, not yet known to be durable.
+pub struct Submitted {
+    commit: store::Submitted,
+    collector: Collector,
+    rejected: Vec<(usize, String)>,
+    normalize: Duration,
+}
+
+impl Submitted {
+    /// Waits until the batch is durable; only then may its records be acknowledged.
+    pub async fn report(self) -> Result<IngestReport, StoreError> {
+        let commit = self.commit.report().await;
+        if commit.is_err() {
+            crate::metrics::batch_failed(self.collector);
+        }
+        Ok(IngestReport {
+            commit: commit?,
+            rejected: self.rejected,
+            normalize: self.normalize,
         })
     }
 }

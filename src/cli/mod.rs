@@ -536,6 +536,9 @@ pub struct Settings {
     /// correlate.evidence_lookback: oldest evidence in force at a token's issue, e.g. 24h.
     #[arg(long, global = true, env = "TRUSTPATH_CORRELATE_EVIDENCE_LOOKBACK")]
     pub correlate_evidence_lookback: Option<String>,
+    /// correlate.max_lag: how far correlation may fall behind commits under a burst, e.g. 10s.
+    #[arg(long, global = true, env = "TRUSTPATH_CORRELATE_MAX_LAG")]
+    pub correlate_max_lag: Option<String>,
     /// sql.max_rows: most rows an ad-hoc SQL query returns.
     #[arg(long, global = true, env = "TRUSTPATH_SQL_MAX_ROWS")]
     pub sql_max_rows: Option<usize>,
@@ -659,6 +662,10 @@ impl Settings {
         set(
             "correlate.evidence_lookback",
             self.correlate_evidence_lookback.as_ref().map(|v| json!(v)),
+        );
+        set(
+            "correlate.max_lag",
+            self.correlate_max_lag.as_ref().map(|v| json!(v)),
         );
         set("sql.max_rows", self.sql_max_rows.map(|v| json!(v)));
         set("sql.timeout", self.sql_timeout.as_ref().map(|v| json!(v)));
@@ -1416,9 +1423,9 @@ where
         report.bytes as f64 / 1e6,
         report.trustpath.seconds.len()
     );
-    for side in [&report.trustpath, &report.baseline] {
+    for side in [&report.trustpath, &report.correlated, &report.baseline] {
         println!(
-            "  {:<56} {:>8.2} s  {:>10.0} events/s",
+            "  {:<70} {:>8.2} s  {:>10.0} events/s",
             side.what, side.median_s, side.events_per_s
         );
     }
@@ -1429,8 +1436,16 @@ where
     if let Some(p) = &report.phases {
         println!(
             "trustpath's median round over its {} batches: normalize {:.2} s (beside the writer); \
-             writer: stage {:.2} s, insert {:.2} s, correlate {:.2} s, chain {:.2} s, commit {:.2} s",
-            p.batches, p.normalize_s, p.stage_s, p.insert_s, p.correlate_s, p.chain_s, p.commit_s
+             writer: stage {:.2} s, insert {:.2} s, correlate {:.2} s, chain {:.2} s, commit {:.2} s, \
+             correlate after the last commit {:.2} s",
+            p.batches,
+            p.normalize_s,
+            p.stage_s,
+            p.insert_s,
+            p.correlate_s,
+            p.chain_s,
+            p.commit_s,
+            p.correlate_after_s
         );
     }
     Ok(())

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 use crate::normalize::RawRecord;
-use crate::pipeline::{Ingest, IngestReport, Normalized};
+use crate::pipeline::{Ingest, IngestReport, Normalized, Submitted};
 use crate::store::{Collector, StoreError};
 
 /// Why a file's ingest stopped. Batches committed before it stand.
@@ -112,43 +112,55 @@ impl<R: AsyncRead + Unpin> NdjsonReader<R> {
     }
 
     /// Reads to the end in chunks of up to `chunk` records and commits each chunk as one
-    /// batch through `ingest`. The next chunk is read and normalized while the previous one
-    /// commits; one commit is in flight at a time, so batches commit in the input's order.
+    /// batch through `ingest`, in the input's order. The next chunk is read, normalized and
+    /// handed to the writer while the previous one commits, so under a long file the
+    /// writer always has the next batch waiting (and defers correlation, `correlate.max_lag`).
     /// `committed` gets each chunk's line numbers (by position in the chunk) and report.
+    /// When a batch fails, the one handed over after it may still commit; ingesting the
+    /// file again stores each event once.
     pub async fn ingest_all(
         &mut self,
         ingest: &Ingest,
         chunk: usize,
         mut committed: impl FnMut(&[usize], IngestReport),
     ) -> Result<(), FileIngestError> {
-        let mut pending: Option<(Vec<usize>, Normalized)> = None;
-        loop {
-            let commit = async {
-                match pending.take() {
-                    Some((lines, normalized)) => Some((lines, ingest.commit(normalized).await)),
-                    None => None,
-                }
+        let mut previous: Option<(Vec<usize>, Submitted)> = None;
+        let outcome = loop {
+            let next = match self.next_normalized(ingest, chunk).await {
+                Ok(Some(next)) => next,
+                Ok(None) => break Ok(()),
+                Err(error) => break Err(error),
             };
-            let next = async {
-                let records = self.next_chunk(chunk).await?;
-                if records.is_empty() {
-                    return Ok::<_, FileIngestError>(None);
-                }
-                let (lines, records): (Vec<usize>, Vec<_>) = records.into_iter().unzip();
-                Ok(Some((
-                    lines,
-                    ingest.normalize(Collector::File, records).await?,
-                )))
+            let (lines, normalized) = next;
+            let submitted = match ingest.submit(normalized).await {
+                Ok(submitted) => submitted,
+                Err(error) => break Err(error.into()),
             };
-            let (done, next) = tokio::join!(commit, next);
-            if let Some((lines, report)) = done {
-                committed(&lines, report?);
+            if let Some((lines, submitted)) = previous.replace((lines, submitted)) {
+                committed(&lines, submitted.report().await?);
             }
-            pending = next?;
-            if pending.is_none() {
-                return Ok(());
-            }
+        };
+        if let Some((lines, submitted)) = previous {
+            committed(&lines, submitted.report().await?);
         }
+        outcome
+    }
+
+    /// The next chunk, normalized, with its line numbers; `None` at the end of the input.
+    async fn next_normalized(
+        &mut self,
+        ingest: &Ingest,
+        chunk: usize,
+    ) -> Result<Option<(Vec<usize>, Normalized)>, FileIngestError> {
+        let records = self.next_chunk(chunk).await?;
+        if records.is_empty() {
+            return Ok(None);
+        }
+        let (lines, records): (Vec<usize>, Vec<_>) = records.into_iter().unzip();
+        Ok(Some((
+            lines,
+            ingest.normalize(Collector::File, records).await?,
+        )))
     }
 }
 

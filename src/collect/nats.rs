@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::adapt::{Adapters, subject_covers};
 use crate::config::{IngestConfig, NatsConfig};
 use crate::normalize::RawRecord;
-use crate::pipeline::Ingest;
+use crate::pipeline::{Ingest, Submitted};
 use crate::store::Collector;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
@@ -284,58 +284,102 @@ impl NatsCollector {
         Ok((messages, stream_identity))
     }
 
+    /// Pulls batches and commits them; the next batch is pulled, normalized and handed to
+    /// the writer while the previous one commits, and each batch is acked once its commit
+    /// is reported. So under a backlog in the stream the writer always has the next batch
+    /// waiting (and defers correlation, `correlate.max_lag`).
     async fn consume(&self, shutdown: &CancellationToken) -> Result<(), String> {
         let (mut messages, stream_identity) = self.consumer().await?;
         self.status.set(true, None);
         tracing::info!(stream = %self.config.stream, consumer = %self.config.consumer, "consuming from JetStream");
         let max = self.batch.batch_max_events.max(1);
+        // The previous batch's commit report and acks, awaited on their own task so that an
+        // idle stream does not hold its acks back.
+        let mut previous: Option<tokio::task::JoinHandle<Result<(), String>>> = None;
         loop {
             let first = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
+                _ = shutdown.cancelled() => break,
                 next = messages.next() => next,
             };
-            let first = match first {
-                Some(Ok(message)) => message,
-                Some(Err(error)) => return Err(format!("pull failed: {error}")),
-                None => return Err("the pull stream ended".to_owned()),
-            };
-            let mut batch = vec![first];
-            let deadline = Instant::now() + self.batch.batch_max_wait;
             let mut interrupted = None;
-            while batch.len() < max {
+            let mut batch = Vec::new();
+            match first {
+                Some(Ok(message)) => batch.push(message),
+                Some(Err(error)) => interrupted = Some(format!("pull failed: {error}")),
+                None => interrupted = Some("the pull stream ended".to_owned()),
+            }
+            let deadline = Instant::now() + self.batch.batch_max_wait;
+            while interrupted.is_none() && batch.len() < max {
                 match tokio::time::timeout_at(deadline, messages.next()).await {
                     Ok(Some(Ok(message))) => batch.push(message),
-                    Ok(Some(Err(error))) => {
-                        interrupted = Some(format!("pull failed: {error}"));
-                        break;
-                    }
-                    Ok(None) => {
-                        interrupted = Some("the pull stream ended".to_owned());
-                        break;
-                    }
+                    Ok(Some(Err(error))) => interrupted = Some(format!("pull failed: {error}")),
+                    Ok(None) => interrupted = Some("the pull stream ended".to_owned()),
                     Err(_deadline) => break,
                 }
             }
             // What was received is committed even when the pull broke off mid-batch.
-            self.commit_and_ack(batch, &stream_identity).await?;
+            let sent = if batch.is_empty() {
+                None
+            } else {
+                let in_flight = self.submit(batch, &stream_identity).await?;
+                Some(tokio::spawn(in_flight.settle()))
+            };
+            if let Some(previous) = std::mem::replace(&mut previous, sent) {
+                settled(previous).await?;
+            }
             if let Some(error) = interrupted {
+                if let Some(last) = previous.take() {
+                    settled(last).await?;
+                }
                 return Err(error);
             }
         }
+        // Shutdown: the batch in hand is committed and acked before returning.
+        if let Some(last) = previous {
+            settled(last).await?;
+        }
+        Ok(())
     }
 
-    async fn commit_and_ack(
+    /// Normalizes `messages` and hands them to the writer.
+    async fn submit(
         &self,
         messages: Vec<jetstream::Message>,
         stream: &str,
-    ) -> Result<(), String> {
+    ) -> Result<InFlight, String> {
         let records = messages
             .iter()
             .map(|m| record(m, stream, &self.adapters))
             .collect();
+        let normalized = self.ingest.normalize(Collector::Nats, records).await;
+        let submitted = match normalized {
+            Ok(normalized) => self.ingest.submit(normalized).await,
+            Err(error) => Err(error),
+        }
+        .map_err(|e| format!("commit failed, the batch will be redelivered: {e}"))?;
+        Ok(InFlight {
+            messages,
+            submitted,
+        })
+    }
+}
+
+async fn settled(task: tokio::task::JoinHandle<Result<(), String>>) -> Result<(), String> {
+    task.await
+        .map_err(|e| format!("committing and acking a batch failed: {e}"))?
+}
+
+/// A batch with the writer; its messages are acked once its commit is reported.
+struct InFlight {
+    messages: Vec<jetstream::Message>,
+    submitted: Submitted,
+}
+
+impl InFlight {
+    async fn settle(self) -> Result<(), String> {
         let report = self
-            .ingest
-            .ingest(Collector::Nats, records)
+            .submitted
+            .report()
             .await
             .map_err(|e| format!("commit failed, the batch will be redelivered: {e}"))?;
         tracing::debug!(
@@ -344,7 +388,7 @@ impl NatsCollector {
             rejected = report.commit.rejected,
             "NATS batch committed"
         );
-        let acks = futures::future::join_all(messages.iter().map(|m| m.ack())).await;
+        let acks = futures::future::join_all(self.messages.iter().map(|m| m.ack())).await;
         let failed = acks.iter().filter(|ack| ack.is_err()).count();
         if failed > 0 {
             // Committed but not acked: they come back after ack_wait and are deduplicated.

@@ -1,7 +1,8 @@
 //! Keeps `connection_tokens`, `connection_members`, `client_pins`, `connections`,
 //! `verdict_changes` and `correlated_batches` in step with `events`. Runs on the writer's
-//! connection inside the batch's transaction, so a batch and the trust paths it changed
-//! commit together.
+//! connection, inside the batch's transaction (a batch and the trust paths it changed
+//! commit together) or, under a burst, in a transaction of its own soon after
+//! ([`apply_committed`], `correlate.max_lag`).
 //!
 //! Per batch: record its tokens and member events; resolve refresh lineage; attach events
 //! by token id, then by session or time window (re-planning attachments a late event
@@ -17,7 +18,7 @@ use uuid::Uuid;
 use super::trust_path::{ConnectionFacts, Fact, TokenEvidence};
 use super::{Verdict, evaluate};
 use crate::config::CorrelateConfig;
-use crate::store::{StoreError, from_micros, rfc3339};
+use crate::store::{StoreError, from_micros, in_transaction, rfc3339};
 
 const SETUP: &str = include_str!("../../queries/correlate/setup.sql");
 const MARK_CORRELATED: &str = include_str!("../../queries/correlate/mark_correlated.sql");
@@ -53,8 +54,9 @@ pub fn setup(db: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Correlates committed batches the correlation has not seen (a store that held events
-/// before schema 2), oldest first, one transaction each. Returns how many.
+/// Correlates committed batches the correlation has not seen, oldest first, one
+/// transaction each: a store that held events before schema 2, or batches whose deferred
+/// correlation (`correlate.max_lag`) had not run when trustpath stopped. Returns how many.
 pub fn catch_up(db: &Connection, config: &CorrelateConfig) -> Result<usize, StoreError> {
     let pending: Vec<(String, String)> = db
         .prepare(UNCORRELATED_BATCHES)?
@@ -63,7 +65,7 @@ pub fn catch_up(db: &Connection, config: &CorrelateConfig) -> Result<usize, Stor
     if !pending.is_empty() {
         tracing::info!(
             batches = pending.len(),
-            "correlating stored batches that predate connections"
+            "correlating stored batches the correlation has not seen"
         );
     }
     for (batch_id, received_at) in &pending {
@@ -73,16 +75,20 @@ pub fn catch_up(db: &Connection, config: &CorrelateConfig) -> Result<usize, Stor
         let received_at: DateTime<Utc> = received_at
             .parse()
             .map_err(|e| StoreError::Internal(format!("ingest_log time {received_at}: {e}")))?;
-        db.execute_batch("BEGIN TRANSACTION")?;
-        match apply(db, config, batch_id, received_at) {
-            Ok(_) => db.execute_batch("COMMIT")?,
-            Err(error) => {
-                let _ = db.execute_batch("ROLLBACK");
-                return Err(error);
-            }
-        }
+        apply_committed(db, config, batch_id, received_at)?;
     }
     Ok(pending.len())
+}
+
+/// [`apply`] for a batch committed earlier without its correlation, in a transaction of
+/// its own.
+pub fn apply_committed(
+    db: &Connection,
+    config: &CorrelateConfig,
+    batch_id: Uuid,
+    recorded_at: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    in_transaction(db, || apply(db, config, batch_id, recorded_at))
 }
 
 /// Brings the connections up to date with batch `batch_id` (already merged into

@@ -40,7 +40,7 @@ use crate::normalize::Rejected;
 pub use read::Reader;
 
 const MACROS: &str = include_str!("../../queries/macros.sql");
-pub use writer::Writer;
+pub use writer::{Submitted, Writer};
 
 /// What went wrong in the store. Each message says what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +162,10 @@ pub struct CommitReport {
     /// Records of this batch kept in `rejected` (id conflicts included). A record already
     /// kept under the same delivery key with the same bytes is counted but not stored again.
     pub rejected: usize,
+    /// Whether the batch's correlation committed with it; `false` when the writer deferred
+    /// it under a burst (`correlate.max_lag`).
+    #[serde(skip)]
+    pub correlated: bool,
     /// Where the writer's time went (for `trustpath bench` and the debug log).
     #[serde(skip)]
     pub phases: CommitPhases,

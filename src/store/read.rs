@@ -115,6 +115,8 @@ pub struct Stats {
     /// Connections with at least one violated trust-path link.
     pub violated_connections: i64,
     pub newest_event: Option<String>,
+    /// Committed batches whose correlation has not run yet (deferred under a burst).
+    pub uncorrelated_batches: i64,
 }
 
 /// The rows of a named query, columns in the query's order.
@@ -261,6 +263,7 @@ impl Reader {
                 connections: row.get(4)?,
                 violated_connections: row.get(5)?,
                 newest_event: row.get(6)?,
+                uncorrelated_batches: row.get(7)?,
             })
         })?)
     }

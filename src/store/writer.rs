@@ -3,11 +3,17 @@
 //! its rejected records and its `ingest_log` row commit together or not at all, so a
 //! collector that acks after the report can never lose or half-store a batch.
 //!
+//! The batch's correlation (connections, trust paths) joins that transaction, unless more
+//! batches are waiting: then the writer commits them first and correlates them after, in
+//! order, each in a transaction of its own ([`Backlog`], bounded by `correlate.max_lag`).
+//! A burst is acknowledged at the speed of the event commit; reads of connections lag it
+//! by at most that long. The detector reads only correlated batches.
+//!
 //! The same transaction appends the batch's chain record ([`Chain`]); after it commits, the
 //! head is signed when a checkpoint is due. Retention purges run here too, so every write
 //! to the chained tables goes through this one thread.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -52,6 +58,15 @@ pub struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
+/// A batch handed to the writer; [`Submitted::report`] waits until it is durable.
+pub struct Submitted(oneshot::Receiver<Result<CommitReport, StoreError>>);
+
+impl Submitted {
+    pub async fn report(self) -> Result<CommitReport, StoreError> {
+        self.0.await.map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
 /// The writer thread itself; [`WriterThread::join`] waits until every [`Writer`] handle
 /// is dropped and the last batch and the checkpoint are done.
 pub struct WriterThread(thread::JoinHandle<()>);
@@ -82,17 +97,54 @@ impl Writer {
             detector.wake();
         }
         let (jobs, mut inbox) = mpsc::channel::<Job>(queue.max(1));
+        // Only for waiting on the inbox with a timeout; the work itself is synchronous.
+        let clock = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| StoreError::Internal(format!("writer timer: {e}")))?;
         let thread = thread::Builder::new()
             .name("store-writer".to_owned())
             .spawn(move || {
-                while let Some(job) = inbox.blocking_recv() {
+                let mut backlog = Backlog::new(correlate.max_lag);
+                loop {
+                    let job = if backlog.is_empty() {
+                        inbox.blocking_recv()
+                    } else {
+                        if backlog.is_overdue() {
+                            // Too far behind: one batch's correlation before each commit.
+                            backlog.correlate_oldest(&db, &correlate, detector.as_ref());
+                        }
+                        // A collector with more input sends its next batch right after
+                        // the last report; give it a moment before starting on the backlog.
+                        match clock.block_on(async { tokio::time::timeout(IDLE, inbox.recv()).await }) {
+                            Ok(job) => job,
+                            Err(_) => {
+                                while !backlog.is_empty() && inbox.is_empty() {
+                                    backlog.correlate_oldest(&db, &correlate, detector.as_ref());
+                                }
+                                continue;
+                            }
+                        }
+                    };
+                    let Some(job) = job else { break };
                     // The caller may have given up waiting (shutdown); what was done stands.
                     match job {
                         Job::Commit { batch, reply } => {
-                            let result = commit(&db, &correlate, &mut chain, &mut stored, batch);
+                            // Asked once the events are written: with more batches
+                            // waiting (or older ones still uncorrelated), commit first and
+                            // correlate after.
+                            let defer = || {
+                                !correlate.max_lag.is_zero()
+                                    && !(backlog.is_empty() && inbox.is_empty())
+                            };
+                            let received_at = batch.received_at;
+                            let result =
+                                commit(&db, &correlate, &defer, &mut chain, &mut stored, batch);
                             match &result {
                                 Ok(report) if report.accepted > 0 => {
-                                    if let Some(detector) = &detector {
+                                    if !report.correlated {
+                                        backlog.push(report.batch_id, received_at);
+                                    } else if let Some(detector) = &detector {
                                         detector.wake();
                                     }
                                 }
@@ -107,6 +159,8 @@ impl Writer {
                             let _ = reply.send(chain.checkpoint(&db));
                         }
                         Job::Purge { retention, reply } => {
+                            // A purge looks at whole batches: correlate the backlog first.
+                            backlog.correlate_all(&db, &correlate, detector.as_ref());
                             let result = chain.purge(&db, &retention, chrono::Utc::now());
                             match &result {
                                 Ok(Some(purge)) => tracing::info!(
@@ -123,6 +177,7 @@ impl Writer {
                         }
                     }
                 }
+                backlog.correlate_all(&db, &correlate, detector.as_ref());
                 if let Err(error) = chain.checkpoint(&db) {
                     tracing::warn!(%error, "signing the chain head at shutdown failed");
                 }
@@ -136,9 +191,17 @@ impl Writer {
 
     /// Commits `batch` in one transaction. Returns once it is durable.
     pub async fn commit(&self, batch: Batch) -> Result<CommitReport, StoreError> {
+        self.submit(batch).await?.report().await
+    }
+
+    /// Hands `batch` to the writer and returns without waiting for its commit, so a caller
+    /// with more input can hand over the next batch while this one commits (and the writer
+    /// then defers correlation, see [`Backlog`]). Batches commit in the order they are
+    /// submitted.
+    pub async fn submit(&self, batch: Batch) -> Result<Submitted, StoreError> {
         let (reply, report) = oneshot::channel();
         self.send(Job::Commit { batch, reply }).await?;
-        report.await.map_err(|_| StoreError::WriterStopped)?
+        Ok(Submitted(report))
     }
 
     /// Signs the chain head now, unless it is signed already (or the store has no key).
@@ -166,9 +229,12 @@ impl Writer {
     }
 }
 
+/// Commits `batch`, with its correlation in the same transaction unless `defer` says
+/// otherwise once the events are written.
 fn commit(
     db: &Connection,
     correlate: &CorrelateConfig,
+    defer: &dyn Fn() -> bool,
     chain: &mut Chain,
     stored: &mut StoredIds,
     batch: Batch,
@@ -194,6 +260,7 @@ fn commit(
         let report = write(
             db,
             correlate,
+            defer,
             stored,
             &batch,
             staged,
@@ -236,6 +303,106 @@ fn commit(
     Ok(report)
 }
 
+/// How long the writer waits for a collector's next batch before it starts on the backlog.
+const IDLE: Duration = Duration::from_millis(25);
+
+/// Batches committed without their correlation because more batches were waiting, oldest
+/// first. The writer correlates them, in order and one transaction each, when no batch
+/// waits, or one before each commit once the oldest is `correlate.max_lag` old. A batch
+/// still here when trustpath stops is found by `maintain::catch_up` at the next start.
+struct Backlog {
+    batches: VecDeque<Deferred>,
+    max_lag: Duration,
+}
+
+struct Deferred {
+    batch_id: Uuid,
+    received_at: DateTime<Utc>,
+    committed: Instant,
+}
+
+impl Backlog {
+    fn new(max_lag: Duration) -> Self {
+        Backlog {
+            batches: VecDeque::new(),
+            max_lag,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+
+    fn is_overdue(&self) -> bool {
+        self.batches
+            .front()
+            .is_some_and(|oldest| oldest.committed.elapsed() >= self.max_lag)
+    }
+
+    fn push(&mut self, batch_id: Uuid, received_at: DateTime<Utc>) {
+        self.batches.push_back(Deferred {
+            batch_id,
+            received_at,
+            committed: Instant::now(),
+        });
+        self.report();
+    }
+
+    fn correlate_all(
+        &mut self,
+        db: &Connection,
+        correlate: &CorrelateConfig,
+        detector: Option<&Detector>,
+    ) {
+        while !self.is_empty() {
+            self.correlate_oldest(db, correlate, detector);
+        }
+    }
+
+    /// Correlates the oldest batch. A failure is logged and counted, never retried here:
+    /// the batch's events stand, and `catch_up` tries again at the next start.
+    fn correlate_oldest(
+        &mut self,
+        db: &Connection,
+        correlate: &CorrelateConfig,
+        detector: Option<&Detector>,
+    ) {
+        let Some(oldest) = self.batches.pop_front() else {
+            return;
+        };
+        let started = Instant::now();
+        match maintain::apply_committed(db, correlate, oldest.batch_id, oldest.received_at) {
+            Ok(evaluated) => {
+                tracing::debug!(
+                    batch_id = %oldest.batch_id,
+                    evaluated,
+                    correlate_ms = started.elapsed().as_millis() as u64,
+                    lag_ms = oldest.committed.elapsed().as_millis() as u64,
+                    "deferred batch correlated"
+                );
+                if let Some(detector) = detector {
+                    detector.wake();
+                }
+            }
+            Err(error) => {
+                crate::metrics::correlation_failed();
+                tracing::error!(
+                    batch_id = %oldest.batch_id,
+                    %error,
+                    "correlating a committed batch failed; its events are stored, and its \
+                     connections are brought up to date when trustpath next starts"
+                );
+            }
+        }
+        self.report();
+    }
+
+    fn report(&self) {
+        let oldest = self.batches.front().map(|b| b.committed.elapsed());
+        crate::metrics::correlation_backlog(self.batches.len(), oldest.unwrap_or_default());
+    }
+}
+
 /// Time since the last lap.
 struct Clock(Instant);
 
@@ -255,6 +422,7 @@ impl Clock {
 fn write(
     db: &Connection,
     correlate: &CorrelateConfig,
+    defer: &dyn Fn() -> bool,
     stored: &StoredIds,
     batch: &Batch,
     staged: duckdb::arrow::record_batch::RecordBatch,
@@ -282,7 +450,8 @@ fn write(
     }
     db.execute_batch("DELETE FROM events_staging; DELETE FROM stored_copies")?;
     phases.insert = clock.lap();
-    if accepted > 0 {
+    let correlated = accepted == 0 || !defer();
+    if accepted > 0 && correlated {
         maintain::apply(db, correlate, batch_id, batch.received_at)?;
     }
     phases.correlate = clock.lap();
@@ -318,6 +487,7 @@ fn write(
         accepted,
         duplicates: repeated.saturating_sub(conflicts),
         rejected: rejected.len(),
+        correlated,
         phases: CommitPhases::default(),
     };
     db.execute(

@@ -553,3 +553,82 @@ async fn timelines_hold_the_key_events_and_their_whole_connections() {
     assert!(loose_checked > 0, "no event outside a connection");
     app.stop().await;
 }
+
+/// Ingests `body` through `trustpath ingest`'s path into a fresh store, in batches of 200,
+/// with `max_lag` as `correlate.max_lag`. Returns how many batches the writer committed
+/// without their correlation, and every connection and membership once all is correlated.
+async fn ingest_in_batches(body: &[u8], max_lag: std::time::Duration) -> (usize, String) {
+    use trustpath::collect::file::NdjsonReader;
+    use trustpath::normalize::Normalizer;
+    use trustpath::pipeline::Ingest;
+    use trustpath::store::Store;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let store = Store::open(&config.store).unwrap();
+    let mut correlate = config.correlate.clone();
+    correlate.max_lag = max_lag;
+    let (writer, thread) = store.writer(2, correlate, None).unwrap();
+    let ingest = Ingest::new(Normalizer::new(64 * 1024), writer);
+    let mut reader = NdjsonReader::new(body, "burst.ndjson", "native", 64 * 1024);
+    let mut deferred = 0;
+    reader
+        .ingest_all(&ingest, 200, |_, report| {
+            deferred += usize::from(!report.commit.correlated);
+        })
+        .await
+        .unwrap();
+    // With the writer still running and nothing more coming, the backlog is correlated.
+    let stats = store.reader().unwrap();
+    crate::harness::eventually("the deferred batches to be correlated", || async {
+        (stats.stats().unwrap().uncorrelated_batches == 0).then_some(())
+    })
+    .await;
+    drop(ingest);
+    tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .unwrap();
+
+    let db = store.connection().unwrap();
+    let rows = |sql: &str| -> Vec<String> {
+        let mut statement = db.prepare(sql).unwrap();
+        statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let connections = rows(
+        "SELECT concat_ws(' ', connection_id, root_token_id, first_seen, last_seen, events, \
+         tokens, verdict, violated, unknown, trust_path) FROM connections ORDER BY connection_id",
+    );
+    let members = rows(
+        "SELECT concat_ws(' ', event_id, connection_id, via) FROM connection_members \
+         ORDER BY event_id",
+    );
+    assert!(connections.len() > 300 && members.len() > 3_000);
+    (
+        deferred,
+        format!("{}\n{}", connections.join("\n"), members.join("\n")),
+    )
+}
+
+#[tokio::test]
+async fn a_burst_is_committed_first_and_correlated_after_to_the_same_trust_paths() {
+    let body = ndjson(&simulation().events);
+    let (inline, each_in_its_commit) = ingest_in_batches(&body, std::time::Duration::ZERO).await;
+    assert_eq!(
+        inline, 0,
+        "correlate.max_lag = 0s correlates every batch in its commit"
+    );
+    let (deferred, after_the_burst) =
+        ingest_in_batches(&body, std::time::Duration::from_secs(3600)).await;
+    assert!(
+        deferred > 0,
+        "with the next batch waiting, the writer commits it before correlating"
+    );
+    assert!(
+        each_in_its_commit == after_the_burst,
+        "deferred correlation ends with the same connections, trust paths and members"
+    );
+}
