@@ -134,3 +134,12 @@ pub struct Normalized {
     rejected: Vec<(usize, String)>,
     took: Duration,
 }
+
+impl Normalized {
+    /// Marks the batch as having more input right behind it, so the writer commits the
+    /// next one before correlating this one (see [`Batch::more_follows`]).
+    pub fn more_follows(mut self, more: bool) -> Self {
+        self.batch.more_follows = more;
+        self
+    }
+}

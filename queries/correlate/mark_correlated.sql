@@ -1,3 +1,2 @@
--- Records that the correlation has seen the batch (in the batch's transaction).
--- $1: batch id.
-INSERT INTO correlated_batches VALUES ($1::UUID);
+-- Records that the correlation has seen the pass's batches (in the pass's transaction).
+INSERT INTO correlated_batches SELECT batch_id FROM correlating_batches;

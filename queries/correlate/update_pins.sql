@@ -1,5 +1,6 @@
--- The batch's client documents that are earlier than a client's pinned one (or the first
--- for the client) become its pin. $1: batch id.
+-- The pass's client documents that are earlier than a client's pinned one (or the first
+-- for the client) become its pin.
+-- $1, $2: the first and last batch of the pass (setup.sql).
 INSERT OR REPLACE INTO client_pins
 SELECT b.*
 FROM (
@@ -16,7 +17,8 @@ FROM (
            arg_min(http_resolved_ip, (time, event_id)) AS resolved_ip,
            arg_min(http_redirected, (time, event_id)) AS redirected
     FROM events
-    WHERE batch_id = $1::UUID
+    WHERE batch_id BETWEEN $1::UUID AND $2::UUID
+      AND batch_id IN (SELECT batch_id FROM correlating_batches)
       AND kind IN ('client.document.fetch', 'client.register')
       AND client_id IS NOT NULL
       AND coalesce(http_status, 200) = 200

@@ -533,7 +533,7 @@ pub fn render(results: &Results) -> String {
             "\n## File ingest\n\n\
              trustpath: `trustpath ingest`'s path (read in chunks of `ingest.batch_max_events`,\n\
              normalize, commit with the integrity chain, correlate), without the detector, which\n\
-             has its own row. While the next batch waits, the writer commits it first and\n\
+             has its own row. While more batches follow, the writer commits them first and\n\
              correlates after (`correlate.max_lag`), so the row is timed twice: until every event\n\
              is committed, and until every batch is correlated. Baseline: DuckDB's own `read_ndjson` + `INSERT … SELECT` of the\n\
              same file into the same `events` table (`queries/bench/baseline_ingest.sql`), through\n\

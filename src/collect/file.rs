@@ -113,8 +113,9 @@ impl<R: AsyncRead + Unpin> NdjsonReader<R> {
 
     /// Reads to the end in chunks of up to `chunk` records and commits each chunk as one
     /// batch through `ingest`, in the input's order. The next chunk is read, normalized and
-    /// handed to the writer while the previous one commits, so under a long file the
-    /// writer always has the next batch waiting (and defers correlation, `correlate.max_lag`).
+    /// handed to the writer while the previous one commits; a full chunk is marked
+    /// `more_follows`, so under a long file the writer commits first and correlates after
+    /// (`correlate.max_lag`).
     /// `committed` gets each chunk's line numbers (by position in the chunk) and report.
     /// When a batch fails, the one handed over after it may still commit; ingesting the
     /// file again stores each event once.
@@ -156,11 +157,11 @@ impl<R: AsyncRead + Unpin> NdjsonReader<R> {
         if records.is_empty() {
             return Ok(None);
         }
+        // A full chunk most likely has more of the file behind it.
+        let full = records.len() >= chunk;
         let (lines, records): (Vec<usize>, Vec<_>) = records.into_iter().unzip();
-        Ok(Some((
-            lines,
-            ingest.normalize(Collector::File, records).await?,
-        )))
+        let normalized = ingest.normalize(Collector::File, records).await?;
+        Ok(Some((lines, normalized.more_follows(full))))
     }
 }
 

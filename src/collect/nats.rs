@@ -286,8 +286,8 @@ impl NatsCollector {
 
     /// Pulls batches and commits them; the next batch is pulled, normalized and handed to
     /// the writer while the previous one commits, and each batch is acked once its commit
-    /// is reported. So under a backlog in the stream the writer always has the next batch
-    /// waiting (and defers correlation, `correlate.max_lag`).
+    /// is reported. A full pull is marked `more_follows`, so under a backlog in the stream
+    /// the writer commits first and correlates after (`correlate.max_lag`).
     async fn consume(&self, shutdown: &CancellationToken) -> Result<(), String> {
         let (mut messages, stream_identity) = self.consumer().await?;
         self.status.set(true, None);
@@ -321,7 +321,9 @@ impl NatsCollector {
             let sent = if batch.is_empty() {
                 None
             } else {
-                let in_flight = self.submit(batch, &stream_identity).await?;
+                // A full pull most likely has more of the stream behind it.
+                let full = batch.len() >= max;
+                let in_flight = self.submit(batch, full, &stream_identity).await?;
                 Some(tokio::spawn(in_flight.settle()))
             };
             if let Some(previous) = std::mem::replace(&mut previous, sent) {
@@ -341,10 +343,12 @@ impl NatsCollector {
         Ok(())
     }
 
-    /// Normalizes `messages` and hands them to the writer.
+    /// Normalizes `messages` and hands them to the writer; `more_follows` when the pull
+    /// was full.
     async fn submit(
         &self,
         messages: Vec<jetstream::Message>,
+        more_follows: bool,
         stream: &str,
     ) -> Result<InFlight, String> {
         let records = messages
@@ -353,7 +357,11 @@ impl NatsCollector {
             .collect();
         let normalized = self.ingest.normalize(Collector::Nats, records).await;
         let submitted = match normalized {
-            Ok(normalized) => self.ingest.submit(normalized).await,
+            Ok(normalized) => {
+                self.ingest
+                    .submit(normalized.more_follows(more_follows))
+                    .await
+            }
             Err(error) => Err(error),
         }
         .map_err(|e| format!("commit failed, the batch will be redelivered: {e}"))?;

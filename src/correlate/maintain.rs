@@ -21,6 +21,7 @@ use crate::config::CorrelateConfig;
 use crate::store::{StoreError, from_micros, in_transaction, rfc3339};
 
 const SETUP: &str = include_str!("../../queries/correlate/setup.sql");
+const SET_PASS: &str = include_str!("../../queries/correlate/set_pass.sql");
 const MARK_CORRELATED: &str = include_str!("../../queries/correlate/mark_correlated.sql");
 const CLEAR_DIRTY: &str = include_str!("../../queries/correlate/clear_dirty.sql");
 const DEDUPE_DIRTY: &str = include_str!("../../queries/correlate/dedupe_dirty.sql");
@@ -75,45 +76,54 @@ pub fn catch_up(db: &Connection, config: &CorrelateConfig) -> Result<usize, Stor
         let received_at: DateTime<Utc> = received_at
             .parse()
             .map_err(|e| StoreError::Internal(format!("ingest_log time {received_at}: {e}")))?;
-        apply_committed(db, config, batch_id, received_at)?;
+        apply_committed(db, config, &[batch_id], received_at)?;
     }
     Ok(pending.len())
 }
 
-/// [`apply`] for a batch committed earlier without its correlation, in a transaction of
-/// its own.
+/// [`apply`] for batches committed earlier without their correlation, in a transaction
+/// of its own.
 pub fn apply_committed(
     db: &Connection,
     config: &CorrelateConfig,
-    batch_id: Uuid,
+    batches: &[Uuid],
     recorded_at: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    in_transaction(db, || apply(db, config, batch_id, recorded_at))
+    in_transaction(db, || apply(db, config, batches, recorded_at))
 }
 
-/// Brings the connections up to date with batch `batch_id` (already merged into
-/// `events`, same transaction). Returns how many connections were evaluated.
+/// Brings the connections up to date with `batches` (one pass; already in `events`),
+/// recording `recorded_at` as the time of their evaluation. Returns how many connections
+/// were evaluated.
 ///
-/// Every step looks only at the time span the batch can have changed (its events, widened
-/// by the correlation window and clock skew), so its cost follows the batch, not the store.
+/// Every step looks only at the time span the pass can have changed (its events, widened
+/// by the correlation window and clock skew), so its cost follows the pass, not the store;
+/// a connection several of the batches touch is evaluated once.
 pub fn apply(
     db: &Connection,
     config: &CorrelateConfig,
-    batch_id: Uuid,
+    batches: &[Uuid],
     recorded_at: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let batch = batch_id.to_string();
+    let (Some(first), Some(last)) = (batches.iter().min(), batches.iter().max()) else {
+        return Ok(0);
+    };
+    let (first, last) = (first.to_string(), last.to_string());
+    let ids: Vec<String> = batches.iter().map(Uuid::to_string).collect();
+    let ids = serde_json::to_string(&ids).expect("a list of strings serializes");
     let skew = span_duration(config.clock_skew)?;
     let window = span_duration(config.window)?;
     let mut phases = Phases::new();
-    db.execute(MARK_CORRELATED, params![batch])?;
     db.execute_batch(CLEAR_DIRTY)?;
-    let Some((batch_from, _)) = span(db, BATCH_SPAN, params![batch])? else {
+    db.execute(SET_PASS, params![ids])?;
+    db.execute_batch(MARK_CORRELATED)?;
+    let pass = params![first, last];
+    let Some((batch_from, _)) = span(db, BATCH_SPAN, pass)? else {
         return Ok(0);
     };
-    db.execute(INSERT_TOKENS, params![batch])?;
-    db.execute(INSERT_MEMBERS, params![batch])?;
-    db.execute(UPDATE_PINS, params![batch])?;
+    db.execute(INSERT_TOKENS, pass)?;
+    db.execute(INSERT_MEMBERS, pass)?;
+    db.execute(UPDATE_PINS, pass)?;
     phases.done("insert");
     for _ in 0..MAX_LINEAGE_STEPS {
         if db.execute(RESOLVE_LINEAGE, [])? == 0 {
@@ -129,7 +139,7 @@ pub fn apply(
     db.execute(APPLY_ATTACH, everything_after)?;
     phases.done("attach_by_token");
 
-    if let Some((from, to)) = span(db, ATTACH_SPAN, params![batch])? {
+    if let Some((from, to)) = span(db, ATTACH_SPAN, pass)? {
         let reach = window + skew;
         let (open_from, open_to) = (rfc3339(from - reach), rfc3339(to + reach));
         let (near_from, near_to) = (rfc3339(from - reach - reach), rfc3339(to + reach + reach));
@@ -151,13 +161,14 @@ pub fn apply(
 
     db.execute(
         DIRTY_FROM_BATCH,
-        params![batch, skew.num_seconds(), waiting_from],
+        params![first, last, skew.num_seconds(), waiting_from],
     )?;
     db.execute_batch(DEDUPE_DIRTY)?;
     phases.done("dirty");
     let facts = load_facts(db, config, &mut phases)?;
     let evaluated = facts.len();
-    store_paths(db, skew, facts, &batch, recorded_at)?;
+    // A verdict change is recorded against the newest batch of the pass.
+    store_paths(db, skew, facts, &last, recorded_at)?;
     phases.done("evaluate_store");
     tracing::debug!(evaluated, phases = %phases, "connections updated");
     Ok(evaluated)

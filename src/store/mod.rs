@@ -134,6 +134,10 @@ pub struct Batch {
     pub received_at: DateTime<Utc>,
     pub events: Vec<Event>,
     pub rejected: Vec<Rejected>,
+    /// The collector has more input right behind this batch (a full chunk of a file, a
+    /// full pull from NATS): the writer then commits the next batch before correlating
+    /// this one (`correlate.max_lag`).
+    pub more_follows: bool,
 }
 
 impl Batch {
@@ -143,6 +147,7 @@ impl Batch {
             received_at: Utc::now(),
             events: Vec::new(),
             rejected: Vec::new(),
+            more_follows: false,
         }
     }
 

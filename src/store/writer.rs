@@ -4,8 +4,9 @@
 //! collector that acks after the report can never lose or half-store a batch.
 //!
 //! The batch's correlation (connections, trust paths) joins that transaction, unless more
-//! batches are waiting: then the writer commits them first and correlates them after, in
-//! order, each in a transaction of its own ([`Backlog`], bounded by `correlate.max_lag`).
+//! batches follow (waiting, or announced by [`Batch::more_follows`]): then the writer
+//! commits them first and correlates them after, in order, in passes of several batches
+//! with a transaction each ([`Backlog`], bounded by `correlate.max_lag`).
 //! A burst is acknowledged at the speed of the event commit; reads of connections lag it
 //! by at most that long. The detector reads only correlated batches.
 //!
@@ -32,6 +33,7 @@ use crate::normalize::Rejected;
 
 const CREATE_STAGING: &str = include_str!("../../queries/ingest/create_staging.sql");
 const MERGE_EVENTS: &str = include_str!("../../queries/ingest/merge_events.sql");
+const APPEND_EVENTS: &str = include_str!("../../queries/ingest/append_events.sql");
 const FIND_STORED: &str = include_str!("../../queries/ingest/find_stored.sql");
 const FIND_CONFLICTS: &str = include_str!("../../queries/ingest/find_conflicts.sql");
 const INSERT_REJECTED: &str = include_str!("../../queries/ingest/insert_rejected.sql");
@@ -112,7 +114,7 @@ impl Writer {
                     } else {
                         if backlog.is_overdue() {
                             // Too far behind: one batch's correlation before each commit.
-                            backlog.correlate_oldest(&db, &correlate, detector.as_ref());
+                            backlog.correlate_pass(&db, &correlate, detector.as_ref());
                         }
                         // A collector with more input sends its next batch right after
                         // the last report; give it a moment before starting on the backlog.
@@ -120,7 +122,7 @@ impl Writer {
                             Ok(job) => job,
                             Err(_) => {
                                 while !backlog.is_empty() && inbox.is_empty() {
-                                    backlog.correlate_oldest(&db, &correlate, detector.as_ref());
+                                    backlog.correlate_pass(&db, &correlate, detector.as_ref());
                                 }
                                 continue;
                             }
@@ -131,11 +133,12 @@ impl Writer {
                     match job {
                         Job::Commit { batch, reply } => {
                             // Asked once the events are written: with more batches
-                            // waiting (or older ones still uncorrelated), commit first and
-                            // correlate after.
+                            // waiting or announced (or older ones still uncorrelated),
+                            // commit first and correlate after.
+                            let more_follows = batch.more_follows;
                             let defer = || {
                                 !correlate.max_lag.is_zero()
-                                    && !(backlog.is_empty() && inbox.is_empty())
+                                    && (more_follows || !backlog.is_empty() || !inbox.is_empty())
                             };
                             let received_at = batch.received_at;
                             let result =
@@ -143,7 +146,7 @@ impl Writer {
                             match &result {
                                 Ok(report) if report.accepted > 0 => {
                                     if !report.correlated {
-                                        backlog.push(report.batch_id, received_at);
+                                        backlog.push(report.batch_id, received_at, report.accepted);
                                     } else if let Some(detector) = &detector {
                                         detector.wake();
                                     }
@@ -306,10 +309,11 @@ fn commit(
 /// How long the writer waits for a collector's next batch before it starts on the backlog.
 const IDLE: Duration = Duration::from_millis(25);
 
-/// Batches committed without their correlation because more batches were waiting, oldest
-/// first. The writer correlates them, in order and one transaction each, when no batch
-/// waits, or one before each commit once the oldest is `correlate.max_lag` old. A batch
-/// still here when trustpath stops is found by `maintain::catch_up` at the next start.
+/// Batches committed without their correlation because more batches followed, oldest
+/// first. The writer correlates them in order, in passes of up to [`PASS_EVENTS`] events
+/// with a transaction each, when no batch waits, or one pass before each commit once the
+/// oldest is `correlate.max_lag` old. A batch still here when trustpath stops is found by
+/// `maintain::catch_up` at the next start.
 struct Backlog {
     batches: VecDeque<Deferred>,
     max_lag: Duration,
@@ -318,8 +322,13 @@ struct Backlog {
 struct Deferred {
     batch_id: Uuid,
     received_at: DateTime<Utc>,
+    events: usize,
     committed: Instant,
 }
+
+/// Most events one pass over the backlog correlates: a connection several batches touch
+/// is then evaluated once, while a pass still ends soon enough for the next commit.
+const PASS_EVENTS: usize = 100_000;
 
 impl Backlog {
     fn new(max_lag: Duration) -> Self {
@@ -339,10 +348,11 @@ impl Backlog {
             .is_some_and(|oldest| oldest.committed.elapsed() >= self.max_lag)
     }
 
-    fn push(&mut self, batch_id: Uuid, received_at: DateTime<Utc>) {
+    fn push(&mut self, batch_id: Uuid, received_at: DateTime<Utc>, events: usize) {
         self.batches.push_back(Deferred {
             batch_id,
             received_at,
+            events,
             committed: Instant::now(),
         });
         self.report();
@@ -355,30 +365,43 @@ impl Backlog {
         detector: Option<&Detector>,
     ) {
         while !self.is_empty() {
-            self.correlate_oldest(db, correlate, detector);
+            self.correlate_pass(db, correlate, detector);
         }
     }
 
-    /// Correlates the oldest batch. A failure is logged and counted, never retried here:
-    /// the batch's events stand, and `catch_up` tries again at the next start.
-    fn correlate_oldest(
+    /// Correlates the oldest batches, up to [`PASS_EVENTS`] events, in one pass. A failure
+    /// is logged and counted, never retried here: the batches' events stand, and
+    /// `catch_up` tries again at the next start.
+    fn correlate_pass(
         &mut self,
         db: &Connection,
         correlate: &CorrelateConfig,
         detector: Option<&Detector>,
     ) {
-        let Some(oldest) = self.batches.pop_front() else {
+        let mut events = 0;
+        let take = self
+            .batches
+            .iter()
+            .take_while(|batch| {
+                let first = events == 0;
+                events += batch.events;
+                first || events <= PASS_EVENTS
+            })
+            .count();
+        let pass: Vec<Deferred> = self.batches.drain(..take).collect();
+        let (Some(oldest), Some(newest)) = (pass.first(), pass.last()) else {
             return;
         };
+        let batches: Vec<Uuid> = pass.iter().map(|batch| batch.batch_id).collect();
         let started = Instant::now();
-        match maintain::apply_committed(db, correlate, oldest.batch_id, oldest.received_at) {
+        match maintain::apply_committed(db, correlate, &batches, newest.received_at) {
             Ok(evaluated) => {
                 tracing::debug!(
-                    batch_id = %oldest.batch_id,
+                    batches = batches.len(),
                     evaluated,
                     correlate_ms = started.elapsed().as_millis() as u64,
                     lag_ms = oldest.committed.elapsed().as_millis() as u64,
-                    "deferred batch correlated"
+                    "deferred batches correlated"
                 );
                 if let Some(detector) = detector {
                     detector.wake();
@@ -387,10 +410,10 @@ impl Backlog {
             Err(error) => {
                 crate::metrics::correlation_failed();
                 tracing::error!(
-                    batch_id = %oldest.batch_id,
+                    batches = ?batches,
                     %error,
-                    "correlating a committed batch failed; its events are stored, and its \
-                     connections are brought up to date when trustpath next starts"
+                    "correlating committed batches failed; their events are stored, and \
+                     their connections are brought up to date when trustpath next starts"
                 );
             }
         }
@@ -440,8 +463,14 @@ fn write(
         // Flush explicitly: a failure on drop would be silent.
         appender.flush()?;
         drop(appender);
-        find_stored(db, stored, batch)?;
-        accepted = db.execute(MERGE_EVENTS, params![received_at, batch_id_text])?;
+        let suspects = find_stored(db, stored, batch)?;
+        // Nothing to skip (no id stored before, none repeated in the batch): a plain copy.
+        let merge = if suspects == 0 && ids_unique(batch) {
+            APPEND_EVENTS
+        } else {
+            MERGE_EVENTS
+        };
+        accepted = db.execute(merge, params![received_at, batch_id_text])?;
     }
     let mut rejected: Vec<Rejected> = Vec::new();
     let repeated = batch.events.len() - accepted;
@@ -452,7 +481,7 @@ fn write(
     phases.insert = clock.lap();
     let correlated = accepted == 0 || !defer();
     if accepted > 0 && correlated {
-        maintain::apply(db, correlate, batch_id, batch.received_at)?;
+        maintain::apply(db, correlate, &[batch_id], batch.received_at)?;
     }
     phases.correlate = clock.lap();
 
@@ -506,8 +535,18 @@ fn write(
     Ok(report)
 }
 
+/// Whether no event id repeats within the batch.
+fn ids_unique(batch: &Batch) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(batch.events.len());
+    batch
+        .events
+        .iter()
+        .all(|e| seen.insert(e.fields.id.as_str()))
+}
+
 /// Looks up the stored copies of the batch's events whose id the filter cannot rule out.
-fn find_stored(db: &Connection, stored: &StoredIds, batch: &Batch) -> Result<(), StoreError> {
+/// Returns how many ids it looked up.
+fn find_stored(db: &Connection, stored: &StoredIds, batch: &Batch) -> Result<usize, StoreError> {
     let mut ids = Vec::new();
     let mut span: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
     for event in batch
@@ -520,15 +559,16 @@ fn find_stored(db: &Connection, stored: &StoredIds, batch: &Batch) -> Result<(),
         ids.push(event.fields.id.as_str());
     }
     let Some((from, to)) = span else {
-        return Ok(());
+        return Ok(0);
     };
+    let suspects = ids.len();
     let ids = serde_json::to_string(&ids).expect("a list of strings serializes");
     db.prepare_cached(FIND_STORED)?.execute(params![
         ids,
         super::rfc3339(from),
         super::rfc3339(to)
     ])?;
-    Ok(())
+    Ok(suspects)
 }
 
 /// Events of this batch whose id is stored with other content: a collector bug or someone
