@@ -184,7 +184,7 @@ impl Writer {
                 if let Err(error) = chain.checkpoint(&db) {
                     tracing::warn!(%error, "signing the chain head at shutdown failed");
                 }
-                if let Err(error) = db.execute_batch("CHECKPOINT") {
+                if let Err(error) = checkpoint_at_shutdown(&db) {
                     tracing::warn!(%error, "checkpoint at shutdown failed; the WAL will be replayed at next open");
                 }
             })
@@ -306,6 +306,23 @@ fn commit(
     Ok(report)
 }
 
+/// DuckDB refuses a CHECKPOINT while another connection writes: the detector may still be
+/// on the batches the last correlation pass woke it for, so wait for it a little.
+fn checkpoint_at_shutdown(db: &Connection) -> Result<(), duckdb::Error> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match db.execute_batch("CHECKPOINT") {
+            Err(error)
+                if error.to_string().contains("other write transactions")
+                    && Instant::now() < deadline =>
+            {
+                thread::sleep(Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
+}
+
 /// How long the writer waits for a collector's next batch before it starts on the backlog.
 const IDLE: Duration = Duration::from_millis(25);
 
@@ -328,7 +345,7 @@ struct Deferred {
 
 /// Most events one pass over the backlog correlates: a connection several batches touch
 /// is then evaluated once, while a pass still ends soon enough for the next commit.
-const PASS_EVENTS: usize = 100_000;
+const PASS_EVENTS: usize = 40_000;
 
 impl Backlog {
     fn new(max_lag: Duration) -> Self {
