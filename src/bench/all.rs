@@ -543,21 +543,18 @@ pub fn render(results: &Results) -> String {
         );
         side_table(&mut md, c);
         if let Some(p) = &c.phases {
+            let parts = p.parts();
+            let names: Vec<&str> = parts.iter().map(|(phase, _)| *phase).collect();
+            let seconds: Vec<String> = parts.iter().map(|(_, s)| format!("{s:.2}")).collect();
             let _ = writeln!(
                 md,
                 "\nWhere trustpath's median round spent its time, summed over its {} batches (s).\n\
                  Normalizing runs beside the writer, overlapping the previous batch's commit.\n\n\
-                 | normalize | stage | insert | correlate in the commit | chain | commit | correlate after the last commit |\n\
-                 |---|---|---|---|---|---|---|\n\
-                 | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                 | {} |\n|{}\n| {} |",
                 p.batches,
-                p.normalize_s,
-                p.stage_s,
-                p.insert_s,
-                p.correlate_s,
-                p.chain_s,
-                p.commit_s,
-                p.correlate_after_s
+                names.join(" | "),
+                "---|".repeat(parts.len()),
+                seconds.join(" | ")
             );
         }
     }

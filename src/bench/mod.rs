@@ -562,6 +562,19 @@ pub struct IngestPhases {
 }
 
 impl IngestPhases {
+    /// Each phase's name, as the reports print it, and its seconds.
+    pub fn parts(&self) -> [(&'static str, f64); 7] {
+        [
+            ("normalize", self.normalize_s),
+            ("stage", self.stage_s),
+            ("insert", self.insert_s),
+            ("correlate in the commit", self.correlate_s),
+            ("chain", self.chain_s),
+            ("commit", self.commit_s),
+            ("correlate after the last commit", self.correlate_after_s),
+        ]
+    }
+
     fn add(&mut self, report: &IngestReport) {
         let phases = &report.commit.phases;
         self.batches += 1;

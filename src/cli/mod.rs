@@ -1434,18 +1434,15 @@ where
         report.ratio
     );
     if let Some(p) = &report.phases {
+        let parts: Vec<String> = p
+            .parts()
+            .iter()
+            .map(|(phase, seconds)| format!("{phase} {seconds:.2} s"))
+            .collect();
         println!(
-            "trustpath's median round over its {} batches: normalize {:.2} s (beside the writer); \
-             writer: stage {:.2} s, insert {:.2} s, correlate {:.2} s, chain {:.2} s, commit {:.2} s, \
-             correlate after the last commit {:.2} s",
+            "trustpath's median round over its {} batches: {}",
             p.batches,
-            p.normalize_s,
-            p.stage_s,
-            p.insert_s,
-            p.correlate_s,
-            p.chain_s,
-            p.commit_s,
-            p.correlate_after_s
+            parts.join(", ")
         );
     }
     Ok(())

@@ -286,8 +286,9 @@ impl NatsCollector {
 
     /// Pulls batches and commits them; the next batch is pulled, normalized and handed to
     /// the writer while the previous one commits, and each batch is acked once its commit
-    /// is reported. A full pull is marked `more_follows`, so under a backlog in the stream
-    /// the writer commits first and correlates after (`correlate.max_lag`).
+    /// is reported. A batch closes when full, or after `ingest.batch_max_wait` once the
+    /// previous one has committed. A full pull is marked `more_follows`, so under a backlog
+    /// in the stream the writer commits first and correlates after (`correlate.max_lag`).
     async fn consume(&self, shutdown: &CancellationToken) -> Result<(), String> {
         let (mut messages, stream_identity) = self.consumer().await?;
         self.status.set(true, None);
@@ -308,12 +309,17 @@ impl NatsCollector {
                 Some(Err(error)) => interrupted = Some(format!("pull failed: {error}")),
                 None => interrupted = Some("the pull stream ended".to_owned()),
             }
-            let deadline = Instant::now() + self.batch.batch_max_wait;
+            let mut deadline = Instant::now() + self.batch.batch_max_wait;
             while interrupted.is_none() && batch.len() < max {
                 match tokio::time::timeout_at(deadline, messages.next()).await {
                     Ok(Some(Ok(message))) => batch.push(message),
                     Ok(Some(Err(error))) => interrupted = Some(format!("pull failed: {error}")),
                     Ok(None) => interrupted = Some("the pull stream ended".to_owned()),
+                    // While the writer is still on the previous batch, this one keeps
+                    // growing: batches follow the writer's pace, not the wait alone.
+                    Err(_deadline) if previous.as_ref().is_some_and(|p| !p.is_finished()) => {
+                        deadline = Instant::now() + STILL_COMMITTING_POLL;
+                    }
                     Err(_deadline) => break,
                 }
             }
@@ -371,6 +377,9 @@ impl NatsCollector {
         })
     }
 }
+
+/// How often a batch whose wait is over checks whether the previous one has committed.
+const STILL_COMMITTING_POLL: Duration = Duration::from_millis(5);
 
 async fn settled(task: tokio::task::JoinHandle<Result<(), String>>) -> Result<(), String> {
     task.await

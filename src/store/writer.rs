@@ -4,8 +4,8 @@
 //! collector that acks after the report can never lose or half-store a batch.
 //!
 //! The batch's correlation (connections, trust paths) joins that transaction, unless more
-//! batches follow (waiting, or announced by [`Batch::more_follows`]): then the writer
-//! commits them first and correlates them after, in order, in passes of several batches
+//! batches follow ([`Batch::more_follows`]: a full file chunk or NATS pull): then the
+//! writer commits them first and correlates them after, in order, in passes of several batches
 //! with a transaction each ([`Backlog`], bounded by `correlate.max_lag`).
 //! A burst is acknowledged at the speed of the event commit; reads of connections lag it
 //! by at most that long. The detector reads only correlated batches.
@@ -113,7 +113,7 @@ impl Writer {
                         inbox.blocking_recv()
                     } else {
                         if backlog.is_overdue() {
-                            // Too far behind: one batch's correlation before each commit.
+                            // Too far behind: one pass of correlation before each commit.
                             backlog.correlate_pass(&db, &correlate, detector.as_ref());
                         }
                         // A collector with more input sends its next batch right after
@@ -132,17 +132,15 @@ impl Writer {
                     // The caller may have given up waiting (shutdown); what was done stands.
                     match job {
                         Job::Commit { batch, reply } => {
-                            // Asked once the events are written: with more batches
-                            // waiting or announced (or older ones still uncorrelated),
-                            // commit first and correlate after.
-                            let more_follows = batch.more_follows;
-                            let defer = || {
-                                !correlate.max_lag.is_zero()
-                                    && (more_follows || !backlog.is_empty() || !inbox.is_empty())
-                            };
+                            // With more input announced (or older batches still
+                            // uncorrelated, which keeps the order), commit first and
+                            // correlate after. A steady stream that the writer keeps up
+                            // with is correlated in each commit, for detection's sake.
+                            let defer = !correlate.max_lag.is_zero()
+                                && (batch.more_follows || !backlog.is_empty());
                             let received_at = batch.received_at;
                             let result =
-                                commit(&db, &correlate, &defer, &mut chain, &mut stored, batch);
+                                commit(&db, &correlate, defer, &mut chain, &mut stored, batch);
                             match &result {
                                 Ok(report) if report.accepted > 0 => {
                                     if !report.correlated {
@@ -232,12 +230,11 @@ impl Writer {
     }
 }
 
-/// Commits `batch`, with its correlation in the same transaction unless `defer` says
-/// otherwise once the events are written.
+/// Commits `batch`, with its correlation in the same transaction unless `defer`.
 fn commit(
     db: &Connection,
     correlate: &CorrelateConfig,
-    defer: &dyn Fn() -> bool,
+    defer: bool,
     chain: &mut Chain,
     stored: &mut StoredIds,
     batch: Batch,
@@ -462,7 +459,7 @@ impl Clock {
 fn write(
     db: &Connection,
     correlate: &CorrelateConfig,
-    defer: &dyn Fn() -> bool,
+    defer: bool,
     stored: &StoredIds,
     batch: &Batch,
     staged: duckdb::arrow::record_batch::RecordBatch,
@@ -496,7 +493,7 @@ fn write(
     }
     db.execute_batch("DELETE FROM events_staging; DELETE FROM stored_copies")?;
     phases.insert = clock.lap();
-    let correlated = accepted == 0 || !defer();
+    let correlated = accepted == 0 || !defer;
     if accepted > 0 && correlated {
         maintain::apply(db, correlate, &[batch_id], batch.received_at)?;
     }
