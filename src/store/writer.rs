@@ -196,9 +196,8 @@ impl Writer {
     }
 
     /// Hands `batch` to the writer and returns without waiting for its commit, so a caller
-    /// with more input can hand over the next batch while this one commits (and the writer
-    /// then defers correlation, see [`Backlog`]). Batches commit in the order they are
-    /// submitted.
+    /// with more input can prepare and hand over the next batch while this one commits.
+    /// Batches commit in the order they are submitted.
     pub async fn submit(&self, batch: Batch) -> Result<Submitted, StoreError> {
         let (reply, report) = oneshot::channel();
         self.send(Job::Commit { batch, reply }).await?;
