@@ -184,20 +184,19 @@ fn load_facts(
     };
     let mut facts: HashMap<String, ConnectionFacts> = HashMap::new();
     let mut members = db.prepare_cached(MEMBER_EVENTS)?;
-    let rows = members.query_map(params![rfc3339(from), rfc3339(to)], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-    })?;
-    for row in rows {
-        let (connection_id, json) = row?;
-        let events: Vec<Fact> = parse(&json)?;
-        facts.insert(
-            connection_id.clone(),
-            ConnectionFacts {
-                connection_id,
-                events,
+    let mut rows = members.query(params![rfc3339(from), rfc3339(to)])?;
+    while let Some(row) = rows.next()? {
+        let connection_id: String = row.get(0)?;
+        let fact = member_fact(row)?;
+        facts
+            .entry(connection_id)
+            .or_insert_with_key(|connection_id| ConnectionFacts {
+                connection_id: connection_id.clone(),
+                events: Vec::new(),
                 evidence: Vec::new(),
-            },
-        );
+            })
+            .events
+            .push(fact);
     }
     phases.done("load_members");
     let first_token: Option<i64> = db.query_row(DIRTY_TOKENS_FROM, [], |row| row.get(0))?;
@@ -219,6 +218,50 @@ fn load_facts(
     let mut facts: Vec<ConnectionFacts> = facts.into_values().collect();
     facts.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
     Ok(facts)
+}
+
+/// One row of `member_events.sql` (after its connection id) as a [`Fact`].
+fn member_fact(row: &duckdb::Row<'_>) -> Result<Fact, StoreError> {
+    fn word<T: std::str::FromStr<Err = String>>(text: String) -> Result<T, StoreError> {
+        text.parse()
+            .map_err(|e| StoreError::Internal(format!("a stored event does not read back: {e}")))
+    }
+    fn strings(value: duckdb::types::Value) -> Option<Vec<String>> {
+        match value {
+            duckdb::types::Value::List(items) => Some(
+                items
+                    .into_iter()
+                    .filter_map(|item| match item {
+                        duckdb::types::Value::Text(text) => Some(text),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+    let expires_at: Option<i64> = row.get(17)?;
+    Ok(Fact {
+        event_id: row.get(1)?,
+        time: from_micros(row.get(2)?)?,
+        kind: word(row.get(3)?)?,
+        outcome: row.get::<_, Option<String>>(4)?.map(word).transpose()?,
+        subject: row.get(5)?,
+        client_id: row.get(6)?,
+        client_registration: row.get::<_, Option<String>>(7)?.map(word).transpose()?,
+        resource: row.get(8)?,
+        issuer: row.get(9)?,
+        scopes_requested: strings(row.get(10)?),
+        scopes_granted: strings(row.get(11)?),
+        token_id: row.get(12)?,
+        token_parent_id: row.get(13)?,
+        token_refresh_id: row.get(14)?,
+        token_audience: strings(row.get(15)?),
+        grant_type: row.get(16)?,
+        token_expires_at: expires_at.map(from_micros).transpose()?,
+        redirect_uri: row.get(18)?,
+        consent: row.get(19)?,
+    })
 }
 
 /// The verdict each link had before this batch; `None` for a new connection.
