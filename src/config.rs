@@ -219,10 +219,12 @@ pub struct CorrelateConfig {
     /// client's pinned document are kept whatever their age.
     #[serde(with = "humantime_serde")]
     pub evidence_lookback: Duration,
-    /// How far correlation may fall behind under a burst. While more batches wait to be
-    /// committed, the writer commits them first and correlates afterwards; once the oldest
-    /// uncorrelated batch is this old, it correlates one batch before each commit. `0s`
-    /// correlates every batch in its own transaction, before it is acknowledged.
+    /// When correlation catches up under a burst. For a batch with more input right behind
+    /// it (a full file chunk or NATS pull) the writer commits first and correlates
+    /// afterwards; once the oldest uncorrelated batch is this old, it correlates one pass
+    /// (up to 40,000 events) before each commit, so the lag stays within a small multiple
+    /// of this. `0s` correlates every batch in its own transaction, before it is
+    /// acknowledged.
     #[serde(with = "humantime_serde")]
     pub max_lag: Duration,
 }
@@ -362,7 +364,8 @@ pub struct IngestConfig {
     pub max_event_bytes: usize,
     /// Most records committed in one transaction.
     pub batch_max_events: usize,
-    /// Longest a record waits for its batch to fill before the batch is committed anyway.
+    /// Longest a record waits for its batch to fill before the batch is committed anyway
+    /// (a NATS batch also keeps filling while the writer is still on the previous one).
     #[serde(with = "humantime_serde")]
     pub batch_max_wait: Duration,
 }

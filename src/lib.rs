@@ -13,8 +13,8 @@
 //! - [`normalize`]: raw bytes → [`event::Event`] or a rejection with a human reason.
 //! - [`pipeline`]: the one ingest path all collectors share.
 //! - [`store`]: the DuckDB file: migrations, the single writer, the read queries.
-//! - [`correlate`]: connections and their trust paths, maintained in the writer's
-//!   transaction; [`render`] shows them in a terminal.
+//! - [`correlate`]: connections and their trust paths, maintained by the writer (in a
+//!   batch's transaction, or right after a burst); [`render`] shows them in a terminal.
 //! - [`detect`]: the rule pack run over each committed batch; alerts, their sinks, rule
 //!   fixtures and the labelled eval.
 //! - [`integrity`]: the hash chain over committed batches, signed checkpoints and purges,

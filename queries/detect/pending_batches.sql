@@ -1,4 +1,4 @@
--- Committed batches (correlated in their own transaction) the rules have not examined,
+-- Correlated batches (in their commit, or in a later pass) the rules have not examined,
 -- oldest first, with their event counts.
 SELECT c.batch_id::VARCHAR, l.accepted
 FROM correlated_batches c

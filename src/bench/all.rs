@@ -673,7 +673,10 @@ fn side_table(md: &mut String, c: &Comparison) {
         md,
         "| side | rounds (s) | median | events/s |\n|---|---|---|---|"
     );
-    for side in [&c.trustpath, &c.correlated, &c.baseline] {
+    for side in [&c.trustpath, &c.correlated, &c.baseline]
+        .into_iter()
+        .chain(&c.baseline_checkpointed)
+    {
         let rounds: Vec<String> = side.seconds.iter().map(|s| format!("{s:.2}")).collect();
         let _ = writeln!(
             md,
@@ -686,10 +689,15 @@ fn side_table(md: &mut String, c: &Comparison) {
     }
     let _ = writeln!(
         md,
-        "\nRatio (trustpath's events/s, every event committed, over the baseline's): **{:.2}**. \
-         Counted to the end of correlation: {:.2}.",
+        "\nRatio (trustpath's events/s, every event committed, over the baseline's commit): \
+         **{:.2}**. Counted to the end of correlation{}: {:.2}.",
         c.ratio,
-        c.correlated.events_per_s / c.baseline.events_per_s.max(f64::EPSILON)
+        if c.baseline_checkpointed.is_some() {
+            ", against the baseline's checkpoint"
+        } else {
+            ""
+        },
+        c.correlated_ratio()
     );
 }
 

@@ -1423,7 +1423,10 @@ where
         report.bytes as f64 / 1e6,
         report.trustpath.seconds.len()
     );
-    for side in [&report.trustpath, &report.correlated, &report.baseline] {
+    for side in [&report.trustpath, &report.correlated, &report.baseline]
+        .into_iter()
+        .chain(&report.baseline_checkpointed)
+    {
         println!(
             "  {:<70} {:>8.2} s  {:>10.0} events/s",
             side.what, side.median_s, side.events_per_s

@@ -59,26 +59,59 @@ pub fn setup(db: &Connection) -> Result<(), StoreError> {
 /// transaction each: a store that held events before schema 2, or batches whose deferred
 /// correlation (`correlate.max_lag`) had not run when trustpath stopped. Returns how many.
 pub fn catch_up(db: &Connection, config: &CorrelateConfig) -> Result<usize, StoreError> {
-    let pending: Vec<(String, String)> = db
-        .prepare(UNCORRELATED_BATCHES)?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+    let pending = uncorrelated(db)?;
     if !pending.is_empty() {
         tracing::info!(
             batches = pending.len(),
             "correlating stored batches the correlation has not seen"
         );
     }
-    for (batch_id, received_at) in &pending {
+    let mut correlated = 0;
+    for (batch_id, received_at, _) in pending {
+        // One batch that cannot be correlated must not keep the store from opening.
+        match apply_committed(db, config, &[batch_id], received_at) {
+            Ok(_) => correlated += 1,
+            Err(error) => {
+                crate::metrics::correlation_failed();
+                tracing::error!(
+                    %batch_id,
+                    %error,
+                    "correlating a stored batch failed; its events stand, and it is tried \
+                     again at the next start"
+                );
+            }
+        }
+    }
+    Ok(correlated)
+}
+
+/// Committed batches with events that the correlation has not seen, oldest first: id,
+/// time received, events.
+pub fn uncorrelated(db: &Connection) -> Result<Vec<(Uuid, DateTime<Utc>, usize)>, StoreError> {
+    let mut statement = db.prepare(UNCORRELATED_BATCHES)?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut batches = Vec::new();
+    for row in rows {
+        let (batch_id, received_at, accepted) = row?;
         let batch_id: Uuid = batch_id
             .parse()
             .map_err(|e| StoreError::Internal(format!("ingest_log batch id {batch_id}: {e}")))?;
         let received_at: DateTime<Utc> = received_at
             .parse()
             .map_err(|e| StoreError::Internal(format!("ingest_log time {received_at}: {e}")))?;
-        apply_committed(db, config, &[batch_id], received_at)?;
+        batches.push((
+            batch_id,
+            received_at,
+            usize::try_from(accepted).unwrap_or(0),
+        ));
     }
-    Ok(pending.len())
+    Ok(batches)
 }
 
 /// [`apply`] for batches committed earlier without their correlation, in a transaction

@@ -9,8 +9,8 @@
 //! depends only on events near it in time, so the result is the same whatever order and
 //! batching events arrive in.
 //!
-//! - [`maintain`]: run by the store writer inside each batch's transaction: attach the
-//!   batch's events, re-attach what a late event changed, re-evaluate touched connections.
+//! - [`maintain`]: run by the store writer inside each batch's transaction, or for a
+//!   burst in later passes of several batches: attach the pass's events, re-attach what a late event changed, re-evaluate touched connections.
 //! - [`trust_path`]: the nine links and their verdicts, from facts alone (no I/O).
 
 pub mod maintain;

@@ -8,7 +8,7 @@
 //! writer commits them first and correlates them after, in order, in passes of several batches
 //! with a transaction each ([`Backlog`], bounded by `correlate.max_lag`).
 //! A burst is acknowledged at the speed of the event commit; reads of connections lag it
-//! by at most that long. The detector reads only correlated batches.
+//! by a small multiple of that setting at most. The detector reads only correlated batches.
 //!
 //! The same transaction appends the batch's chain record ([`Chain`]); after it commits, the
 //! head is signed when a checkpoint is due. Retention purges run here too, so every write
@@ -152,6 +152,11 @@ impl Writer {
                                 Ok(_) => {}
                                 Err(error) => {
                                     tracing::error!(%error, "batch commit failed; nothing of it was stored");
+                                    // Unless DuckDB reported a COMMIT failed that did commit:
+                                    // the store says which batches still need correlating.
+                                    if let Err(error) = backlog.resync(&db) {
+                                        tracing::error!(%error, "re-reading the uncorrelated batches failed");
+                                    }
                                 }
                             }
                             let _ = reply.send(result);
@@ -382,9 +387,9 @@ impl Backlog {
         }
     }
 
-    /// Correlates the oldest batches, up to [`PASS_EVENTS`] events, in one pass. A failure
-    /// is logged and counted, never retried here: the batches' events stand, and
-    /// `catch_up` tries again at the next start.
+    /// Correlates the oldest batches, up to [`PASS_EVENTS`] events, in one pass. When the
+    /// pass fails, its batches are tried one by one, so one bad batch holds back only
+    /// itself (see [`failed`]).
     fn correlate_pass(
         &mut self,
         db: &Connection,
@@ -407,7 +412,25 @@ impl Backlog {
         };
         let batches: Vec<Uuid> = pass.iter().map(|batch| batch.batch_id).collect();
         let started = Instant::now();
-        match maintain::apply_committed(db, correlate, &batches, newest.received_at) {
+        let outcome = match maintain::apply_committed(db, correlate, &batches, newest.received_at) {
+            Err(error) if pass.len() > 1 => {
+                // Find the batch that fails: the others are correlated one by one.
+                tracing::warn!(%error, batches = pass.len(), "a correlation pass failed; correlating its batches one by one");
+                for batch in &pass {
+                    if let Err(error) = maintain::apply_committed(
+                        db,
+                        correlate,
+                        &[batch.batch_id],
+                        batch.received_at,
+                    ) {
+                        failed(&[batch.batch_id], &error);
+                    }
+                }
+                Ok(0)
+            }
+            outcome => outcome,
+        };
+        match outcome {
             Ok(evaluated) => {
                 tracing::debug!(
                     batches = batches.len(),
@@ -420,23 +443,47 @@ impl Backlog {
                     detector.wake();
                 }
             }
-            Err(error) => {
-                crate::metrics::correlation_failed();
-                tracing::error!(
-                    batches = ?batches,
-                    %error,
-                    "correlating committed batches failed; their events are stored, and \
-                     their connections are brought up to date when trustpath next starts"
-                );
-            }
+            Err(error) => failed(&batches, &error),
         }
         self.report();
+    }
+
+    /// Replaces the backlog with what the store holds uncorrelated, oldest first.
+    fn resync(&mut self, db: &Connection) -> Result<(), StoreError> {
+        let known: HashMap<Uuid, Instant> = self
+            .batches
+            .iter()
+            .map(|batch| (batch.batch_id, batch.committed))
+            .collect();
+        self.batches = maintain::uncorrelated(db)?
+            .into_iter()
+            .map(|(batch_id, received_at, events)| Deferred {
+                batch_id,
+                received_at,
+                events,
+                committed: known.get(&batch_id).copied().unwrap_or_else(Instant::now),
+            })
+            .collect();
+        self.report();
+        Ok(())
     }
 
     fn report(&self) {
         let oldest = self.batches.front().map(|b| b.committed.elapsed());
         crate::metrics::correlation_backlog(self.batches.len(), oldest.unwrap_or_default());
     }
+}
+
+/// A deferred correlation that failed is logged and counted, never retried in a loop: the
+/// batches' events stand, and `maintain::catch_up` tries again at the next start.
+fn failed(batches: &[Uuid], error: &StoreError) {
+    crate::metrics::correlation_failed();
+    tracing::error!(
+        batches = ?batches,
+        %error,
+        "correlating committed batches failed; their events are stored, and their \
+         connections are brought up to date when trustpath next starts"
+    );
 }
 
 /// Time since the last lap.
