@@ -22,6 +22,7 @@ use crate::store::{StoreError, from_micros, in_transaction, rfc3339};
 
 const SETUP: &str = include_str!("../../queries/correlate/setup.sql");
 const SET_PASS: &str = include_str!("../../queries/correlate/set_pass.sql");
+const PASS_RANGE: &str = include_str!("../../queries/correlate/pass_range.sql");
 const MARK_CORRELATED: &str = include_str!("../../queries/correlate/mark_correlated.sql");
 const CLEAR_DIRTY: &str = include_str!("../../queries/correlate/clear_dirty.sql");
 const DEDUPE_DIRTY: &str = include_str!("../../queries/correlate/dedupe_dirty.sql");
@@ -138,10 +139,9 @@ pub fn apply(
     batches: &[Uuid],
     recorded_at: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let (Some(first), Some(last)) = (batches.iter().min(), batches.iter().max()) else {
+    if batches.is_empty() {
         return Ok(0);
-    };
-    let (first, last) = (first.to_string(), last.to_string());
+    }
     let ids: Vec<String> = batches.iter().map(Uuid::to_string).collect();
     let ids = serde_json::to_string(&ids).expect("a list of strings serializes");
     let skew = span_duration(config.clock_skew)?;
@@ -150,6 +150,9 @@ pub fn apply(
     db.execute_batch(CLEAR_DIRTY)?;
     db.execute(SET_PASS, params![ids])?;
     db.execute_batch(MARK_CORRELATED)?;
+    // The range that prunes the pass's scans, in DuckDB's own order of UUIDs.
+    let (first, last): (String, String) =
+        db.query_row(PASS_RANGE, [], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let pass = params![first, last];
     let Some((batch_from, _)) = span(db, BATCH_SPAN, pass)? else {
         return Ok(0);
