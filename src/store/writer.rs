@@ -100,7 +100,7 @@ impl Writer {
         }
         let (jobs, mut inbox) = mpsc::channel::<Job>(queue.max(1));
         // Only for waiting on the inbox with a timeout; the work itself is synchronous.
-        let clock = tokio::runtime::Builder::new_current_thread()
+        let idle_timer = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
             .map_err(|e| StoreError::Internal(format!("writer timer: {e}")))?;
@@ -118,7 +118,9 @@ impl Writer {
                         }
                         // A collector with more input sends its next batch right after
                         // the last report; give it a moment before starting on the backlog.
-                        match clock.block_on(async { tokio::time::timeout(IDLE, inbox.recv()).await }) {
+                        let next = idle_timer
+                            .block_on(async { tokio::time::timeout(IDLE, inbox.recv()).await });
+                        match next {
                             Ok(job) => job,
                             Err(_) => {
                                 while !backlog.is_empty() && inbox.is_empty() {
@@ -373,7 +375,7 @@ impl Backlog {
             events,
             committed: Instant::now(),
         });
-        self.report();
+        self.publish_metrics();
     }
 
     fn correlate_all(
@@ -396,16 +398,16 @@ impl Backlog {
         correlate: &CorrelateConfig,
         detector: Option<&Detector>,
     ) {
+        // The oldest batch, and those after it while the pass stays within PASS_EVENTS.
+        let mut take = 0;
         let mut events = 0;
-        let take = self
-            .batches
-            .iter()
-            .take_while(|batch| {
-                let first = events == 0;
-                events += batch.events;
-                first || events <= PASS_EVENTS
-            })
-            .count();
+        for batch in &self.batches {
+            events += batch.events;
+            if take > 0 && events > PASS_EVENTS {
+                break;
+            }
+            take += 1;
+        }
         let pass: Vec<Deferred> = self.batches.drain(..take).collect();
         let (Some(oldest), Some(newest)) = (pass.first(), pass.last()) else {
             return;
@@ -445,7 +447,7 @@ impl Backlog {
             }
             Err(error) => failed(&batches, &error),
         }
-        self.report();
+        self.publish_metrics();
     }
 
     /// Replaces the backlog with what the store holds uncorrelated, oldest first.
@@ -464,11 +466,11 @@ impl Backlog {
                 committed: known.get(&batch_id).copied().unwrap_or_else(Instant::now),
             })
             .collect();
-        self.report();
+        self.publish_metrics();
         Ok(())
     }
 
-    fn report(&self) {
+    fn publish_metrics(&self) {
         let oldest = self.batches.front().map(|b| b.committed.elapsed());
         crate::metrics::correlation_backlog(self.batches.len(), oldest.unwrap_or_default());
     }
