@@ -15,8 +15,9 @@ use crate::event::{Kind, Outcome, Registration};
 /// Largest client metadata document an authorization server should read (DOMAIN.md §1.4).
 pub const MAX_DOCUMENT_BYTES: i64 = 5 * 1024;
 
-/// One stored event, the fields the links read (the shape of `event_document`).
-#[derive(Debug, Clone, Deserialize)]
+/// One stored event, the fields the links read (`queries/correlate/member_events.sql`,
+/// read column by column in `maintain.rs`).
+#[derive(Debug, Clone)]
 pub struct Fact {
     pub event_id: String,
     pub time: DateTime<Utc>,
