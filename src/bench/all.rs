@@ -106,6 +106,8 @@ pub struct Results {
 /// Seeds of the simulations (fixed: the same run gives the same data).
 const STORE_SEED: u64 = 13;
 const DETECT_SEED: u64 = 7;
+/// The lowest rate the detection target is set at (events/s); lighter rates are a reference.
+const TARGET_DETECTION_RATE: f64 = 5_000.0;
 /// Simulated events per day in the stores: the density of a 2,000-user organisation.
 const EVENTS_PER_DAY: f64 = 170_000.0;
 
@@ -485,14 +487,25 @@ pub fn render(results: &Results) -> String {
     }
     for report in &r.detection {
         let l = &report.latency;
+        // The target is set at 5,000 and 10,000 events/s; a lighter rate shows the floor.
+        let judged = report.target_rate >= TARGET_DETECTION_RATE;
         let _ = writeln!(
             md,
-            "| detection at {} events/s | p50 {:.0} ms, p99 {:.0} ms ({} alerts) | — | — | p99 < 200 ms | {} |",
+            "| detection at {} events/s{} | p50 {:.0} ms, p99 {:.0} ms ({} alerts) | — | — | p99 < 200 ms at 5,000 and 10,000 events/s | {} |",
             thousands(report.target_rate),
+            if judged {
+                ""
+            } else {
+                " (light load: the pipeline's floor)"
+            },
             l.p50_ms,
             l.p99_ms,
             l.samples,
-            verdict(l.samples > 0 && l.p99_ms < 200.0, true),
+            if judged {
+                verdict(l.samples > 0 && l.p99_ms < 200.0, true)
+            } else {
+                "reference"
+            },
         );
     }
     if r.detection.is_empty() {
@@ -608,15 +621,19 @@ pub fn render(results: &Results) -> String {
             "\n## Detection latency\n\n\
              trustpath serves on a fresh store; simulated traffic with every attack kind is\n\
              published to JetStream at a steady rate for {} s. Each alert is timed from the publish\n\
-             of its last evidence event to its arrival on NATS.\n\n\
-             | target rate | achieved | published | stored | alerts | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|---|---|---|",
+             of its last evidence event to its arrival on NATS. An alert waits for its batch to\n\
+             fill or time out (`ingest.batch_max_wait`), for the batch's commit (with its\n\
+             correlation), and for a detection pass over the batch (all rules); the stages are\n\
+             trustpath's own metrics over the run, and cores busy is the process's CPU time\n\
+             (trustpath and the publisher) over the wall time until every event was stored.\n\n\
+             | target rate | achieved | published | stored | alerts | p50 | p90 | p99 | max | cores busy | batches: mean events, commit | detection passes: mean events, time |\n|---|---|---|---|---|---|---|---|---|---|---|---|",
             r.plan.detect_seconds
         );
         for d in &r.detection {
-            let l = &d.latency;
+            let (l, s) = (&d.latency, &d.stages);
             let _ = writeln!(
                 md,
-                "| {} /s | {} /s | {} | {} | {} | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms |",
+                "| {} /s | {} /s | {} | {} | {} | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.2} | {}: {:.0} events, {:.0} ms | {}: {:.0} events, {:.0} ms |",
                 thousands(d.target_rate),
                 thousands(d.achieved_rate),
                 thousands(d.published as f64),
@@ -625,7 +642,14 @@ pub fn render(results: &Results) -> String {
                 l.p50_ms,
                 l.p90_ms,
                 l.p99_ms,
-                l.max_ms
+                l.max_ms,
+                d.cores_busy,
+                thousands(s.batches),
+                s.events_per_batch,
+                s.commit_ms,
+                thousands(s.detection_passes),
+                s.events_per_pass,
+                s.detection_pass_ms
             );
         }
     }
@@ -671,7 +695,7 @@ fn side_table(md: &mut String, c: &Comparison) {
     use std::fmt::Write as _;
     let _ = writeln!(
         md,
-        "| side | rounds (s) | median | events/s |\n|---|---|---|---|"
+        "| side | rounds (s) | median | events/s | CPU (median) | CPU per event | cores busy |\n|---|---|---|---|---|---|---|"
     );
     for side in [&c.trustpath, &c.correlated, &c.baseline]
         .into_iter()
@@ -680,11 +704,14 @@ fn side_table(md: &mut String, c: &Comparison) {
         let rounds: Vec<String> = side.seconds.iter().map(|s| format!("{s:.2}")).collect();
         let _ = writeln!(
             md,
-            "| {} | {} | {:.2} s | {} |",
+            "| {} | {} | {:.2} s | {} | {:.2} s | {:.1} µs | {:.2} |",
             side.what,
             rounds.join(", "),
             side.median_s,
-            thousands(side.events_per_s)
+            thousands(side.events_per_s),
+            side.median_cpu_s,
+            side.cpu_us_per_event(c.events),
+            side.cores_busy()
         );
     }
     let _ = writeln!(
@@ -698,6 +725,18 @@ fn side_table(md: &mut String, c: &Comparison) {
             ""
         },
         c.correlated_ratio()
+    );
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let _ = writeln!(
+        md,
+        "\nCPU is user and system time of every thread of the bench process in the round. \
+         Even with all {cores} cores busy throughout, trustpath's committed round needs at least \
+         its CPU time over {cores} ({:.2} s), so on this machine the ratio cannot exceed \
+         **{:.2}** without less CPU per event ({:.1} µs, against the baseline's {:.1} µs).",
+        c.trustpath.median_cpu_s / cores as f64,
+        c.ratio_bound(cores),
+        c.trustpath.cpu_us_per_event(c.events),
+        c.baseline.cpu_us_per_event(c.events),
     );
 }
 

@@ -196,6 +196,73 @@ pub struct DetectionLatencyReport {
     pub alerts: usize,
     /// From publishing an alert's last evidence event to receiving the alert on NATS.
     pub latency: Latency,
+    /// Cores the process (trustpath and the publisher) kept busy from the first publish
+    /// until every event was stored.
+    pub cores_busy: f64,
+    /// What the pipeline's stages did meanwhile, from trustpath's own metrics.
+    pub stages: Stages,
+}
+
+/// The stages an alert waits for, averaged over a run: from the deltas of trustpath's
+/// metrics (`GET /metrics`) between its start and end.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Stages {
+    /// Batches the NATS collector committed, and their mean size.
+    pub batches: f64,
+    pub events_per_batch: f64,
+    /// Mean time of a commit (with its correlation when the writer is not behind).
+    pub commit_ms: f64,
+    /// Detection passes, their mean events and mean time.
+    pub detection_passes: f64,
+    pub events_per_pass: f64,
+    pub detection_pass_ms: f64,
+}
+
+/// Cumulative values of the metrics `Stages` are made of.
+#[derive(Debug, Clone, Copy, Default)]
+struct StageCounters {
+    batches: f64,
+    records: f64,
+    commit_s: f64,
+    passes: f64,
+    pass_events: f64,
+    pass_s: f64,
+}
+
+impl StageCounters {
+    /// Reads the process's metrics as `GET /metrics` renders them.
+    fn now() -> StageCounters {
+        let text = crate::metrics::handle().render();
+        let value = |series: &str| -> f64 {
+            text.lines()
+                .filter_map(|line| line.rsplit_once(' '))
+                .filter(|(name, _)| *name == series)
+                .filter_map(|(_, value)| value.parse::<f64>().ok())
+                .sum()
+        };
+        StageCounters {
+            batches: value(r#"trustpath_batches_total{collector="nats"}"#),
+            records: value(r#"trustpath_records_total{collector="nats",result="accepted"}"#),
+            commit_s: value(r#"trustpath_batch_commit_seconds_sum{collector="nats"}"#),
+            passes: value("trustpath_detection_pass_seconds_count"),
+            pass_events: value("trustpath_detection_events_total"),
+            pass_s: value("trustpath_detection_pass_seconds_sum"),
+        }
+    }
+
+    fn since(&self, start: &StageCounters) -> Stages {
+        let per = |total: f64, count: f64| if count > 0.0 { total / count } else { 0.0 };
+        let batches = self.batches - start.batches;
+        let passes = self.passes - start.passes;
+        Stages {
+            batches,
+            events_per_batch: per(self.records - start.records, batches),
+            commit_ms: per(self.commit_s - start.commit_s, batches) * 1e3,
+            detection_passes: passes,
+            events_per_pass: per(self.pass_events - start.pass_events, passes),
+            detection_pass_ms: per(self.pass_s - start.pass_s, passes) * 1e3,
+        }
+    }
 }
 
 /// `config` for one detection-latency run: a fresh store at `store`, the API on a loopback
@@ -314,6 +381,7 @@ pub async fn detection_latency(
 
     let js = async_nats::jetstream::new(client.clone());
     let events: Vec<_> = simulation.events.iter().take(target).collect();
+    let counters = StageCounters::now();
     let tick = Duration::from_millis(10);
     let per_tick = (rate * tick.as_secs_f64()).max(1.0) as usize;
     let mut interval = tokio::time::interval(tick);
@@ -328,7 +396,7 @@ pub async fn detection_latency(
         }
         Ok::<(), anyhow::Error>(())
     });
-    let started = Instant::now();
+    let watch = Stopwatch::start();
     for chunk in events.chunks(per_tick) {
         interval.tick().await;
         for event in chunk {
@@ -344,7 +412,7 @@ pub async fn detection_latency(
     }
     drop(acks);
     acker.await??;
-    let elapsed = started.elapsed();
+    let elapsed = watch.round().wall;
     // Let the last batches through.
     let mut stored = 0;
     for _ in 0..300 {
@@ -360,7 +428,9 @@ pub async fn detection_latency(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let busy = watch.round();
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let stages = StageCounters::now().since(&counters);
     receiver.abort();
     shutdown.cancel();
     server.await??;
@@ -375,6 +445,8 @@ pub async fn detection_latency(
         stored,
         alerts: latencies.len(),
         latency: Latency::of("publish → alert on NATS", latencies),
+        cores_busy: busy.cpu.as_secs_f64() / busy.wall.as_secs_f64().max(f64::EPSILON),
+        stages,
     })
 }
 
@@ -392,6 +464,51 @@ mod tests {
     }
 }
 
+/// The CPU time (user and system, every thread) this process has used so far.
+pub fn process_cpu() -> Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    use nix::sys::time::TimeValLike as _;
+    getrusage(UsageWho::RUSAGE_SELF)
+        .map(|usage| {
+            let micros =
+                usage.user_time().num_microseconds() + usage.system_time().num_microseconds();
+            Duration::from_micros(u64::try_from(micros).unwrap_or(0))
+        })
+        .unwrap_or_default()
+}
+
+/// One round of one side of a row: its wall time, and the CPU time every thread of this
+/// process used meanwhile (the sides run one after the other, so it is the side's own).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Round {
+    pub wall: Duration,
+    pub cpu: Duration,
+}
+
+/// Times a round from its start: wall clock and this process's CPU.
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Stopwatch {
+    pub fn start() -> Stopwatch {
+        Stopwatch {
+            wall: Instant::now(),
+            cpu: process_cpu(),
+        }
+    }
+
+    /// The round so far.
+    pub fn round(&self) -> Round {
+        Round {
+            wall: self.wall.elapsed(),
+            cpu: process_cpu().saturating_sub(self.cpu),
+        }
+    }
+}
+
 /// One side of a side-by-side bench row: its rounds and their median.
 #[derive(Debug, Clone, Serialize)]
 pub struct Side {
@@ -399,18 +516,36 @@ pub struct Side {
     pub seconds: Vec<f64>,
     pub median_s: f64,
     pub events_per_s: f64,
+    /// The CPU seconds of each round (user and system, every thread of the bench process;
+    /// a NATS server, a process of its own, is on neither side) and their median.
+    pub cpu_seconds: Vec<f64>,
+    pub median_cpu_s: f64,
 }
 
 impl Side {
-    fn of(events: usize, what: &'static str, times: &[Duration]) -> Side {
-        let mut seconds: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
+    fn of(events: usize, what: &'static str, rounds: &[Round]) -> Side {
+        let mut seconds: Vec<f64> = rounds.iter().map(|r| r.wall.as_secs_f64()).collect();
+        let mut cpu_seconds: Vec<f64> = rounds.iter().map(|r| r.cpu.as_secs_f64()).collect();
         let median_s = percentile(&mut seconds, 0.5).unwrap_or(0.0);
+        let median_cpu_s = percentile(&mut cpu_seconds, 0.5).unwrap_or(0.0);
         Side {
             what,
             seconds,
             median_s,
             events_per_s: events as f64 / median_s.max(f64::EPSILON),
+            cpu_seconds,
+            median_cpu_s,
         }
+    }
+
+    /// CPU microseconds per event in the median round.
+    pub fn cpu_us_per_event(&self, events: usize) -> f64 {
+        self.median_cpu_s * 1e6 / events.max(1) as f64
+    }
+
+    /// How many cores the side kept busy on average (median CPU over median wall time).
+    pub fn cores_busy(&self) -> f64 {
+        self.median_cpu_s / self.median_s.max(f64::EPSILON)
     }
 }
 
@@ -466,6 +601,13 @@ impl Comparison {
         self.correlated.events_per_s / baseline.events_per_s.max(f64::EPSILON)
     }
 
+    /// The highest ratio trustpath's CPU time allows on `cores` cores: its median committed
+    /// round cannot take less wall time than its CPU time spread over every core.
+    pub fn ratio_bound(&self, cores: usize) -> f64 {
+        let fastest = self.trustpath.median_cpu_s / cores.max(1) as f64;
+        self.baseline.median_s / fastest.max(f64::EPSILON)
+    }
+
     fn with_phases(mut self, phases: IngestPhases) -> Comparison {
         self.phases = Some(phases);
         self
@@ -499,8 +641,8 @@ pub fn simulated_events(events: usize) -> Vec<Vec<u8>> {
 /// One trustpath ingest: when the last batch was committed (every event in `events`) and
 /// when its correlation had caught up (the writer stopped).
 pub struct IngestRun {
-    pub committed: Duration,
-    pub correlated: Duration,
+    pub committed: Round,
+    pub correlated: Round,
     pub stored: i64,
     pub phases: IngestPhases,
 }
@@ -517,7 +659,7 @@ pub async fn ingest_trustpath(
     use crate::normalize::Normalizer;
     use crate::pipeline::Ingest;
     use crate::store::Store;
-    let started = Instant::now();
+    let watch = Stopwatch::start();
     let store = Store::open(&StoreConfig {
         path: store.to_owned(),
         ..StoreConfig::default()
@@ -527,18 +669,18 @@ pub async fn ingest_trustpath(
     let input = tokio::fs::File::open(file).await?;
     let mut reader = NdjsonReader::new(input, file.display().to_string(), "native", 64 * 1024);
     let mut phases = IngestPhases::default();
-    let mut committed = Duration::ZERO;
+    let mut committed = Round::default();
     reader
         .ingest_all(&ingest, chunk, |_, report| {
             phases.add(&report);
-            committed = started.elapsed();
+            committed = watch.round();
         })
         .await?;
     drop(ingest);
     // The writer stops once the batches it deferred are correlated.
     tokio::task::spawn_blocking(move || thread.join()).await?;
-    let correlated = started.elapsed();
-    phases.correlate_after_s = (correlated - committed).as_secs_f64();
+    let correlated = watch.round();
+    phases.correlate_after_s = (correlated.wall.saturating_sub(committed.wall)).as_secs_f64();
     let db = store.connection()?;
     let stored: i64 = db.query_row("SELECT count(*) FROM events", [], |row| row.get(0))?;
     let uncorrelated = crate::correlate::maintain::uncorrelated(&db)?.len();
@@ -603,12 +745,12 @@ impl IngestPhases {
 }
 
 /// The baseline: a store with the same schema, and one `INSERT … SELECT` from
-/// `read_ndjson` through the same DuckDB build. Returns the time to its commit, the time
+/// `read_ndjson` through the same DuckDB build. Returns the round to its commit, the round
 /// to the end of a CHECKPOINT after it, and the events stored.
 pub fn ingest_baseline(
     store: &std::path::Path,
     file: &std::path::Path,
-) -> anyhow::Result<(Duration, Duration, i64)> {
+) -> anyhow::Result<(Round, Round, i64)> {
     use crate::config::StoreConfig;
     // The schema, as trustpath creates it; then DuckDB on its own (file access on).
     drop(crate::store::Store::open(&StoreConfig {
@@ -622,11 +764,11 @@ pub fn ingest_baseline(
         settings = settings.max_memory(&memory)?;
     }
     let db = duckdb::Connection::open_with_flags(store, settings)?;
-    let started = Instant::now();
+    let watch = Stopwatch::start();
     db.execute(BASELINE_INGEST, params![file.display().to_string()])?;
-    let committed = started.elapsed();
+    let committed = watch.round();
     db.execute_batch("CHECKPOINT")?;
-    let checkpointed = started.elapsed();
+    let checkpointed = watch.round();
     let stored: i64 = db.query_row("SELECT count(*) FROM events", [], |row| row.get(0))?;
     Ok((committed, checkpointed, stored))
 }
@@ -650,7 +792,7 @@ pub async fn ingest(
     for round in 0..rounds.max(1) {
         let store = dir.join(format!("trustpath-{round}.duckdb"));
         let run = ingest_trustpath(&store, &file, chunk).await?;
-        phases.push((run.committed, run.phases));
+        phases.push((run.committed.wall, run.phases));
         anyhow::ensure!(
             run.stored as usize == lines.len(),
             "trustpath stored {} of {} events",
@@ -763,26 +905,26 @@ pub async fn nats_end_to_end(
         let app = crate::serve::App::build(service).await?;
         let stats = format!("http://{}/v1/stats", app.local_addr());
         let shutdown = tokio_util::sync::CancellationToken::new();
-        let started = Instant::now();
+        let watch = Stopwatch::start();
         let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         let http = reqwest::Client::new();
         let mut stored = None;
         loop {
             let answer: serde_json::Value = http.get(&stats).send().await?.json().await?;
             if stored.is_none() && answer["events"].as_i64() == Some(events as i64) {
-                stored = Some(started.elapsed());
+                stored = Some(watch.round());
             }
             if stored.is_some() && answer["uncorrelated_batches"].as_i64() == Some(0) {
                 break;
             }
             anyhow::ensure!(
-                started.elapsed() < Duration::from_secs(3_600),
+                watch.round().wall < Duration::from_secs(3_600),
                 "trustpath did not store and correlate the events within an hour"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         ours.extend(stored);
-        correlated.push(started.elapsed());
+        correlated.push(watch.round());
         shutdown.cancel();
         server.await??;
 
@@ -794,7 +936,7 @@ pub async fn nats_end_to_end(
                 ..Default::default()
             })
             .await?;
-        let started = Instant::now();
+        let watch = Stopwatch::start();
         let mut messages = bare.messages().await?;
         for _ in 0..events {
             let message = messages
@@ -804,7 +946,7 @@ pub async fn nats_end_to_end(
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             message.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
-        theirs.push(started.elapsed());
+        theirs.push(watch.round());
         drop(messages);
         js.delete_stream(&name).await?;
     }

@@ -98,6 +98,16 @@ fn bench_all_writes_every_row() {
             "two detection runs on one NATS server:\n{md}"
         );
     }
+    // The stages come from trustpath's metrics: a run that read none would show zeros.
+    assert!(
+        md.contains("detection passes: mean events, time") && !md.contains("| 0: 0 events"),
+        "the detection stages:\n{md}"
+    );
+    // Each side's CPU time, and the ratio it bounds.
+    assert!(
+        md.contains("CPU per event") && md.contains("the ratio cannot exceed"),
+        "the CPU columns:\n{md}"
+    );
     assert!(
         md.contains("--store-events 1500,3000"),
         "the command is recorded:\n{md}"
