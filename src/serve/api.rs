@@ -309,7 +309,7 @@ async fn start_export(
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let job = state
         .exports
-        .start(state.reader.clone(), request)
+        .start(state.reader.clone(), state.writer.clone(), request)
         .map_err(|e| ApiError::Store(StoreError::Refused(e)))?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
@@ -382,6 +382,8 @@ async fn replay_rules(
             "no rule {unknown} is running; GET /v1/rules lists them"
         )));
     }
+    // The rules read connection tokens too: replay once a burst's batches are correlated.
+    state.writer.catch_up().await?;
     Ok(Json(
         state
             .detector

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::export::{ExportRequest, Manifest, export};
 use crate::integrity::Signer;
-use crate::store::Reader;
+use crate::store::{Reader, Writer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -63,8 +63,14 @@ impl Exports {
     }
 
     /// Starts an export; the job is `running` until the files and the signed manifest are
-    /// written.
-    pub fn start(&self, reader: Reader, request: ExportRequest) -> Result<ExportJob, String> {
+    /// written. It reads the store once `writer` has correlated every batch committed so
+    /// far, so the exported connections cover the exported events.
+    pub fn start(
+        &self,
+        reader: Reader,
+        writer: Writer,
+        request: ExportRequest,
+    ) -> Result<ExportJob, String> {
         let Some(signer) = self.signer.clone() else {
             return Err(
                 "this server's store has no signing key (an in-memory store); set \
@@ -86,11 +92,15 @@ impl Exports {
         self.jobs().insert(id, job.clone());
         let exports = self.clone();
         let dir = job.dir.clone();
-        tokio::task::spawn_blocking(move || {
-            let result = reader
-                .connection()
-                .map_err(|e| e.to_string())
-                .and_then(|db| export(&db, &signer, &request, &dir).map_err(|e| e.to_string()));
+        tokio::spawn(async move {
+            let caught_up = writer.catch_up().await;
+            let result = tokio::task::spawn_blocking(move || {
+                caught_up.map_err(|e| e.to_string())?;
+                let db = reader.connection().map_err(|e| e.to_string())?;
+                export(&db, &signer, &request, &dir).map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("the export task failed: {e}")));
             if let Err(error) = &result {
                 tracing::error!(%error, export = %id, "export failed");
             }

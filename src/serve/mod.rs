@@ -42,6 +42,8 @@ pub struct AppState {
     pub detector: Detector,
     /// Export jobs (`/v1/exports`).
     pub exports: exports::Exports,
+    /// The store's writer, for readers that must see every committed batch correlated.
+    pub writer: crate::store::Writer,
 }
 
 /// Why the service could not start.
@@ -126,7 +128,7 @@ impl App {
             checkpoint_every: config.store.checkpoint_every,
             retention: config.retention.clone(),
         };
-        let ingest = Ingest::new(normalizer, writer);
+        let ingest = Ingest::new(normalizer, writer.clone());
         let listener = TcpListener::bind(config.http.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -162,6 +164,7 @@ impl App {
             sql_slots: Arc::new(tokio::sync::Semaphore::new(SQL_CONCURRENCY)),
             detector,
             exports: exports::Exports::new(export_dir(&config.store), store.signer()?),
+            writer,
         };
         Ok(App {
             listener,

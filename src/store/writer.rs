@@ -51,6 +51,9 @@ enum Job {
         retention: RetentionConfig,
         reply: oneshot::Sender<Result<Option<PurgeReport>, StoreError>>,
     },
+    CatchUp {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// Handle to the writer thread. Clone freely; the thread stops when the last handle drops
@@ -183,6 +186,10 @@ impl Writer {
                             }
                             let _ = reply.send(result);
                         }
+                        Job::CatchUp { reply } => {
+                            backlog.correlate_all(&db, &correlate, detector.as_ref());
+                            let _ = reply.send(());
+                        }
                     }
                 }
                 backlog.correlate_all(&db, &correlate, detector.as_ref());
@@ -226,6 +233,17 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Purge { retention, reply }).await?;
         answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Returns once every batch committed before the call is correlated (connections and
+    /// trust paths include its events), so a reader that needs events and connections to
+    /// agree (an export, a replay) does not see a burst's deferred batches half done. A
+    /// batch whose correlation fails stays uncorrelated (logged and counted) until the next
+    /// start.
+    pub async fn catch_up(&self) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::CatchUp { reply }).await?;
+        answer.await.map_err(|_| StoreError::WriterStopped)
     }
 
     async fn send(&self, job: Job) -> Result<(), StoreError> {

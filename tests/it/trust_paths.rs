@@ -621,6 +621,42 @@ async fn ingest_in_batches(body: &[u8], max_lag: std::time::Duration) -> (usize,
     )
 }
 
+/// An export or a replay asks the writer to catch up first: once `catch_up` returns, no
+/// batch of the burst committed before it is left uncorrelated (the writer would otherwise
+/// still be in its idle passes, or not have started them).
+#[tokio::test]
+async fn catching_up_correlates_every_batch_committed_before() {
+    use trustpath::collect::file::NdjsonReader;
+    use trustpath::normalize::Normalizer;
+    use trustpath::pipeline::Ingest;
+    use trustpath::store::Store;
+
+    let body = ndjson(&simulation().events);
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let store = Store::open(&config.store).unwrap();
+    let mut correlate = config.correlate.clone();
+    correlate.max_lag = std::time::Duration::from_secs(3600);
+    let (writer, thread) = store.writer(2, correlate, None).unwrap();
+    let ingest = Ingest::new(Normalizer::new(64 * 1024), writer.clone());
+    let mut reader = NdjsonReader::new(&body[..], "burst.ndjson", "native", 64 * 1024);
+    let mut deferred = 0;
+    reader
+        .ingest_all(&ingest, 200, |_, report| {
+            deferred += usize::from(!report.commit.correlated);
+        })
+        .await
+        .unwrap();
+    assert!(deferred > 1, "the burst left a backlog to catch up on");
+    writer.catch_up().await.unwrap();
+    let stats = store.reader().unwrap().stats().unwrap();
+    assert_eq!(stats.uncorrelated_batches, 0, "caught up: {stats:?}");
+    drop((ingest, writer));
+    tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_burst_is_committed_first_and_correlated_after_to_the_same_trust_paths() {
     let body = ndjson(&simulation().events);
