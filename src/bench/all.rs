@@ -716,8 +716,13 @@ fn side_table(md: &mut String, c: &Comparison) {
     }
     let _ = writeln!(
         md,
-        "\nRatio (trustpath's events/s, every event committed, over the baseline's commit): \
+        "\nRatio (trustpath's events/s, every event committed, over the baseline's{}): \
          **{:.2}**. Counted to the end of correlation{}: {:.2}.",
+        if c.baseline_checkpointed.is_some() {
+            " commit"
+        } else {
+            ""
+        },
         c.ratio,
         if c.baseline_checkpointed.is_some() {
             ", against the baseline's checkpoint"
