@@ -184,7 +184,8 @@ pub fn verify_exports(
     Ok(())
 }
 
-/// `export`: reads the store directly (stop a server first, or use POST /v1/exports).
+/// `export`: reads the store directly (stop a server first, or use POST /v1/exports). A
+/// store stopped in the middle of a burst is correlated first, as a start would.
 pub fn export_command(
     config: &Config,
     request: &ExportRequest,
@@ -195,7 +196,10 @@ pub fn export_command(
     let signer = store
         .signer()?
         .context("an in-memory store has no signing key; set store.signing_key")?;
-    let manifest = export(&store.connection()?, &signer, request, out)?;
+    let db = store.connection()?;
+    crate::correlate::maintain::setup(&db)?;
+    crate::correlate::maintain::catch_up(&db, &config.correlate)?;
+    let manifest = export(&db, &signer, request, out)?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&manifest)?);
     } else {

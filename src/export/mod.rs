@@ -38,6 +38,7 @@ const ALERT_STATUS: &str = include_str!("../../queries/export/alert_status.sql")
 const REJECTED: &str = include_str!("../../queries/export/rejected.sql");
 const CHAIN_START: &str = include_str!("../../queries/export/chain_start.sql");
 const EARLIER_ROWS: &str = include_str!("../../queries/export/earlier_rows.sql");
+const UNCORRELATED: &str = include_str!("../../queries/export/uncorrelated.sql");
 
 /// The manifest's own format.
 pub const MANIFEST_FORMAT: &str = "trustpath.export.v1";
@@ -143,6 +144,13 @@ pub enum ExportError {
     NotEmpty(PathBuf),
     #[error("writing {path}: {detail}")]
     Write { path: PathBuf, detail: String },
+    #[error(
+        "{batches} committed batches with events in the window are not correlated yet, so \
+         their connections would be missing from the export; the service correlates them \
+         within correlate.max_lag, so retry in a few seconds (a store stopped in the middle \
+         of a burst is correlated when trustpath next starts: run `trustpath serve` once)"
+    )]
+    Uncorrelated { batches: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -254,6 +262,12 @@ fn write_all(
         request.resource,
         request.issuer
     ];
+    // Events and connections must agree: none of the window's events may still wait for
+    // its correlation.
+    let batches: i64 = db.query_row(UNCORRELATED, filters, |row| row.get(0))?;
+    if batches > 0 {
+        return Err(ExportError::Uncorrelated { batches });
+    }
     // The chain slice first: its batches are re-hashed before anything is written, so an
     // export never signs rows that no longer match what was committed.
     let start: Option<i64> = db.query_row(

@@ -1,6 +1,7 @@
-//! Export jobs of `POST /v1/exports`: each runs on a blocking thread against its own read
-//! connection (one snapshot of the store), into `<store dir>/exports/<id>/`; its status and
-//! files are served until the server stops (the files stay on disk).
+//! Export jobs of `POST /v1/exports`: each waits for the writer to correlate what it has
+//! committed, then runs on a blocking thread against its own read connection (one snapshot
+//! of the store), into `<store dir>/exports/<id>/`; its status and files are served until
+//! the server stops (the files stay on disk).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::export::{ExportRequest, Manifest, export};
+use crate::export::{ExportError, ExportRequest, Manifest, export};
 use crate::integrity::Signer;
 use crate::store::{Reader, Writer};
 
@@ -64,7 +65,8 @@ impl Exports {
 
     /// Starts an export; the job is `running` until the files and the signed manifest are
     /// written. It reads the store once `writer` has correlated every batch committed so
-    /// far, so the exported connections cover the exported events.
+    /// far; a burst that commits more of the window meanwhile is caught up with again, a
+    /// few times, before the job gives up saying why.
     pub fn start(
         &self,
         reader: Reader,
@@ -93,14 +95,9 @@ impl Exports {
         let exports = self.clone();
         let dir = job.dir.clone();
         tokio::spawn(async move {
-            let caught_up = writer.catch_up().await;
-            let result = tokio::task::spawn_blocking(move || {
-                caught_up.map_err(|e| e.to_string())?;
-                let db = reader.connection().map_err(|e| e.to_string())?;
-                export(&db, &signer, &request, &dir).map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|e| Err(format!("the export task failed: {e}")));
+            let result = export_caught_up(&writer, reader, signer, request, dir).await;
+            // The writer stops once its last handle is gone; an export must not delay that.
+            drop(writer);
             if let Err(error) = &result {
                 tracing::error!(%error, export = %id, "export failed");
             }
@@ -138,5 +135,41 @@ impl Exports {
             || path == "manifest.sig"
             || manifest.files.iter().any(|f| f.path == path);
         listed.then(|| job.dir.join(path))
+    }
+}
+
+/// How many times an export catches up with a burst that keeps committing events of its
+/// window before it gives up (the writer correlates a pass before each commit once it is
+/// `correlate.max_lag` behind, so under a sustained overload this can fail; retry later).
+const CATCH_UP_ATTEMPTS: usize = 3;
+
+/// Waits for `writer` to correlate what it committed, then exports `request` into `dir`
+/// from one snapshot; again (up to [`CATCH_UP_ATTEMPTS`]) when the snapshot still holds
+/// uncorrelated events of the window.
+async fn export_caught_up(
+    writer: &Writer,
+    reader: Reader,
+    signer: Arc<Signer>,
+    request: ExportRequest,
+    dir: PathBuf,
+) -> Result<Manifest, String> {
+    let mut attempt = 1;
+    loop {
+        writer.catch_up().await.map_err(|e| e.to_string())?;
+        let (reader, signer, request, dir) =
+            (reader.clone(), signer.clone(), request.clone(), dir.clone());
+        let result = tokio::task::spawn_blocking(move || {
+            let db = reader.connection()?;
+            export(&db, &signer, &request, &dir)
+        })
+        .await
+        .map_err(|e| format!("the export task failed: {e}"))?;
+        match result {
+            Err(ExportError::Uncorrelated { .. }) if attempt < CATCH_UP_ATTEMPTS => {
+                // Nothing was written: the check comes before the files.
+                attempt += 1;
+            }
+            other => return other.map_err(|e| e.to_string()),
+        }
     }
 }

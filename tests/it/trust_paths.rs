@@ -460,6 +460,74 @@ async fn a_store_from_before_connections_is_correlated_at_start() {
     app.stop().await;
 }
 
+/// Exported events always come with their connections: an export of a window whose events
+/// still wait for correlation (here: a store stopped before its batches were correlated)
+/// is refused, saying why; `trustpath export` correlates such a store first.
+#[tokio::test]
+async fn an_export_never_has_events_without_their_connections() {
+    let simulation = simulation();
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let app = TestApp::start(config.clone()).await;
+    ingest(&app, ndjson(&simulation.events)).await;
+    wait_for_counts(&app, simulation.events.len() as i64, 0).await;
+    let connections = app.stats().await["connections"].clone();
+    app.stop().await;
+    {
+        let db = duckdb::Connection::open(&config.store.path).unwrap();
+        db.execute_batch(
+            "DELETE FROM correlated_batches; DELETE FROM connections;
+             DELETE FROM connection_tokens; DELETE FROM connection_members;
+             DELETE FROM verdict_changes; DELETE FROM client_pins;",
+        )
+        .unwrap();
+    }
+    let request: trustpath::export::ExportRequest = serde_json::from_value(serde_json::json!({
+        "from": "2026-11-01T00:00:00Z", "to": "2027-01-01T00:00:00Z", "format": "jsonl"
+    }))
+    .unwrap();
+
+    let store = trustpath::store::Store::open(&config.store).unwrap();
+    let signer = store.signer().unwrap().unwrap();
+    let refused = trustpath::export::export(
+        &store.connection().unwrap(),
+        &signer,
+        &request,
+        &dir.path().join("refused"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(refused, trustpath::export::ExportError::Uncorrelated { batches } if batches > 0),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("not correlated yet"),
+        "{refused}"
+    );
+    drop((store, signer));
+
+    let out = dir.path().join("export");
+    succeed(
+        trustpath()
+            .env("TRUSTPATH_STORE_PATH", &config.store.path)
+            .args([
+                "export",
+                "--from",
+                "2026-11-01T00:00:00Z",
+                "--to",
+                "2027-01-01T00:00:00Z",
+            ])
+            .args(["--format", "jsonl", "--out"])
+            .arg(&out),
+    );
+    let exported = std::fs::read_to_string(out.join("connections.jsonl")).unwrap();
+    assert_eq!(
+        serde_json::Value::from(exported.lines().count()),
+        connections,
+        "every connection, correlated by the export itself"
+    );
+}
+
 /// A timeline holds every event that matches its key, each once. An event in a connection
 /// sits in that connection's group, with every event of that connection in the window; the
 /// others (unattached, or kinds that are never members) sit in the group without one.
@@ -562,40 +630,71 @@ async fn timelines_hold_the_key_events_and_their_whole_connections() {
     app.stop().await;
 }
 
-/// Ingests `body` through `trustpath ingest`'s path into a fresh store, in batches of 200,
-/// with `max_lag` as `correlate.max_lag`. Returns how many batches the writer committed
-/// without their correlation, and every connection and membership once all is correlated.
-async fn ingest_in_batches(body: &[u8], max_lag: std::time::Duration) -> (usize, String) {
-    use trustpath::collect::file::NdjsonReader;
-    use trustpath::normalize::Normalizer;
-    use trustpath::pipeline::Ingest;
-    use trustpath::store::Store;
+/// A fresh store whose writer (still running) took `body` through `trustpath ingest`'s
+/// path, in batches of 200, with `max_lag` as `correlate.max_lag`.
+struct Burst {
+    store: trustpath::store::Store,
+    writer: trustpath::store::Writer,
+    thread: trustpath::store::writer::WriterThread,
+    /// Batches the writer committed without their correlation.
+    deferred: usize,
+    dir: tempfile::TempDir,
+}
 
-    let dir = tempfile::tempdir().unwrap();
-    let config = test_config(dir.path());
-    let store = Store::open(&config.store).unwrap();
-    let mut correlate = config.correlate.clone();
-    correlate.max_lag = max_lag;
-    let (writer, thread) = store.writer(2, correlate, None).unwrap();
-    let ingest = Ingest::new(Normalizer::new(64 * 1024), writer);
-    let mut reader = NdjsonReader::new(body, "burst.ndjson", "native", 64 * 1024);
-    let mut deferred = 0;
-    reader
-        .ingest_all(&ingest, 200, |_, report| {
-            deferred += usize::from(!report.commit.correlated);
-        })
-        .await
-        .unwrap();
+impl Burst {
+    async fn ingest(body: &[u8], max_lag: std::time::Duration) -> Burst {
+        use trustpath::collect::file::NdjsonReader;
+        use trustpath::normalize::Normalizer;
+        use trustpath::pipeline::Ingest;
+        use trustpath::store::Store;
+
+        let dir = tempfile::tempdir().unwrap();
+        let config = test_config(dir.path());
+        let store = Store::open(&config.store).unwrap();
+        let mut correlate = config.correlate.clone();
+        correlate.max_lag = max_lag;
+        let (writer, thread) = store.writer(2, correlate, None).unwrap();
+        let ingest = Ingest::new(Normalizer::new(64 * 1024), writer.clone());
+        let mut reader = NdjsonReader::new(body, "burst.ndjson", "native", 64 * 1024);
+        let mut deferred = 0;
+        reader
+            .ingest_all(&ingest, 200, |_, report| {
+                deferred += usize::from(!report.commit.correlated);
+            })
+            .await
+            .unwrap();
+        Burst {
+            store,
+            writer,
+            thread,
+            deferred,
+            dir,
+        }
+    }
+
+    /// Stops the writer (after the last correlation and its checkpoint).
+    async fn stop(self) -> (trustpath::store::Store, tempfile::TempDir) {
+        drop(self.writer);
+        let thread = self.thread;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .unwrap();
+        (self.store, self.dir)
+    }
+}
+
+/// Ingests `body` as a [`Burst`]. Returns how many batches the writer committed without
+/// their correlation, and every connection and membership once all is correlated.
+async fn ingest_in_batches(body: &[u8], max_lag: std::time::Duration) -> (usize, String) {
+    let burst = Burst::ingest(body, max_lag).await;
+    let deferred = burst.deferred;
     // With the writer still running and nothing more coming, the backlog is correlated.
-    let stats = store.reader().unwrap();
+    let stats = burst.store.reader().unwrap();
     crate::harness::eventually("the deferred batches to be correlated", || async {
         (stats.stats().unwrap().uncorrelated_batches == 0).then_some(())
     })
     .await;
-    drop(ingest);
-    tokio::task::spawn_blocking(move || thread.join())
-        .await
-        .unwrap();
+    let (store, _dir) = burst.stop().await;
 
     let db = store.connection().unwrap();
     let rows = |sql: &str| -> Vec<String> {
@@ -626,35 +725,16 @@ async fn ingest_in_batches(body: &[u8], max_lag: std::time::Duration) -> (usize,
 /// still be in its idle passes, or not have started them).
 #[tokio::test]
 async fn catching_up_correlates_every_batch_committed_before() {
-    use trustpath::collect::file::NdjsonReader;
-    use trustpath::normalize::Normalizer;
-    use trustpath::pipeline::Ingest;
-    use trustpath::store::Store;
-
     let body = ndjson(&simulation().events);
-    let dir = tempfile::tempdir().unwrap();
-    let config = test_config(dir.path());
-    let store = Store::open(&config.store).unwrap();
-    let mut correlate = config.correlate.clone();
-    correlate.max_lag = std::time::Duration::from_secs(3600);
-    let (writer, thread) = store.writer(2, correlate, None).unwrap();
-    let ingest = Ingest::new(Normalizer::new(64 * 1024), writer.clone());
-    let mut reader = NdjsonReader::new(&body[..], "burst.ndjson", "native", 64 * 1024);
-    let mut deferred = 0;
-    reader
-        .ingest_all(&ingest, 200, |_, report| {
-            deferred += usize::from(!report.commit.correlated);
-        })
-        .await
-        .unwrap();
-    assert!(deferred > 1, "the burst left a backlog to catch up on");
-    writer.catch_up().await.unwrap();
-    let stats = store.reader().unwrap().stats().unwrap();
+    let burst = Burst::ingest(&body, std::time::Duration::from_secs(3600)).await;
+    assert!(
+        burst.deferred > 1,
+        "the burst left a backlog to catch up on"
+    );
+    burst.writer.catch_up().await.unwrap();
+    let stats = burst.store.reader().unwrap().stats().unwrap();
     assert_eq!(stats.uncorrelated_batches, 0, "caught up: {stats:?}");
-    drop((ingest, writer));
-    tokio::task::spawn_blocking(move || thread.join())
-        .await
-        .unwrap();
+    burst.stop().await;
 }
 
 #[tokio::test]
