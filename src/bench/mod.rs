@@ -207,14 +207,17 @@ pub struct DetectionLatencyReport {
 /// metrics (`GET /metrics`) between its start and end.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Stages {
-    /// Batches the NATS collector committed, and their mean size.
+    /// Batches the NATS collector committed.
     pub batches: f64,
+    /// Events a batch stored, on average.
     pub events_per_batch: f64,
     /// Mean time of a commit (with its correlation when the writer is not behind).
     pub commit_ms: f64,
-    /// Detection passes, their mean events and mean time.
+    /// Detection passes.
     pub detection_passes: f64,
+    /// Events a pass examined, on average.
     pub events_per_pass: f64,
+    /// Mean time of a pass (every rule, and recording the alerts).
     pub detection_pass_ms: f64,
 }
 
@@ -229,20 +232,27 @@ struct StageCounters {
     pass_s: f64,
 }
 
+/// The series of the events the NATS collector stored, as `GET /metrics` renders it.
+const NATS_ACCEPTED: &str = r#"trustpath_records_total{collector="nats",result="accepted"}"#;
+
+/// The value of `series` (name and labels exactly as rendered) in the process's metrics
+/// as `GET /metrics` renders them; 0 when it has not been recorded yet. Reading them costs
+/// trustpath nothing, unlike a query of the store.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .filter_map(|line| line.rsplit_once(' '))
+        .filter(|(name, _)| *name == series)
+        .filter_map(|(_, value)| value.parse::<f64>().ok())
+        .sum()
+}
+
 impl StageCounters {
-    /// Reads the process's metrics as `GET /metrics` renders them.
     fn now() -> StageCounters {
         let text = crate::metrics::handle().render();
-        let value = |series: &str| -> f64 {
-            text.lines()
-                .filter_map(|line| line.rsplit_once(' '))
-                .filter(|(name, _)| *name == series)
-                .filter_map(|(_, value)| value.parse::<f64>().ok())
-                .sum()
-        };
+        let value = |series: &str| metric(&text, series);
         StageCounters {
             batches: value(r#"trustpath_batches_total{collector="nats"}"#),
-            records: value(r#"trustpath_records_total{collector="nats",result="accepted"}"#),
+            records: value(NATS_ACCEPTED),
             commit_s: value(r#"trustpath_batch_commit_seconds_sum{collector="nats"}"#),
             passes: value("trustpath_detection_pass_seconds_count"),
             pass_events: value("trustpath_detection_events_total"),
@@ -413,16 +423,10 @@ pub async fn detection_latency(
     drop(acks);
     acker.await??;
     let elapsed = watch.round().wall;
-    // Let the last batches through.
+    // Let the last batches through (watched through the metrics: no query of the store).
     let mut stored = 0;
     for _ in 0..300 {
-        let stats: serde_json::Value = http
-            .get(format!("{base}/v1/stats"))
-            .send()
-            .await?
-            .json()
-            .await?;
-        stored = stats["events"].as_i64().unwrap_or(0);
+        stored = (StageCounters::now().records - counters.records) as i64;
         if stored as usize >= events.len() {
             break;
         }
@@ -468,13 +472,10 @@ mod tests {
 pub fn process_cpu() -> Duration {
     use nix::sys::resource::{UsageWho, getrusage};
     use nix::sys::time::TimeValLike as _;
-    getrusage(UsageWho::RUSAGE_SELF)
-        .map(|usage| {
-            let micros =
-                usage.user_time().num_microseconds() + usage.system_time().num_microseconds();
-            Duration::from_micros(u64::try_from(micros).unwrap_or(0))
-        })
-        .unwrap_or_default()
+    // getrusage fails only on an invalid `who` or pointer, neither of which nix can pass.
+    let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage(RUSAGE_SELF)");
+    let micros = usage.user_time().num_microseconds() + usage.system_time().num_microseconds();
+    Duration::from_micros(u64::try_from(micros).unwrap_or(0))
 }
 
 /// One round of one side of a row: its wall time, and the CPU time every thread of this
@@ -513,28 +514,30 @@ impl Stopwatch {
 #[derive(Debug, Clone, Serialize)]
 pub struct Side {
     pub what: &'static str,
+    /// Each round's wall time, in the order they ran.
     pub seconds: Vec<f64>,
     pub median_s: f64,
     pub events_per_s: f64,
-    /// The CPU seconds of each round (user and system, every thread of the bench process;
-    /// a NATS server, a process of its own, is on neither side) and their median.
+    /// Each round's CPU seconds (user and system, every thread of the bench process; a NATS
+    /// server, a process of its own, is on neither side), in the order they ran.
     pub cpu_seconds: Vec<f64>,
+    /// The CPU seconds of the median round (the one whose wall time is the median).
     pub median_cpu_s: f64,
 }
 
 impl Side {
     fn of(events: usize, what: &'static str, rounds: &[Round]) -> Side {
-        let mut seconds: Vec<f64> = rounds.iter().map(|r| r.wall.as_secs_f64()).collect();
-        let mut cpu_seconds: Vec<f64> = rounds.iter().map(|r| r.cpu.as_secs_f64()).collect();
-        let median_s = percentile(&mut seconds, 0.5).unwrap_or(0.0);
-        let median_cpu_s = percentile(&mut cpu_seconds, 0.5).unwrap_or(0.0);
+        let mut by_wall = rounds.to_vec();
+        by_wall.sort_by_key(|round| round.wall);
+        let median = by_wall.get(by_wall.len() / 2).copied().unwrap_or_default();
+        let median_s = median.wall.as_secs_f64();
         Side {
             what,
-            seconds,
+            seconds: rounds.iter().map(|r| r.wall.as_secs_f64()).collect(),
             median_s,
             events_per_s: events as f64 / median_s.max(f64::EPSILON),
-            cpu_seconds,
-            median_cpu_s,
+            cpu_seconds: rounds.iter().map(|r| r.cpu.as_secs_f64()).collect(),
+            median_cpu_s: median.cpu.as_secs_f64(),
         }
     }
 
@@ -905,17 +908,23 @@ pub async fn nats_end_to_end(
         let app = crate::serve::App::build(service).await?;
         let stats = format!("http://{}/v1/stats", app.local_addr());
         let shutdown = tokio_util::sync::CancellationToken::new();
+        // Until every event is stored the side is watched through its metrics, which cost
+        // it nothing; then through `GET /v1/stats` (a query on its store) for correlation.
+        let accepted = || metric(&crate::metrics::handle().render(), NATS_ACCEPTED);
+        let accepted_before = accepted();
         let watch = Stopwatch::start();
         let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         let http = reqwest::Client::new();
         let mut stored = None;
         loop {
-            let answer: serde_json::Value = http.get(&stats).send().await?.json().await?;
-            if stored.is_none() && answer["events"].as_i64() == Some(events as i64) {
+            if stored.is_none() && accepted() - accepted_before >= events as f64 {
                 stored = Some(watch.round());
             }
-            if stored.is_some() && answer["uncorrelated_batches"].as_i64() == Some(0) {
-                break;
+            if stored.is_some() {
+                let answer: serde_json::Value = http.get(&stats).send().await?.json().await?;
+                if answer["uncorrelated_batches"].as_i64() == Some(0) {
+                    break;
+                }
             }
             anyhow::ensure!(
                 watch.round().wall < Duration::from_secs(3_600),
