@@ -422,27 +422,33 @@ async fn late_evidence_updates_the_verdict_and_the_cli_explains_it() {
     );
 }
 
-#[tokio::test]
-async fn a_store_from_before_connections_is_correlated_at_start() {
+/// A store in `dir` that holds the simulation's events and no trace of their correlation
+/// (what a store written before schema 2 holds, or one stopped before a burst's backlog
+/// was correlated); returns its config and the correlation it had.
+async fn a_store_without_its_correlation(
+    dir: &std::path::Path,
+) -> (trustpath::config::Config, (Value, Value)) {
     let simulation = simulation();
-    let dir = tempfile::tempdir().unwrap();
-    let config = test_config(dir.path());
+    let config = test_config(dir);
     let app = TestApp::start(config.clone()).await;
     ingest(&app, ndjson(&simulation.events)).await;
     wait_for_counts(&app, simulation.events.len() as i64, 0).await;
     let correlated = correlation(&app).await;
     app.stop().await;
+    let db = duckdb::Connection::open(&config.store.path).unwrap();
+    db.execute_batch(
+        "DELETE FROM correlated_batches; DELETE FROM connections;
+         DELETE FROM connection_tokens; DELETE FROM connection_members;
+         DELETE FROM verdict_changes; DELETE FROM client_pins;",
+    )
+    .unwrap();
+    (config, correlated)
+}
 
-    // What a store written before schema 2 holds: events, and no trace of correlation.
-    {
-        let db = duckdb::Connection::open(&config.store.path).unwrap();
-        db.execute_batch(
-            "DELETE FROM correlated_batches; DELETE FROM connections;
-             DELETE FROM connection_tokens; DELETE FROM connection_members;
-             DELETE FROM verdict_changes; DELETE FROM client_pins;",
-        )
-        .unwrap();
-    }
+#[tokio::test]
+async fn a_store_from_before_connections_is_correlated_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, correlated) = a_store_without_its_correlation(dir.path()).await;
     // Counted as not correlated (as a deferred backlog cut off by a stop would be).
     let uncorrelated = trustpath::store::Store::open(&config.store)
         .unwrap()
@@ -465,23 +471,9 @@ async fn a_store_from_before_connections_is_correlated_at_start() {
 /// is refused, saying why; `trustpath export` correlates such a store first.
 #[tokio::test]
 async fn an_export_never_has_events_without_their_connections() {
-    let simulation = simulation();
     let dir = tempfile::tempdir().unwrap();
-    let config = test_config(dir.path());
-    let app = TestApp::start(config.clone()).await;
-    ingest(&app, ndjson(&simulation.events)).await;
-    wait_for_counts(&app, simulation.events.len() as i64, 0).await;
-    let connections = app.stats().await["connections"].clone();
-    app.stop().await;
-    {
-        let db = duckdb::Connection::open(&config.store.path).unwrap();
-        db.execute_batch(
-            "DELETE FROM correlated_batches; DELETE FROM connections;
-             DELETE FROM connection_tokens; DELETE FROM connection_members;
-             DELETE FROM verdict_changes; DELETE FROM client_pins;",
-        )
-        .unwrap();
-    }
+    let (config, correlated) = a_store_without_its_correlation(dir.path()).await;
+    let connections = correlated.0.as_array().unwrap().len();
     let request: trustpath::export::ExportRequest = serde_json::from_value(serde_json::json!({
         "from": "2026-11-01T00:00:00Z", "to": "2027-01-01T00:00:00Z", "format": "jsonl"
     }))
@@ -522,7 +514,7 @@ async fn an_export_never_has_events_without_their_connections() {
     );
     let exported = std::fs::read_to_string(out.join("connections.jsonl")).unwrap();
     assert_eq!(
-        serde_json::Value::from(exported.lines().count()),
+        exported.lines().count(),
         connections,
         "every connection, correlated by the export itself"
     );
