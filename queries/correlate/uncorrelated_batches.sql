@@ -1,5 +1,5 @@
 -- Committed batches with events that the correlation has not seen, oldest first.
-SELECT batch_id::VARCHAR, strftime(received_at::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ'), accepted
+SELECT batch_id::VARCHAR, epoch_us(received_at), accepted
 FROM ingest_log
 WHERE accepted > 0
   AND batch_id NOT IN (SELECT batch_id FROM correlated_batches)

@@ -197,7 +197,6 @@ pub fn export_command(
         .signer()?
         .context("an in-memory store has no signing key; set store.signing_key")?;
     let db = store.connection()?;
-    crate::correlate::maintain::setup(&db)?;
     crate::correlate::maintain::catch_up(&db, &config.correlate)?;
     let manifest = export(&db, &signer, request, out)?;
     if as_json {

@@ -58,10 +58,12 @@ pub fn setup(db: &Connection) -> Result<(), StoreError> {
 
 /// Correlates committed batches the correlation has not seen, oldest first, one
 /// transaction each: a store that held events before schema 2, or batches whose deferred
-/// correlation (`correlate.max_lag`) had not run when trustpath stopped. Returns how many.
+/// correlation (`correlate.max_lag`) had not run when trustpath stopped. Any connection
+/// will do: it gets the temp tables correlation needs. Returns how many.
 pub fn catch_up(db: &Connection, config: &CorrelateConfig) -> Result<usize, StoreError> {
     let pending = uncorrelated(db)?;
     if !pending.is_empty() {
+        setup(db)?;
         tracing::info!(
             batches = pending.len(),
             "correlating stored batches the correlation has not seen"
@@ -93,7 +95,7 @@ pub fn uncorrelated(db: &Connection) -> Result<Vec<(Uuid, DateTime<Utc>, usize)>
     let rows = statement.query_map([], |row| {
         Ok((
             row.get::<_, String>(0)?,
-            row.get::<_, String>(1)?,
+            row.get::<_, i64>(1)?,
             row.get::<_, i64>(2)?,
         ))
     })?;
@@ -103,12 +105,9 @@ pub fn uncorrelated(db: &Connection) -> Result<Vec<(Uuid, DateTime<Utc>, usize)>
         let batch_id: Uuid = batch_id
             .parse()
             .map_err(|e| StoreError::Internal(format!("ingest_log batch id {batch_id}: {e}")))?;
-        let received_at: DateTime<Utc> = received_at
-            .parse()
-            .map_err(|e| StoreError::Internal(format!("ingest_log time {received_at}: {e}")))?;
         batches.push((
             batch_id,
-            received_at,
+            from_micros(received_at)?,
             usize::try_from(accepted).unwrap_or(0),
         ));
     }
