@@ -145,10 +145,10 @@ pub enum ExportError {
     #[error("writing {path}: {detail}")]
     Write { path: PathBuf, detail: String },
     #[error(
-        "{batches} committed batches with events in the window are not correlated yet, so \
+        "{batches} committed batch(es) with events in the window are not correlated yet, so \
          their connections would be missing from the export; the service correlates them \
-         within correlate.max_lag, so retry in a few seconds (a store stopped in the middle \
-         of a burst is correlated when trustpath next starts: run `trustpath serve` once)"
+         within about correlate.max_lag: retry in a few seconds (if this persists, the log \
+         says which batches fail to correlate)"
     )]
     Uncorrelated { batches: i64 },
     #[error(transparent)]
@@ -263,10 +263,12 @@ fn write_all(
         request.issuer
     ];
     // Events and connections must agree: none of the window's events may still wait for
-    // its correlation.
-    let batches: i64 = db.query_row(UNCORRELATED, filters, |row| row.get(0))?;
-    if batches > 0 {
-        return Err(ExportError::Uncorrelated { batches });
+    // its correlation (the window is scanned only when some batch does).
+    if !crate::correlate::maintain::uncorrelated(db)?.is_empty() {
+        let batches: i64 = db.query_row(UNCORRELATED, filters, |row| row.get(0))?;
+        if batches > 0 {
+            return Err(ExportError::Uncorrelated { batches });
+        }
     }
     // The chain slice first: its batches are re-hashed before anything is written, so an
     // export never signs rows that no longer match what was committed.
