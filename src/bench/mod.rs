@@ -527,9 +527,7 @@ pub struct Side {
 
 impl Side {
     fn of(events: usize, what: &'static str, rounds: &[Round]) -> Side {
-        let mut by_wall = rounds.to_vec();
-        by_wall.sort_by_key(|round| round.wall);
-        let median = by_wall.get(by_wall.len() / 2).copied().unwrap_or_default();
+        let median = median_by_wall(rounds, |round| round.wall);
         let median_s = median.wall.as_secs_f64();
         Side {
             what,
@@ -835,7 +833,7 @@ pub async fn ingest(
             &theirs,
         ),
     )
-    .with_phases(median_round(phases))
+    .with_phases(median_by_wall(&phases, |(wall, _)| *wall).1)
     .with_checkpointed_baseline(Side::of(
         lines.len(),
         "DuckDB, committed and checkpointed (as trustpath's writer is when it stops)",
@@ -843,13 +841,11 @@ pub async fn ingest(
     )))
 }
 
-/// The phases of the round whose wall time is the median.
-fn median_round(mut rounds: Vec<(Duration, IngestPhases)>) -> IngestPhases {
-    rounds.sort_by_key(|(elapsed, _)| *elapsed);
-    rounds
-        .get(rounds.len() / 2)
-        .map(|(_, phases)| *phases)
-        .unwrap_or_default()
+/// The item of the round whose wall time is the median (of an even count, the upper one).
+fn median_by_wall<T: Copy + Default>(rounds: &[T], wall: impl Fn(&T) -> Duration) -> T {
+    let mut sorted = rounds.to_vec();
+    sorted.sort_by_key(|round| wall(round));
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
 /// `bench nats`: trustpath consuming a JetStream stream end to end against a bare consumer
