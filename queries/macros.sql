@@ -46,7 +46,9 @@ CREATE OR REPLACE MACRO event_document(e) AS json_object(
     'batch_id', e.batch_id::VARCHAR
 );
 
--- connection_summary(c): one `connections` row as GET /v1/connections returns it.
+-- connection_summary(c): one `connections` row as GET /v1/connections returns it. Pass a
+-- row without `trust_path` (`SELECT * EXCLUDE (trust_path) FROM connections`) unless the
+-- query reads the trust path anyway: a whole row drags the compressed column in.
 CREATE OR REPLACE MACRO connection_summary(c) AS json_object(
     'connection_id', c.connection_id,
     'root_token_id', c.root_token_id,
