@@ -15,14 +15,12 @@
 --   $9  before_time_us  BIGINT       cursor: last_seen of the last row seen (epoch µs)
 --   $10 before_id       VARCHAR      cursor: connection_id of the last row seen
 --   $11 limit           BIGINT
--- The summary reads its columns from a projection without `trust_path`: passed the
--- table's whole row, DuckDB would decompress every scanned row's trust path (zstd,
--- ≈ 5 KB each) only to drop it.
+-- Summaries from a projection without `trust_path` (see connection_summary in macros.sql).
 SELECT
     epoch_us(last_seen) AS last_seen_us,
     connection_id,
-    connection_summary(connections)::VARCHAR AS connection
-FROM (SELECT * EXCLUDE (trust_path) FROM connections) AS connections
+    connection_summary(c)::VARCHAR AS connection
+FROM (SELECT * EXCLUDE (trust_path) FROM connections) AS c
 WHERE ($1::TIMESTAMPTZ IS NULL OR last_seen >= $1::TIMESTAMPTZ)
   AND ($2::TIMESTAMPTZ IS NULL OR first_seen < $2::TIMESTAMPTZ)
   AND ($3::VARCHAR IS NULL OR subject = $3::VARCHAR)

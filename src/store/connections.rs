@@ -5,13 +5,13 @@
 
 use std::thread::{self, ScopedJoinHandle};
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use duckdb::params;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::StoreError;
 use super::read::{Cursor, DEFAULT_LIMIT, Reader, check_limit, keyset_page, parse_json};
+use super::{StoreError, from_micros, rfc3339};
 use crate::correlate::{LinkName, TrustPath, Verdict};
 
 const CONNECTIONS: &str = include_str!("../../queries/connections.sql");
@@ -238,9 +238,11 @@ impl Reader {
     /// One connection; with its events when `with_events`.
     ///
     /// Its row, tokens, events and verdict changes are independent reads, each run on a
-    /// connection of its own, in parallel: on a large store the row costs ≈ 3 ms (its trust
-    /// path is decompressed with the zstd vector it sits in) and the tokens about as much (a
-    /// scan of the connection's time span), so a detail takes the slowest read, not their sum.
+    /// connection of its own, in parallel: a detail takes its slowest read (fetching the
+    /// trust path, which DuckDB decompresses with the rest of its zstd vector, or scanning
+    /// the tokens' span), not their sum. Each read is its own snapshot, as each statement
+    /// in auto-commit was before: a batch committed in between can show in the tokens or
+    /// events and not yet in the summary.
     pub fn connection_detail(
         &self,
         connection_id: &str,
@@ -299,11 +301,8 @@ impl Reader {
         let Some((first_seen, last_seen)) = span else {
             return Ok(Vec::new());
         };
-        let [first_seen, last_seen] = [first_seen, last_seen].map(|us| {
-            DateTime::from_timestamp_micros(us)
-                .unwrap_or_default()
-                .to_rfc3339_opts(SecondsFormat::Micros, true)
-        });
+        let first_seen = rfc3339(from_micros(first_seen)?);
+        let last_seen = rfc3339(from_micros(last_seen)?);
         json_rows(&db, sql, params![connection_id, first_seen, last_seen])
     }
 
