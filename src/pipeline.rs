@@ -107,7 +107,7 @@ impl Ingest {
 
 /// A batch with the writer, not yet known to be durable.
 pub struct Submitted {
-    commit: store::Submitted,
+    commit: store::PendingCommit,
     collector: Collector,
     rejected: Vec<(usize, String)>,
     normalize: Duration,

@@ -63,10 +63,10 @@ pub struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
-/// A batch handed to the writer; [`Submitted::report`] waits until it is durable.
-pub struct Submitted(oneshot::Receiver<Result<CommitReport, StoreError>>);
+/// A batch handed to the writer; [`PendingCommit::report`] waits until it is durable.
+pub struct PendingCommit(oneshot::Receiver<Result<CommitReport, StoreError>>);
 
-impl Submitted {
+impl PendingCommit {
     pub async fn report(self) -> Result<CommitReport, StoreError> {
         self.0.await.map_err(|_| StoreError::WriterStopped)?
     }
@@ -212,10 +212,10 @@ impl Writer {
     /// Hands `batch` to the writer and returns without waiting for its commit, so a caller
     /// with more input can prepare and hand over the next batch while this one commits.
     /// Batches commit in the order they are submitted.
-    pub async fn submit(&self, batch: Batch) -> Result<Submitted, StoreError> {
+    pub async fn submit(&self, batch: Batch) -> Result<PendingCommit, StoreError> {
         let (reply, report) = oneshot::channel();
         self.send(Job::Commit { batch, reply }).await?;
-        Ok(Submitted(report))
+        Ok(PendingCommit(report))
     }
 
     /// Signs the chain head now, unless it is signed already (or the store has no key).
