@@ -146,9 +146,10 @@ pub enum ExportError {
     Write { path: PathBuf, detail: String },
     #[error(
         "{batches} committed batch(es) with events in the window are not correlated yet, so \
-         their connections would be missing from the export; the service correlates them \
-         within about correlate.max_lag: retry in a few seconds (if this persists, the log \
-         says which batches fail to correlate)"
+         their connections would be missing from the export. A running service correlates a \
+         burst's batches within about correlate.max_lag: export again in a few seconds. If \
+         this persists, correlating them failed (the log names the batches); they are tried \
+         again when trustpath next starts, and by `trustpath export` on the stopped store"
     )]
     Uncorrelated { batches: i64 },
     #[error(transparent)]
@@ -264,8 +265,25 @@ fn write_all(
     ];
     // Events and connections must agree: none of the window's events may still wait for
     // its correlation (the window is scanned only when some batch does).
-    if !crate::correlate::maintain::uncorrelated(db)?.is_empty() {
-        let batches: i64 = db.query_row(UNCORRELATED, filters, |row| row.get(0))?;
+    let uncorrelated: Vec<String> = crate::correlate::maintain::uncorrelated(db)?
+        .into_iter()
+        .map(|(batch_id, _, _)| batch_id.to_string())
+        .collect();
+    if !uncorrelated.is_empty() {
+        let uncorrelated = serde_json::to_string(&uncorrelated).expect("strings serialize");
+        let batches: i64 = db.query_row(
+            UNCORRELATED,
+            params![
+                from,
+                to,
+                request.subject,
+                request.client_id,
+                request.resource,
+                request.issuer,
+                uncorrelated
+            ],
+            |row| row.get(0),
+        )?;
         if batches > 0 {
             return Err(ExportError::Uncorrelated { batches });
         }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::export::{ExportError, ExportRequest, Manifest, export};
 use crate::integrity::Signer;
-use crate::store::{Reader, Writer};
+use crate::store::{Reader, WeakWriter, Writer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -94,10 +94,11 @@ impl Exports {
         self.jobs().insert(id, job.clone());
         let exports = self.clone();
         let dir = job.dir.clone();
+        // The writer stops once its last strong handle is gone; an export must not delay
+        // that, so the job holds it only while it waits for the catch-up.
+        let writer = writer.downgrade();
         tokio::spawn(async move {
             let result = export_caught_up(&writer, reader, signer, request, dir).await;
-            // The writer stops once its last handle is gone; an export must not delay that.
-            drop(writer);
             if let Err(error) = &result {
                 tracing::error!(%error, export = %id, "export failed");
             }
@@ -147,7 +148,7 @@ const CATCH_UP_ATTEMPTS: usize = 3;
 /// from one snapshot; again (up to [`CATCH_UP_ATTEMPTS`]) when the snapshot still holds
 /// uncorrelated events of the window.
 async fn export_caught_up(
-    writer: &Writer,
+    writer: &WeakWriter,
     reader: Reader,
     signer: Arc<Signer>,
     request: ExportRequest,
@@ -155,7 +156,8 @@ async fn export_caught_up(
 ) -> Result<Manifest, String> {
     let mut attempt = 1;
     loop {
-        writer.catch_up().await.map_err(|e| e.to_string())?;
+        let caught_up = async { writer.upgrade()?.catch_up().await };
+        caught_up.await.map_err(|e| e.to_string())?;
         let (reader, signer, request, dir) =
             (reader.clone(), signer.clone(), request.clone(), dir.clone());
         let result = tokio::task::spawn_blocking(move || {

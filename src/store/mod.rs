@@ -40,7 +40,7 @@ use crate::normalize::Rejected;
 pub use read::Reader;
 
 const MACROS: &str = include_str!("../../queries/macros.sql");
-pub use writer::{PendingCommit, Writer};
+pub use writer::{PendingCommit, WeakWriter, Writer};
 
 /// What went wrong in the store. Each message says what to do about it.
 #[derive(Debug, thiserror::Error)]

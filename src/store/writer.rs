@@ -63,6 +63,20 @@ pub struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
+/// A [`Writer`] handle that lets the writer stop once every strong handle is gone.
+#[derive(Clone)]
+pub struct WeakWriter(mpsc::WeakSender<Job>);
+
+impl WeakWriter {
+    /// The writer, unless it has stopped or is stopping.
+    pub fn upgrade(&self) -> Result<Writer, StoreError> {
+        self.0
+            .upgrade()
+            .map(|jobs| Writer { jobs })
+            .ok_or(StoreError::WriterStopped)
+    }
+}
+
 /// A batch handed to the writer; [`PendingCommit::report`] waits until it is durable.
 pub struct PendingCommit(oneshot::Receiver<Result<CommitReport, StoreError>>);
 
@@ -244,6 +258,12 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         self.send(Job::CatchUp { reply }).await?;
         answer.await.map_err(|_| StoreError::WriterStopped)
+    }
+
+    /// A handle that does not keep the writer running: for a task that may outlive the
+    /// service's shutdown (an export job) and needs the writer only now and then.
+    pub fn downgrade(&self) -> WeakWriter {
+        WeakWriter(self.jobs.downgrade())
     }
 
     async fn send(&self, job: Job) -> Result<(), StoreError> {

@@ -468,7 +468,8 @@ async fn a_store_from_before_connections_is_correlated_at_start() {
 
 /// Exported events always come with their connections: an export of a window whose events
 /// still wait for correlation (here: a store stopped before its batches were correlated)
-/// is refused, saying why; `trustpath export` correlates such a store first.
+/// is refused, saying why, while a window without such events exports; `trustpath export`
+/// correlates such a store first.
 #[tokio::test]
 async fn an_export_never_has_events_without_their_connections() {
     let dir = tempfile::tempdir().unwrap();
@@ -496,6 +497,18 @@ async fn an_export_never_has_events_without_their_connections() {
         refused.to_string().contains("not correlated yet"),
         "{refused}"
     );
+    // Only the window's own events count: a window before them exports while they wait.
+    let earlier: trustpath::export::ExportRequest = serde_json::from_value(serde_json::json!({
+        "from": "2025-01-01T00:00:00Z", "to": "2025-02-01T00:00:00Z", "format": "jsonl"
+    }))
+    .unwrap();
+    trustpath::export::export(
+        &store.connection().unwrap(),
+        &signer,
+        &earlier,
+        &dir.path().join("earlier"),
+    )
+    .unwrap();
     drop((store, signer));
 
     let out = dir.path().join("export");
