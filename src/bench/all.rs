@@ -734,7 +734,7 @@ fn side_table(md: &mut String, c: &Comparison, cores: usize) {
          committed round would still take its CPU time over {cores} ({:.2} s): on this \
          machine the ratio cannot exceed **{:.2}** without less CPU per event ({:.1} µs, \
          against the baseline's {:.1} µs).",
-        c.trustpath.median_cpu_s / cores as f64,
+        c.cpu_floor_s(cores),
         c.ratio_bound(cores),
         c.trustpath.cpu_us_per_event(c.events),
         c.baseline.cpu_us_per_event(c.events),

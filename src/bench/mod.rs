@@ -236,8 +236,9 @@ struct StageCounters {
 const NATS_ACCEPTED: &str = r#"trustpath_records_total{collector="nats",result="accepted"}"#;
 
 /// The value of `series` (name and labels exactly as rendered) in the process's metrics
-/// as `GET /metrics` renders them; 0 when it has not been recorded yet. Reading them costs
-/// trustpath nothing, unlike a query of the store.
+/// as `GET /metrics` renders them; 0 when it has not been recorded yet (the test
+/// `stage_counters_read_the_series_trustpath_records` keeps the names in step with
+/// `crate::metrics`). Rendering them runs in the bench process but queries no store.
 fn metric(text: &str, series: &str) -> f64 {
     text.lines()
         .filter_map(|line| line.rsplit_once(' '))
@@ -456,7 +457,43 @@ pub async fn detection_latency(
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use std::time::Duration;
+
+    use super::{StageCounters, median_by_wall, percentile};
+    use crate::store::{Collector, CommitReport};
+
+    #[test]
+    fn stage_counters_read_the_series_trustpath_records() {
+        let start = StageCounters::now();
+        let report = CommitReport {
+            batch_id: uuid::Uuid::nil(),
+            accepted: 7,
+            duplicates: 0,
+            rejected: 0,
+            correlated: true,
+            phases: Default::default(),
+        };
+        crate::metrics::batch_committed(Collector::Nats, &report, Duration::from_millis(5));
+        crate::metrics::detection_pass(7, 0, Duration::from_millis(3));
+        let end = StageCounters::now();
+        // Other tests of this process may record too: each series must have moved at least
+        // by what was recorded here.
+        assert!(end.batches - start.batches >= 1.0, "{end:?}");
+        assert!(end.records - start.records >= 7.0, "{end:?}");
+        assert!(end.commit_s - start.commit_s >= 0.004, "{end:?}");
+        assert!(end.passes - start.passes >= 1.0, "{end:?}");
+        assert!(end.pass_events - start.pass_events >= 7.0, "{end:?}");
+        assert!(end.pass_s - start.pass_s >= 0.002, "{end:?}");
+    }
+
+    #[test]
+    fn the_median_round_is_the_lower_of_an_even_count() {
+        let walls = [4, 1, 3, 2].map(Duration::from_secs);
+        assert_eq!(median_by_wall(&walls, |w| *w), Duration::from_secs(2));
+        assert_eq!(median_by_wall(&walls[..3], |w| *w), Duration::from_secs(3));
+        let mut values = walls.map(|w| w.as_secs_f64()).to_vec();
+        assert_eq!(percentile(&mut values, 0.5), Some(2.0));
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {
@@ -469,7 +506,7 @@ mod tests {
 }
 
 /// The CPU time (user and system, every thread) this process has used so far.
-pub fn process_cpu() -> Duration {
+fn process_cpu() -> Duration {
     use nix::sys::resource::{UsageWho, getrusage};
     use nix::sys::time::TimeValLike as _;
     // getrusage fails only on an invalid `who` or pointer, neither of which nix can pass.
@@ -605,8 +642,13 @@ impl Comparison {
     /// The highest ratio trustpath's CPU time allows on `cores` cores: its median committed
     /// round cannot take less wall time than its CPU time spread over every core.
     pub fn ratio_bound(&self, cores: usize) -> f64 {
-        let fastest = self.trustpath.median_cpu_s / cores.max(1) as f64;
-        self.baseline.median_s / fastest.max(f64::EPSILON)
+        self.baseline.median_s / self.cpu_floor_s(cores).max(f64::EPSILON)
+    }
+
+    /// The least wall time trustpath's median committed round could take on `cores` cores:
+    /// its CPU time spread over all of them.
+    pub fn cpu_floor_s(&self, cores: usize) -> f64 {
+        self.trustpath.median_cpu_s / cores.max(1) as f64
     }
 
     fn with_phases(mut self, phases: IngestPhases) -> Comparison {
@@ -841,11 +883,15 @@ pub async fn ingest(
     )))
 }
 
-/// The item of the round whose wall time is the median (of an even count, the upper one).
+/// The item of the round whose wall time is the median (of an even count, the lower one,
+/// as [`percentile`] takes it).
 fn median_by_wall<T: Copy + Default>(rounds: &[T], wall: impl Fn(&T) -> Duration) -> T {
     let mut sorted = rounds.to_vec();
     sorted.sort_by_key(|round| wall(round));
-    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+    sorted
+        .get(sorted.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or_default()
 }
 
 /// `bench nats`: trustpath consuming a JetStream stream end to end against a bare consumer
@@ -904,8 +950,8 @@ pub async fn nats_end_to_end(
         let app = crate::serve::App::build(service).await?;
         let stats = format!("http://{}/v1/stats", app.local_addr());
         let shutdown = tokio_util::sync::CancellationToken::new();
-        // Until every event is stored the side is watched through its metrics, which cost
-        // it nothing; then through `GET /v1/stats` (a query on its store) for correlation.
+        // Until every event is stored the side is watched through its metrics, which query
+        // no store; then through `GET /v1/stats` (a query on its store) for correlation.
         let accepted = || metric(&crate::metrics::handle().render(), NATS_ACCEPTED);
         let accepted_before = accepted();
         let watch = Stopwatch::start();

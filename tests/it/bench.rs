@@ -26,6 +26,11 @@ fn side_by_side(global: &[&str], row: &str, events: usize) -> Value {
             "{report:#}"
         );
         assert_eq!(report[side]["seconds"].as_array().unwrap().len(), 1);
+        assert_eq!(report[side]["cpu_seconds"].as_array().unwrap().len(), 1);
+        assert!(
+            report[side]["median_cpu_s"].as_f64().unwrap() > 0.0,
+            "each side's CPU time is measured: {report:#}"
+        );
     }
     assert!(report["ratio"].as_f64().unwrap() > 0.0);
     assert!(!scratch.exists(), "the scratch stores are removed");
