@@ -22,7 +22,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray as _, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimestampMicrosecondType};
 use chrono::{DateTime, Utc};
-use duckdb::{Connection, params};
+use duckdb::{Connection, ToSql, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -248,6 +248,11 @@ fn prepare_dir(out: &Path) -> Result<(), ExportError> {
     std::fs::create_dir_all(out).map_err(io)
 }
 
+/// The window's filters followed by `extra`: the parameters of a query that takes one more.
+fn filters_and<'a>(filters: &[&'a dyn ToSql], extra: &'a dyn ToSql) -> Vec<&'a dyn ToSql> {
+    filters.iter().copied().chain([extra]).collect()
+}
+
 fn write_all(
     db: &Connection,
     signer: &Signer,
@@ -271,19 +276,10 @@ fn write_all(
         .collect();
     if !uncorrelated.is_empty() {
         let uncorrelated = serde_json::to_string(&uncorrelated).expect("strings serialize");
-        let batches: i64 = db.query_row(
-            UNCORRELATED,
-            params![
-                from,
-                to,
-                request.subject,
-                request.client_id,
-                request.resource,
-                request.issuer,
-                uncorrelated
-            ],
-            |row| row.get(0),
-        )?;
+        let batches: i64 =
+            db.query_row(UNCORRELATED, &*filters_and(filters, &uncorrelated), |row| {
+                row.get(0)
+            })?;
         if batches > 0 {
             return Err(ExportError::Uncorrelated { batches });
         }
@@ -292,15 +288,7 @@ fn write_all(
     // export never signs rows that no longer match what was committed.
     let start: Option<i64> = db.query_row(
         CHAIN_START,
-        params![
-            from,
-            to,
-            request.subject,
-            request.client_id,
-            request.resource,
-            request.issuer,
-            request.rejected
-        ],
+        &*filters_and(filters, &request.rejected),
         |row| row.get(0),
     )?;
     let slice = match chain::head(db)? {
