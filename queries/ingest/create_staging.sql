@@ -1,6 +1,7 @@
--- Per-connection scratch table the writer appends each Arrow batch to before it is merged
--- into `events`. Same columns and order as `events`, less the ones the batch sets
--- (received_at, batch_id); `attributes` travels as text and becomes JSON on insert.
+-- Per-connection scratch table the writer appends an Arrow batch to when some of its ids
+-- may repeat, to merge it into `events` (merge_events.sql). Same columns and order as
+-- `events`, less the ones the batch sets (received_at, batch_id); `attributes` travels as
+-- text and becomes JSON on insert.
 CREATE TEMP TABLE IF NOT EXISTS events_staging AS
 SELECT * EXCLUDE (received_at, batch_id) REPLACE (attributes::VARCHAR AS attributes)
 FROM events

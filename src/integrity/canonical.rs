@@ -5,9 +5,10 @@
 //! - A row is a compact JSON array of its columns, in the order of the query that reads
 //!   them (`queries/integrity/`; README, "Compliance"). Text is a JSON string (serde_json's
 //!   escaping: `"`, `\` and control characters only), integers are JSON numbers, booleans
-//!   `true`/`false`, NULL is `null`, lists are arrays. Times are read as epoch
-//!   microseconds (integers), JSON columns as their stored text, blobs as the SHA-256 of
-//!   their bytes.
+//!   `true`/`false`, NULL is `null`, lists are arrays. Times are epoch microseconds
+//!   (integers: read as such from the store, or an Arrow timestamp in microseconds, as
+//!   the writer digests the rows it appends), JSON columns their stored text, blobs the
+//!   SHA-256 of their bytes.
 //! - Each row's bytes end in `\n`. Rows are sorted bytewise, so the digest does not depend
 //!   on the order DuckDB returns them in.
 //! - The digest is the SHA-256 of the sorted rows, concatenated; hex, lower case.
@@ -16,8 +17,8 @@ use std::io::Write as _;
 
 use duckdb::arrow::array::{Array, AsArray as _, RecordBatch};
 use duckdb::arrow::datatypes::{
-    DataType, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
-    UInt64Type,
+    DataType, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType,
+    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use sha2::{Digest as _, Sha256};
 
@@ -94,6 +95,7 @@ pub fn encode_value(array: &dyn Array, row: usize, out: &mut Vec<u8>) -> Result<
         DataType::UInt16 => integer!(UInt16Type),
         DataType::UInt32 => integer!(UInt32Type),
         DataType::UInt64 => integer!(UInt64Type),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => integer!(TimestampMicrosecondType),
         DataType::Utf8 => string(array.as_string::<i32>().value(row), out),
         DataType::LargeUtf8 => string(array.as_string::<i64>().value(row), out),
         DataType::Utf8View => string(array.as_string_view().value(row), out),

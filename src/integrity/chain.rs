@@ -473,7 +473,7 @@ impl Chain {
                 let id: Uuid = id
                     .parse()
                     .map_err(|e| StoreError::Internal(format!("ingest_log batch id {id}: {e}")))?;
-                let link = self.link_batch(db, id)?;
+                let link = self.link_batch(db, id, None)?;
                 self.head = Some(link);
                 Ok(())
             })
@@ -514,9 +514,20 @@ impl Chain {
     }
 
     /// Records the batch `batch_id` (its rows as stored in the open transaction) after the
-    /// head. The caller commits, then calls [`Chain::committed`].
-    pub fn link_batch(&self, db: &Connection, batch_id: Uuid) -> Result<Link, StoreError> {
-        let events = Table::Events.digest(db, batch_id)?;
+    /// head. `events` is the digest of its `events` rows when the caller appended them as
+    /// they are and digested them as appended ([`canonical::digest`] of the rows in the
+    /// chain's column order); `None` reads them back from the store. The caller commits,
+    /// then calls [`Chain::committed`].
+    pub fn link_batch(
+        &self,
+        db: &Connection,
+        batch_id: Uuid,
+        events: Option<RowsDigest>,
+    ) -> Result<Link, StoreError> {
+        let events = match events {
+            Some(digest) => digest,
+            None => Table::Events.digest(db, batch_id)?,
+        };
         let rejected = Table::Rejected.digest(db, batch_id)?;
         let link = Link {
             batch_id: Some(batch_id),

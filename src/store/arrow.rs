@@ -1,19 +1,24 @@
-//! Events → one Arrow [`RecordBatch`] shaped like the `events_staging` table.
+//! Events → one Arrow [`RecordBatch`] shaped like the `events_staging` table, and that
+//! batch widened into `events`' own row shape ([`stored_batch`]).
 //!
 //! The column order here is the order of `queries/migrations/0001_events.sql` minus
-//! `received_at` and `batch_id` (set per batch in SQL); the appender matches by position.
+//! `received_at` and `batch_id`, which are the same for the whole batch; the appender
+//! matches by position.
 //! Builders are sized once per batch, so building does not allocate per row beyond the
 //! values themselves.
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use duckdb::arrow::array::{
-    ArrayRef, BooleanBuilder, Int16Builder, Int64Builder, ListBuilder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, FixedSizeBinaryBuilder, Int16Builder, Int64Builder, ListBuilder,
+    StringBuilder, TimestampMicrosecondArray, TimestampMicrosecondBuilder,
 };
 use duckdb::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;
+
+use uuid::Uuid;
 
 use crate::event::{Event, SCHEMA_VERSION};
 
@@ -313,4 +318,83 @@ pub fn events_batch(events: &[Event]) -> Result<RecordBatch, ArrowError> {
         columns.push(event);
     }
     RecordBatch::try_new(staging_schema(), columns.finish())
+}
+
+/// Where `events` has `received_at`: after `event_id` and `time`.
+const RECEIVED_AT_COLUMN: usize = 2;
+
+/// `staged` as rows of `events`: `received_at` and `batch_id`, the same for every row,
+/// put in their places, so the batch can be appended to the table itself. `batch_id`
+/// travels as Arrow's UUID extension type, which DuckDB's appender takes as a UUID.
+pub fn stored_batch(
+    staged: &RecordBatch,
+    received_at: DateTime<Utc>,
+    batch_id: Uuid,
+) -> Result<RecordBatch, ArrowError> {
+    let rows = staged.num_rows();
+    let received_at_values =
+        TimestampMicrosecondArray::from(vec![received_at.timestamp_micros(); rows])
+            .with_timezone("UTC");
+    let mut batch_id_values = FixedSizeBinaryBuilder::with_capacity(rows, 16);
+    for _ in 0..rows {
+        batch_id_values.append_value(batch_id.as_bytes())?;
+    }
+    let mut fields: Vec<Field> = staged
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut columns: Vec<ArrayRef> = staged.columns().to_vec();
+    fields.insert(
+        RECEIVED_AT_COLUMN,
+        Field::new("received_at", utc_micros(), false),
+    );
+    columns.insert(RECEIVED_AT_COLUMN, Arc::new(received_at_values));
+    fields.push(
+        Field::new("batch_id", DataType::FixedSizeBinary(16), false)
+            .with_metadata([("ARROW:extension:name".to_owned(), "arrow.uuid".to_owned())].into()),
+    );
+    columns.push(Arc::new(batch_id_values.finish()));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+/// The columns of `events` the chain digests, in its order: every one but `batch_id`
+/// (`queries/integrity/batch_events.sql`), of rows shaped by [`stored_batch`].
+pub fn chained_columns(rows: &RecordBatch) -> Result<RecordBatch, String> {
+    let all_but_batch_id: Vec<usize> = (0..rows.num_columns() - 1).collect();
+    rows.project(&all_but_batch_id).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The appender matches columns by position: a migration that changes `events` must
+    /// change the batch with it.
+    #[test]
+    fn stored_rows_have_the_columns_of_events_in_its_order() {
+        let db = duckdb::Connection::open_in_memory().unwrap();
+        super::super::migrate::apply(&db, std::path::Path::new(":memory:")).unwrap();
+        let mut statement = db
+            .prepare(
+                "SELECT column_name FROM duckdb_columns() \
+                 WHERE table_name = 'events' ORDER BY column_index",
+            )
+            .unwrap();
+        let table: Vec<String> = statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let staged = events_batch(&[]).unwrap();
+        let rows = stored_batch(&staged, Utc::now(), Uuid::now_v7()).unwrap();
+        let batch: Vec<&String> = rows
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        assert_eq!(batch, table.iter().collect::<Vec<_>>());
+    }
 }

@@ -19,6 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -28,12 +29,12 @@ use super::{Batch, CommitPhases, CommitReport, StoreError, arrow, in_transaction
 use crate::config::{CorrelateConfig, RetentionConfig};
 use crate::correlate::maintain;
 use crate::detect::Detector;
+use crate::integrity::canonical;
 use crate::integrity::{Chain, Checkpoint, PurgeReport};
 use crate::normalize::Rejected;
 
 const CREATE_STAGING: &str = include_str!("../../queries/ingest/create_staging.sql");
 const MERGE_EVENTS: &str = include_str!("../../queries/ingest/merge_events.sql");
-const APPEND_EVENTS: &str = include_str!("../../queries/ingest/append_events.sql");
 const FIND_STORED: &str = include_str!("../../queries/ingest/find_stored.sql");
 const FIND_CONFLICTS: &str = include_str!("../../queries/ingest/find_conflicts.sql");
 const INSERT_REJECTED: &str = include_str!("../../queries/ingest/insert_rejected.sql");
@@ -301,7 +302,7 @@ fn commit(
             stage,
             ..CommitPhases::default()
         };
-        let report = write(
+        let (report, appended) = write(
             db,
             correlate,
             defer,
@@ -312,7 +313,12 @@ fn commit(
             &mut phases,
             &mut clock,
         )?;
-        let link = chain.link_batch(db, batch_id)?;
+        // Rows appended as they are digest as appended: no need to read them back.
+        let events = appended
+            .map(|rows| canonical::digest(&[arrow::chained_columns(&rows)?]))
+            .transpose()
+            .map_err(StoreError::Internal)?;
+        let link = chain.link_batch(db, batch_id, events)?;
         phases.chain = clock.lap();
         Ok::<_, StoreError>((report, link, phases))
     });
@@ -548,36 +554,46 @@ fn write(
     defer: bool,
     stored: &StoredIds,
     batch: &Batch,
-    staged: duckdb::arrow::record_batch::RecordBatch,
+    staged: RecordBatch,
     batch_id: Uuid,
     phases: &mut CommitPhases,
     clock: &mut Clock,
-) -> Result<CommitReport, StoreError> {
+) -> Result<(CommitReport, Option<RecordBatch>), StoreError> {
     let batch_id_text = batch_id.to_string();
     let received_at = batch.received_at.to_rfc3339();
 
     let mut accepted = 0;
+    let mut appended = None;
+    let mut merged = false;
     if staged.num_rows() > 0 {
-        let mut appender = db.appender_to_catalog_and_db("events_staging", "temp", "main")?;
-        appender.append_record_batch(staged)?;
-        // Flush explicitly: a failure on drop would be silent.
-        appender.flush()?;
-        drop(appender);
         let suspects = find_stored(db, stored, batch)?;
-        // Nothing to skip (no id stored before, none repeated in the batch): a plain copy.
-        let merge = if suspects == 0 && ids_unique(batch) {
-            APPEND_EVENTS
+        if suspects == 0 && ids_unique(batch) {
+            // Nothing to skip (no id stored before, none repeated in the batch): the rows
+            // go straight into `events`.
+            let rows = arrow::stored_batch(&staged, batch.received_at, batch_id)?;
+            let mut appender = db.appender("events")?;
+            appender.append_record_batch(rows.clone())?;
+            // Flush explicitly: a failure on drop would be silent.
+            appender.flush()?;
+            accepted = rows.num_rows();
+            appended = Some(rows);
         } else {
-            MERGE_EVENTS
-        };
-        accepted = db.execute(merge, params![received_at, batch_id_text])?;
+            let mut appender = db.appender_to_catalog_and_db("events_staging", "temp", "main")?;
+            appender.append_record_batch(staged)?;
+            appender.flush()?;
+            drop(appender);
+            accepted = db.execute(MERGE_EVENTS, params![received_at, batch_id_text])?;
+            merged = true;
+        }
     }
     let mut rejected: Vec<Rejected> = Vec::new();
     let repeated = batch.events.len() - accepted;
     if repeated > 0 {
         rejected.extend(conflicts(db, batch, &batch_id_text)?);
     }
-    db.execute_batch("DELETE FROM events_staging; DELETE FROM stored_copies")?;
+    if merged {
+        db.execute_batch("DELETE FROM events_staging; DELETE FROM stored_copies")?;
+    }
     phases.insert = clock.lap();
     let correlated = accepted == 0 || !defer;
     if accepted > 0 && correlated {
@@ -632,7 +648,7 @@ fn write(
         ],
     )?;
     phases.insert += clock.lap();
-    Ok(report)
+    Ok((report, appended))
 }
 
 /// Whether no event id repeats within the batch.

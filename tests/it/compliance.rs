@@ -123,6 +123,63 @@ impl Fixture {
     }
 }
 
+/// [`crate::FULL_EVENT`] under `id`, with values that are easy to store or digest
+/// differently: text that JSON escapes, attributes with nesting and numbers of every kind,
+/// an empty list, a missing one, NULLs.
+fn awkward_event(id: &str) -> String {
+    let mut event: Value = serde_json::from_str(crate::FULL_EVENT).unwrap();
+    event["id"] = id.into();
+    event["attributes"] = serde_json::json!({
+        "note": "tab\t quote\" backslash\\ bell\u{7} é ✓ \u{1F600} </script>",
+        "numbers": [1.5e300, -0.0, 0.1, 12345678901234567890_u64, -42],
+        "nested": {"list": [1, "two", null, true], "empty": {}},
+    });
+    event["client"]["redirect_uris"] = serde_json::json!([]);
+    event["scopes"]["granted"] = Value::Null;
+    event["http"]["bytes"] = Value::Null;
+    event.to_string()
+}
+
+/// Events go into `events` straight from their Arrow batch when none of their ids can be a
+/// repeat, and through the staging table's merge otherwise; the chain digests the first as
+/// appended and reads the second back. Both paths must store the same row, and the chain
+/// must hold for both.
+#[test]
+fn rows_appended_directly_and_merged_store_alike_and_the_chain_holds() {
+    let fixture = Fixture::empty();
+    let direct = fixture.path("direct.ndjson");
+    std::fs::write(&direct, format!("{}\n", awkward_event("direct-1"))).unwrap();
+    fixture.ingest(&direct);
+    // A repeated id within the batch sends it through the merge.
+    let merged = fixture.path("merged.ndjson");
+    let event = awkward_event("merged-1");
+    std::fs::write(&merged, format!("{event}\n{event}\n")).unwrap();
+    fixture.ingest(&merged);
+
+    let db = duckdb::Connection::open(&fixture.store).unwrap();
+    let (rows, distinct, attributes): (i64, i64, String) = db
+        .query_row(
+            "SELECT (SELECT count(*) FROM events), \
+                    (SELECT count(*) FROM (SELECT DISTINCT * \
+                         EXCLUDE (event_id, raw_sha256, received_at, batch_id) FROM events)), \
+                    (SELECT any_value(attributes::VARCHAR) FROM events)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap();
+    drop(db);
+    assert_eq!((rows, distinct), (2, 1), "both paths store the same row");
+    let stored: Value = serde_json::from_str(&attributes).unwrap();
+    let mut sent: Value = serde_json::from_str(&awkward_event("x")).unwrap();
+    // An unknown top-level field joins the attributes.
+    sent["attributes"]["collector_host"] = "gw-7".into();
+    assert_eq!(stored, sent["attributes"]);
+
+    let (holds, report) = fixture.verify(&[]);
+    assert!(holds, "{report:#}");
+    assert_eq!(report["events"], 2, "{report:#}");
+}
+
 #[test]
 fn an_untouched_store_verifies_and_each_kind_of_tampering_is_named() {
     let fixture = Fixture::new();
