@@ -67,14 +67,17 @@ impl Ingest {
                     }
                 }
             }
-            Normalized {
+            // The rows for the store too, here rather than on the writer, which every
+            // collector's batches queue for.
+            batch.prepare()?;
+            Ok(Normalized {
                 batch,
                 rejected,
                 took: started.elapsed(),
-            }
+            })
         })
         .await
-        .map_err(|e| StoreError::Internal(format!("normalizer task failed: {e}")))
+        .map_err(|e| StoreError::Internal(format!("normalizer task failed: {e}")))?
     }
 
     /// The second half of [`Ingest::ingest`]: commits a normalized batch. Returns once it is

@@ -1,5 +1,5 @@
 //! Events → one Arrow [`RecordBatch`] shaped like the `events_staging` table, and that
-//! batch widened into `events`' own row shape ([`stored_batch`]).
+//! batch widened into `events`' own row shape with its digest for the chain ([`Prepared`]).
 //!
 //! The column order here is the order of `queries/migrations/0001_events.sql` minus
 //! `received_at` and `batch_id`, which are the same for the whole batch; the appender
@@ -21,6 +21,7 @@ use duckdb::arrow::record_batch::RecordBatch;
 use uuid::Uuid;
 
 use crate::event::{Event, SCHEMA_VERSION};
+use crate::integrity::canonical::{self, RowsDigest};
 
 type StringList = ListBuilder<StringBuilder>;
 
@@ -78,7 +79,7 @@ fn string_list() -> DataType {
 }
 
 /// The Arrow schema of a staged batch.
-pub fn staging_schema() -> SchemaRef {
+fn staging_schema() -> SchemaRef {
     use DataType::{Boolean, Int16, Int64, Utf8};
     let columns: [(&str, DataType); 41] = [
         ("event_id", Utf8),
@@ -312,7 +313,7 @@ fn append_list(builder: &mut StringList, values: Option<&[String]>) {
 }
 
 /// Builds the staged batch for `events`.
-pub fn events_batch(events: &[Event]) -> Result<RecordBatch, ArrowError> {
+fn events_batch(events: &[Event]) -> Result<RecordBatch, ArrowError> {
     let mut columns = Columns::with_capacity(events.len());
     for event in events {
         columns.push(event);
@@ -323,47 +324,76 @@ pub fn events_batch(events: &[Event]) -> Result<RecordBatch, ArrowError> {
 /// Where `events` has `received_at`: after `event_id` and `time`.
 const RECEIVED_AT_COLUMN: usize = 2;
 
-/// `staged` as rows of `events`: `received_at` and `batch_id`, the same for every row,
-/// put in their places, so the batch can be appended to the table itself. `batch_id`
-/// travels as Arrow's UUID extension type, which DuckDB's appender takes as a UUID.
-pub fn stored_batch(
-    staged: &RecordBatch,
-    received_at: DateTime<Utc>,
-    batch_id: Uuid,
-) -> Result<RecordBatch, ArrowError> {
-    let rows = staged.num_rows();
-    let received_at_values =
-        TimestampMicrosecondArray::from(vec![received_at.timestamp_micros(); rows])
-            .with_timezone("UTC");
-    let mut batch_id_values = FixedSizeBinaryBuilder::with_capacity(rows, 16);
-    for _ in 0..rows {
-        batch_id_values.append_value(batch_id.as_bytes())?;
-    }
-    let mut fields: Vec<Field> = staged
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    let mut columns: Vec<ArrayRef> = staged.columns().to_vec();
-    fields.insert(
-        RECEIVED_AT_COLUMN,
-        Field::new("received_at", utc_micros(), false),
-    );
-    columns.insert(RECEIVED_AT_COLUMN, Arc::new(received_at_values));
-    fields.push(
-        Field::new("batch_id", DataType::FixedSizeBinary(16), false)
-            .with_metadata([("ARROW:extension:name".to_owned(), "arrow.uuid".to_owned())].into()),
-    );
-    columns.push(Arc::new(batch_id_values.finish()));
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+/// A batch's events as rows of `events` (all but `batch_id`, which the writer gives them)
+/// and the digest the chain records of those rows. Built beside the writer, on the thread
+/// that normalized the batch, so the writer does not spend its time on it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Every column of `events` but `batch_id`, in table order: what the chain digests
+    /// (`queries/integrity/batch_events.sql`).
+    rows: RecordBatch,
+    pub digest: RowsDigest,
 }
 
-/// The columns of `events` the chain digests, in its order: every one but `batch_id`
-/// (`queries/integrity/batch_events.sql`), of rows shaped by [`stored_batch`].
-pub fn chained_columns(rows: &RecordBatch) -> Result<RecordBatch, String> {
-    let all_but_batch_id: Vec<usize> = (0..rows.num_columns() - 1).collect();
-    rows.project(&all_but_batch_id).map_err(|e| e.to_string())
+impl Prepared {
+    pub fn build(events: &[Event], received_at: DateTime<Utc>) -> Result<Prepared, String> {
+        let staged = events_batch(events).map_err(|e| e.to_string())?;
+        let received_at_values =
+            TimestampMicrosecondArray::from(vec![received_at.timestamp_micros(); events.len()])
+                .with_timezone("UTC");
+        let mut fields: Vec<Field> = staged
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        let mut columns: Vec<ArrayRef> = staged.columns().to_vec();
+        fields.insert(
+            RECEIVED_AT_COLUMN,
+            Field::new("received_at", utc_micros(), false),
+        );
+        columns.insert(RECEIVED_AT_COLUMN, Arc::new(received_at_values));
+        let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| e.to_string())?;
+        let digest = canonical::digest(std::slice::from_ref(&rows))?;
+        Ok(Prepared { rows, digest })
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.rows.num_rows()
+    }
+
+    /// The rows for the `events_staging` table, which has no `received_at`.
+    pub fn staged(&self) -> RecordBatch {
+        let mut staged = self.rows.clone();
+        staged.remove_column(RECEIVED_AT_COLUMN);
+        staged
+    }
+
+    /// The rows as `events` holds them, for its appender. `batch_id` travels as Arrow's
+    /// UUID extension type, which DuckDB's appender takes as a UUID.
+    pub fn stored(&self, batch_id: Uuid) -> Result<RecordBatch, ArrowError> {
+        let rows = self.rows.num_rows();
+        let mut batch_id_values = FixedSizeBinaryBuilder::with_capacity(rows, 16);
+        for _ in 0..rows {
+            batch_id_values.append_value(batch_id.as_bytes())?;
+        }
+        let mut fields: Vec<Field> = self
+            .rows
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        let mut columns: Vec<ArrayRef> = self.rows.columns().to_vec();
+        fields.push(
+            Field::new("batch_id", DataType::FixedSizeBinary(16), false).with_metadata(
+                [("ARROW:extension:name".to_owned(), "arrow.uuid".to_owned())].into(),
+            ),
+        );
+        columns.push(Arc::new(batch_id_values.finish()));
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+    }
 }
 
 #[cfg(test)]
@@ -387,8 +417,8 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        let staged = events_batch(&[]).unwrap();
-        let rows = stored_batch(&staged, Utc::now(), Uuid::now_v7()).unwrap();
+        let prepared = Prepared::build(&[], Utc::now()).unwrap();
+        let rows = prepared.stored(Uuid::now_v7()).unwrap();
         let batch: Vec<&String> = rows
             .schema_ref()
             .fields()

@@ -138,6 +138,9 @@ pub struct Batch {
     /// full pull from NATS): the writer then commits the next batch before correlating
     /// this one (`correlate.max_lag`).
     pub more_follows: bool,
+    /// The events as the store's rows, with their digest, when [`Batch::prepare`] built
+    /// them; otherwise the writer does.
+    prepared: Option<arrow::Prepared>,
 }
 
 impl Batch {
@@ -148,7 +151,17 @@ impl Batch {
             events: Vec::new(),
             rejected: Vec::new(),
             more_follows: false,
+            prepared: None,
         }
+    }
+
+    /// Builds the events' rows for the store and their digest for the chain now, on this
+    /// thread, so the writer does not have to. Call it once the batch is complete.
+    pub fn prepare(&mut self) -> Result<(), StoreError> {
+        let prepared =
+            arrow::Prepared::build(&self.events, self.received_at).map_err(StoreError::Internal)?;
+        self.prepared = Some(prepared);
+        Ok(())
     }
 
     pub fn records(&self) -> usize {

@@ -19,7 +19,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -29,7 +28,6 @@ use super::{Batch, CommitPhases, CommitReport, StoreError, arrow, in_transaction
 use crate::config::{CorrelateConfig, RetentionConfig};
 use crate::correlate::maintain;
 use crate::detect::Detector;
-use crate::integrity::canonical;
 use crate::integrity::{Chain, Checkpoint, PurgeReport};
 use crate::normalize::Rejected;
 
@@ -126,6 +124,7 @@ impl Writer {
             .name("store-writer".to_owned())
             .spawn(move || {
                 let mut backlog = Backlog::new(correlate.max_lag);
+                let mut announced = false;
                 loop {
                     let job = if backlog.is_empty() {
                         inbox.blocking_recv()
@@ -136,11 +135,13 @@ impl Writer {
                         }
                         // A collector with more input sends its next batch right after
                         // the last report; give it a moment before starting on the backlog.
+                        let wait = if announced { ANNOUNCED } else { IDLE };
                         let next = idle_timer
-                            .block_on(async { tokio::time::timeout(IDLE, inbox.recv()).await });
+                            .block_on(async { tokio::time::timeout(wait, inbox.recv()).await });
                         match next {
                             Ok(job) => job,
                             Err(_) => {
+                                announced = false;
                                 while !backlog.is_empty() && inbox.is_empty() {
                                     backlog.correlate_pass(&db, &correlate, detector.as_ref());
                                 }
@@ -159,6 +160,7 @@ impl Writer {
                             let defer = !correlate.max_lag.is_zero()
                                 && (batch.more_follows || !backlog.is_empty());
                             let received_at = batch.received_at;
+                            announced = batch.more_follows;
                             let result =
                                 commit(&db, &correlate, defer, &mut chain, &mut stored, batch);
                             match &result {
@@ -282,7 +284,7 @@ fn commit(
     defer: bool,
     chain: &mut Chain,
     stored: &mut StoredIds,
-    batch: Batch,
+    mut batch: Batch,
 ) -> Result<CommitReport, StoreError> {
     let span = tracing::debug_span!(
         "commit",
@@ -294,8 +296,13 @@ fn commit(
 
     let batch_id = Uuid::now_v7();
     let mut clock = Clock::start();
-    // Built before the transaction opens so the write lock is held as briefly as possible.
-    let staged = arrow::events_batch(&batch.events)?;
+    // Built before the transaction opens so the write lock is held as briefly as possible,
+    // unless the collector built them already (Batch::prepare).
+    let prepared = match batch.prepared.take() {
+        Some(prepared) if prepared.num_rows() == batch.events.len() => prepared,
+        _ => arrow::Prepared::build(&batch.events, batch.received_at)
+            .map_err(StoreError::Internal)?,
+    };
     let stage = clock.lap();
     let outcome = in_transaction(db, || {
         let mut phases = CommitPhases {
@@ -308,16 +315,13 @@ fn commit(
             defer,
             stored,
             &batch,
-            staged,
+            &prepared,
             batch_id,
             &mut phases,
             &mut clock,
         )?;
-        // Rows appended as they are digest as appended: no need to read them back.
-        let events = appended
-            .map(|rows| canonical::digest(&[arrow::chained_columns(&rows)?]))
-            .transpose()
-            .map_err(StoreError::Internal)?;
+        // Rows appended as they are have their digest already: no need to read them back.
+        let events = appended.then(|| prepared.digest.clone());
         let link = chain.link_batch(db, batch_id, events)?;
         phases.chain = clock.lap();
         Ok::<_, StoreError>((report, link, phases))
@@ -372,6 +376,12 @@ fn checkpoint_at_shutdown(db: &Connection) -> Result<(), duckdb::Error> {
 
 /// How long the writer waits for a collector's next batch before it starts on the backlog.
 const IDLE: Duration = Duration::from_millis(25);
+
+/// The same after a batch that announced more right behind it ([`Batch::more_follows`]):
+/// the collector may take longer to normalize its next batch than the writer took to
+/// commit this one, and a correlation pass started meanwhile would hold that batch up.
+/// `correlate.max_lag` still bounds how long the backlog waits.
+const ANNOUNCED: Duration = Duration::from_millis(500);
 
 /// Batches committed without their correlation because more batches followed, oldest
 /// first. The writer correlates them in order, in passes of up to [`PASS_EVENTS`] events
@@ -554,32 +564,31 @@ fn write(
     defer: bool,
     stored: &StoredIds,
     batch: &Batch,
-    staged: RecordBatch,
+    prepared: &arrow::Prepared,
     batch_id: Uuid,
     phases: &mut CommitPhases,
     clock: &mut Clock,
-) -> Result<(CommitReport, Option<RecordBatch>), StoreError> {
+) -> Result<(CommitReport, bool), StoreError> {
     let batch_id_text = batch_id.to_string();
     let received_at = batch.received_at.to_rfc3339();
 
     let mut accepted = 0;
-    let mut appended = None;
+    let mut appended = false;
     let mut merged = false;
-    if staged.num_rows() > 0 {
+    if prepared.num_rows() > 0 {
         let suspects = find_stored(db, stored, batch)?;
         if suspects == 0 && ids_unique(batch) {
             // Nothing to skip (no id stored before, none repeated in the batch): the rows
             // go straight into `events`.
-            let rows = arrow::stored_batch(&staged, batch.received_at, batch_id)?;
             let mut appender = db.appender("events")?;
-            appender.append_record_batch(rows.clone())?;
+            appender.append_record_batch(prepared.stored(batch_id)?)?;
             // Flush explicitly: a failure on drop would be silent.
             appender.flush()?;
-            accepted = rows.num_rows();
-            appended = Some(rows);
+            accepted = prepared.num_rows();
+            appended = true;
         } else {
             let mut appender = db.appender_to_catalog_and_db("events_staging", "temp", "main")?;
-            appender.append_record_batch(staged)?;
+            appender.append_record_batch(prepared.staged())?;
             appender.flush()?;
             drop(appender);
             accepted = db.execute(MERGE_EVENTS, params![received_at, batch_id_text])?;
