@@ -192,13 +192,16 @@ pub struct CommitReport {
 /// The writer's time for one batch, phase by phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CommitPhases {
-    /// Building the Arrow batch, before the transaction opens.
+    /// Building the batch's Arrow rows and their digest, before the transaction opens,
+    /// when the collector did not ([`Batch::prepare`]).
     pub stage: Duration,
-    /// Appending it and merging it into `events`, rejected records and the ingest log.
+    /// Appending the rows to `events` (or staging and merging them, when an id may
+    /// repeat), rejected records and the ingest log.
     pub insert: Duration,
     /// Bringing connections and trust paths up to date with the batch.
     pub correlate: Duration,
-    /// Re-reading the stored rows and appending the chain record.
+    /// Reading merged rows back for their digest (appended rows come digested), and
+    /// appending the chain record.
     pub chain: Duration,
     /// DuckDB's commit (its WAL write, and a checkpoint when the WAL is due for one).
     pub commit: Duration,
