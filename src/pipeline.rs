@@ -14,7 +14,8 @@ pub struct IngestReport {
     pub commit: CommitReport,
     /// (position in the input, reason) of each record the normalizer turned away.
     pub rejected: Vec<(usize, String)>,
-    /// Time spent judging and normalizing the records (on a blocking thread).
+    /// Time spent judging and normalizing the records and building the batch's rows for
+    /// the store (on a blocking thread).
     pub normalize: Duration,
 }
 
@@ -54,7 +55,7 @@ impl Ingest {
     ) -> Result<Normalized, StoreError> {
         let normalizer = Arc::clone(&self.normalizer);
         // Schema validation is CPU work; keep it off the async workers.
-        tokio::task::spawn_blocking(move || {
+        let task = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let mut batch = Batch::new(collector);
             let mut rejected = Vec::new();
@@ -75,9 +76,11 @@ impl Ingest {
                 rejected,
                 took: started.elapsed(),
             })
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("normalizer task failed: {e}")))?
+        });
+        match task.await {
+            Ok(normalized) => normalized,
+            Err(e) => Err(StoreError::Internal(format!("normalizer task failed: {e}"))),
+        }
     }
 
     /// The second half of [`Ingest::ingest`]: commits a normalized batch. Returns once it is

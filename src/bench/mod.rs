@@ -745,17 +745,21 @@ pub async fn ingest_trustpath(
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct IngestPhases {
     pub batches: usize,
-    /// Parsing, schema validation and normalization (a blocking thread, beside the writer).
+    /// Parsing, schema validation and normalization, and building the batch's Arrow rows
+    /// and their digest (a blocking thread, beside the writer).
     pub normalize_s: f64,
-    /// The writer: Arrow batch built before the transaction opens.
+    /// The writer: the Arrow rows built before the transaction opens, for a batch that
+    /// came without them.
     pub stage_s: f64,
-    /// Appending it, merging into `events`, rejected records, the ingest log.
+    /// Appending the rows to `events` (or staging and merging them), rejected records,
+    /// the ingest log.
     pub insert_s: f64,
     /// Connections and trust paths, in the batches' own transactions.
     pub correlate_s: f64,
     /// Correlation the writer deferred while batches waited, after the last commit.
     pub correlate_after_s: f64,
-    /// Re-reading the stored rows, hashing them, the chain record.
+    /// Reading merged rows back and hashing them (appended rows come digested), the chain
+    /// record.
     pub chain_s: f64,
     /// DuckDB's commit (WAL, and its checkpoints when the WAL is due).
     pub commit_s: f64,

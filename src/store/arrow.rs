@@ -1,9 +1,10 @@
 //! Events → one Arrow [`RecordBatch`] shaped like the `events_staging` table, and that
 //! batch widened into `events`' own row shape with its digest for the chain ([`Prepared`]).
 //!
-//! The column order here is the order of `queries/migrations/0001_events.sql` minus
-//! `received_at` and `batch_id`, which are the same for the whole batch; the appender
-//! matches by position.
+//! The column order here is the order of the `events` table (created by
+//! `queries/migrations/0001_events.sql`) minus `received_at` and `batch_id`, which are the
+//! same for the whole batch; the appender matches by position (a unit test holds the two
+//! in step).
 //! Builders are sized once per batch, so building does not allocate per row beyond the
 //! values themselves.
 
@@ -20,6 +21,7 @@ use duckdb::arrow::record_batch::RecordBatch;
 
 use uuid::Uuid;
 
+use super::StoreError;
 use crate::event::{Event, SCHEMA_VERSION};
 use crate::integrity::canonical::{self, RowsDigest};
 
@@ -325,19 +327,26 @@ fn events_batch(events: &[Event]) -> Result<RecordBatch, ArrowError> {
 const RECEIVED_AT_COLUMN: usize = 2;
 
 /// A batch's events as rows of `events` (all but `batch_id`, which the writer gives them)
-/// and the digest the chain records of those rows. Built beside the writer, on the thread
-/// that normalized the batch, so the writer does not spend its time on it.
-#[derive(Debug, Clone)]
+/// and the digest the chain records of those rows. Built on the thread that normalized
+/// the batch ([`Batch::prepare`](super::Batch::prepare)), so the writer does not spend its
+/// time on it, or by the writer for a batch that was not prepared.
+///
+/// The digest stands for the rows as stored only because DuckDB's appender stores these
+/// values unchanged; in particular it takes `attributes` as text without parsing it, which
+/// is safe because that text is always `serde_json`'s output. Debug builds (the tests)
+/// check every appended batch's digest against its stored rows.
+#[derive(Debug)]
 pub struct Prepared {
     /// Every column of `events` but `batch_id`, in table order: what the chain digests
     /// (`queries/integrity/batch_events.sql`).
     rows: RecordBatch,
+    received_at: DateTime<Utc>,
     pub digest: RowsDigest,
 }
 
 impl Prepared {
-    pub fn build(events: &[Event], received_at: DateTime<Utc>) -> Result<Prepared, String> {
-        let staged = events_batch(events).map_err(|e| e.to_string())?;
+    pub fn build(events: &[Event], received_at: DateTime<Utc>) -> Result<Prepared, StoreError> {
+        let staged = events_batch(events)?;
         let received_at_values =
             TimestampMicrosecondArray::from(vec![received_at.timestamp_micros(); events.len()])
                 .with_timezone("UTC");
@@ -353,10 +362,19 @@ impl Prepared {
             Field::new("received_at", utc_micros(), false),
         );
         columns.insert(RECEIVED_AT_COLUMN, Arc::new(received_at_values));
-        let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-            .map_err(|e| e.to_string())?;
-        let digest = canonical::digest(std::slice::from_ref(&rows))?;
-        Ok(Prepared { rows, digest })
+        let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+        let digest = canonical::digest(std::slice::from_ref(&rows))
+            .map_err(|e| StoreError::Internal(format!("digesting the batch's rows: {e}")))?;
+        Ok(Prepared {
+            rows,
+            received_at,
+            digest,
+        })
+    }
+
+    /// Whether these are `batch`'s rows: built from as many events, received at the same time.
+    pub fn describes(&self, batch: &super::Batch) -> bool {
+        self.rows.num_rows() == batch.events.len() && self.received_at == batch.received_at
     }
 
     pub fn num_rows(&self) -> usize {

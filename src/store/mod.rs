@@ -158,9 +158,7 @@ impl Batch {
     /// Builds the events' rows for the store and their digest for the chain now, on this
     /// thread, so the writer does not have to. Call it once the batch is complete.
     pub fn prepare(&mut self) -> Result<(), StoreError> {
-        let prepared =
-            arrow::Prepared::build(&self.events, self.received_at).map_err(StoreError::Internal)?;
-        self.prepared = Some(prepared);
+        self.prepared = Some(arrow::Prepared::build(&self.events, self.received_at)?);
         Ok(())
     }
 

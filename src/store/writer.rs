@@ -28,6 +28,7 @@ use super::{Batch, CommitPhases, CommitReport, StoreError, arrow, in_transaction
 use crate::config::{CorrelateConfig, RetentionConfig};
 use crate::correlate::maintain;
 use crate::detect::Detector;
+use crate::integrity::chain::Table;
 use crate::integrity::{Chain, Checkpoint, PurgeReport};
 use crate::normalize::Rejected;
 
@@ -135,7 +136,11 @@ impl Writer {
                         }
                         // A collector with more input sends its next batch right after
                         // the last report; give it a moment before starting on the backlog.
-                        let wait = if announced { ANNOUNCED } else { IDLE };
+                        let wait = if announced {
+                            ANNOUNCED.min(backlog.time_left())
+                        } else {
+                            IDLE
+                        };
                         let next = idle_timer
                             .block_on(async { tokio::time::timeout(wait, inbox.recv()).await });
                         match next {
@@ -160,6 +165,8 @@ impl Writer {
                             let defer = !correlate.max_lag.is_zero()
                                 && (batch.more_follows || !backlog.is_empty());
                             let received_at = batch.received_at;
+                            // Any collector's batch decides: one without more behind it
+                            // (a lone HTTP post, say) gives the backlog its turn sooner.
                             announced = batch.more_follows;
                             let result =
                                 commit(&db, &correlate, defer, &mut chain, &mut stored, batch);
@@ -299,9 +306,8 @@ fn commit(
     // Built before the transaction opens so the write lock is held as briefly as possible,
     // unless the collector built them already (Batch::prepare).
     let prepared = match batch.prepared.take() {
-        Some(prepared) if prepared.num_rows() == batch.events.len() => prepared,
-        _ => arrow::Prepared::build(&batch.events, batch.received_at)
-            .map_err(StoreError::Internal)?,
+        Some(prepared) if prepared.describes(&batch) => prepared,
+        _ => arrow::Prepared::build(&batch.events, batch.received_at)?,
     };
     let stage = clock.lap();
     let outcome = in_transaction(db, || {
@@ -322,6 +328,17 @@ fn commit(
         )?;
         // Rows appended as they are have their digest already: no need to read them back.
         let events = appended.then(|| prepared.digest.clone());
+        if cfg!(debug_assertions) && appended {
+            // What `verify` will recompute must be what was digested (tests run this).
+            let stored = Table::Events.digest(db, batch_id)?;
+            if stored != prepared.digest {
+                return Err(StoreError::Internal(format!(
+                    "batch {batch_id}: the rows as stored digest to {} but were digested as \
+                     appended to {}",
+                    stored.sha256, prepared.digest.sha256
+                )));
+            }
+        }
         let link = chain.link_batch(db, batch_id, events)?;
         phases.chain = clock.lap();
         Ok::<_, StoreError>((report, link, phases))
@@ -380,7 +397,7 @@ const IDLE: Duration = Duration::from_millis(25);
 /// The same after a batch that announced more right behind it ([`Batch::more_follows`]):
 /// the collector may take longer to normalize its next batch than the writer took to
 /// commit this one, and a correlation pass started meanwhile would hold that batch up.
-/// `correlate.max_lag` still bounds how long the backlog waits.
+/// It never runs past the backlog's `correlate.max_lag`.
 const ANNOUNCED: Duration = Duration::from_millis(500);
 
 /// Batches committed without their correlation because more batches followed, oldest
@@ -414,6 +431,13 @@ impl Backlog {
 
     fn is_empty(&self) -> bool {
         self.batches.is_empty()
+    }
+
+    /// How long until the oldest batch is `max_lag` old.
+    fn time_left(&self) -> Duration {
+        self.batches.front().map_or(self.max_lag, |oldest| {
+            self.max_lag.saturating_sub(oldest.committed.elapsed())
+        })
     }
 
     fn is_overdue(&self) -> bool {
@@ -558,6 +582,9 @@ impl Clock {
     }
 }
 
+/// The batch's rows into `events` (appended as built, or merged past the ids stored
+/// already), its rejected records, its ingest log row, and its correlation unless `defer`.
+/// Also returns whether the rows were appended as built, so their digest is the prepared one.
 fn write(
     db: &Connection,
     correlate: &CorrelateConfig,
@@ -570,7 +597,7 @@ fn write(
     clock: &mut Clock,
 ) -> Result<(CommitReport, bool), StoreError> {
     let batch_id_text = batch_id.to_string();
-    let received_at = batch.received_at.to_rfc3339();
+    let received_at = super::rfc3339(batch.received_at);
 
     let mut accepted = 0;
     let mut appended = false;

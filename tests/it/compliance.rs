@@ -157,6 +157,18 @@ fn rows_appended_directly_and_merged_store_alike_and_the_chain_holds() {
     fixture.ingest(&merged);
 
     let db = duckdb::Connection::open(&fixture.store).unwrap();
+    let received_elsewhere: i64 = db
+        .query_row(
+            "SELECT count(*) FROM events e JOIN ingest_log l USING (batch_id) \
+             WHERE e.received_at <> l.received_at",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        received_elsewhere, 0,
+        "received_at is the batch's, to the µs"
+    );
     let (rows, distinct, attributes): (i64, i64, String) = db
         .query_row(
             "SELECT (SELECT count(*) FROM events), \
