@@ -224,7 +224,8 @@ pub struct Manifest {
 }
 
 /// Writes the export of `request` into `out` (created; must be new or empty) from `db`,
-/// signs the manifest with `signer` and returns it.
+/// signs the manifest with `signer` and returns it. An export that fails or is refused
+/// leaves nothing behind: `out` is removed if it created it, emptied otherwise.
 pub fn export(
     db: &Connection,
     signer: &Signer,
@@ -232,20 +233,52 @@ pub fn export(
     out: &Path,
 ) -> Result<Manifest, ExportError> {
     request.check()?;
-    prepare_dir(out)?;
+    let created = prepare_dir(out)?;
     // One snapshot: every file and the chain slice are of the same moment.
-    in_transaction(db, || write_all(db, signer, request, out))
+    let exported = in_transaction(db, || write_all(db, signer, request, out));
+    if exported.is_err() {
+        discard(out, created);
+    }
+    exported
 }
 
-fn prepare_dir(out: &Path) -> Result<(), ExportError> {
+/// Makes sure `out` is an empty directory; returns whether it had to create it.
+fn prepare_dir(out: &Path) -> Result<bool, ExportError> {
     let io = |source| ExportError::Io {
         path: out.to_owned(),
         source,
     };
-    if out.exists() && std::fs::read_dir(out).map_err(io)?.next().is_some() {
-        return Err(ExportError::NotEmpty(out.to_owned()));
+    if out.exists() {
+        if std::fs::read_dir(out).map_err(io)?.next().is_some() {
+            return Err(ExportError::NotEmpty(out.to_owned()));
+        }
+        return Ok(false);
     }
-    std::fs::create_dir_all(out).map_err(io)
+    std::fs::create_dir_all(out).map_err(io)?;
+    Ok(true)
+}
+
+/// Removes what a failed export wrote into `out` (which was empty), and `out` itself if
+/// the export created it, so no partial export without a manifest is left to be mistaken
+/// for one.
+fn discard(out: &Path, created: bool) {
+    let removed = if created {
+        std::fs::remove_dir_all(out)
+    } else {
+        std::fs::read_dir(out).and_then(|entries| {
+            entries.into_iter().try_for_each(|entry| {
+                let path = entry?.path();
+                if path.is_dir() {
+                    std::fs::remove_dir_all(path)
+                } else {
+                    std::fs::remove_file(path)
+                }
+            })
+        })
+    };
+    if let Err(error) = removed {
+        tracing::warn!(%error, path = %out.display(), "removing a failed export's files failed");
+    }
 }
 
 /// The window's filters followed by `extra`: the parameters of a query that takes one more.

@@ -168,7 +168,7 @@ async fn export_caught_up(
         .map_err(|e| format!("the export task failed: {e}"))?;
         match result {
             Err(ExportError::Uncorrelated { .. }) if attempt < CATCH_UP_ATTEMPTS => {
-                // Nothing was written: the check comes before the files.
+                // A refused export leaves nothing behind (export::export): try again.
                 attempt += 1;
             }
             other => return other.map_err(|e| e.to_string()),

@@ -497,6 +497,16 @@ async fn an_export_never_has_events_without_their_connections() {
         refused.to_string().contains("not correlated yet"),
         "{refused}"
     );
+    assert!(
+        !dir.path().join("refused").exists(),
+        "a refused export leaves no directory behind"
+    );
+    // Into a directory that was there already (empty): it stays, empty.
+    let existing = dir.path().join("existing");
+    std::fs::create_dir(&existing).unwrap();
+    trustpath::export::export(&store.connection().unwrap(), &signer, &request, &existing)
+        .unwrap_err();
+    assert_eq!(std::fs::read_dir(&existing).unwrap().count(), 0);
     // Only the window's own events count: a window before them exports while they wait.
     let earlier: trustpath::export::ExportRequest = serde_json::from_value(serde_json::json!({
         "from": "2025-01-01T00:00:00Z", "to": "2025-02-01T00:00:00Z", "format": "jsonl"
