@@ -350,19 +350,12 @@ impl Prepared {
         let received_at_values =
             TimestampMicrosecondArray::from(vec![received_at.timestamp_micros(); events.len()])
                 .with_timezone("UTC");
-        let mut fields: Vec<Field> = staged
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone())
-            .collect();
-        let mut columns: Vec<ArrayRef> = staged.columns().to_vec();
-        fields.insert(
+        let rows = with_column(
+            &staged,
             RECEIVED_AT_COLUMN,
             Field::new("received_at", utc_micros(), false),
-        );
-        columns.insert(RECEIVED_AT_COLUMN, Arc::new(received_at_values));
-        let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+            Arc::new(received_at_values),
+        )?;
         let digest = canonical::digest(std::slice::from_ref(&rows))
             .map_err(|e| StoreError::Internal(format!("digesting the batch's rows: {e}")))?;
         Ok(Prepared {
@@ -396,22 +389,30 @@ impl Prepared {
         for _ in 0..rows {
             batch_id_values.append_value(batch_id.as_bytes())?;
         }
-        let mut fields: Vec<Field> = self
-            .rows
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone())
-            .collect();
-        let mut columns: Vec<ArrayRef> = self.rows.columns().to_vec();
-        fields.push(
-            Field::new("batch_id", DataType::FixedSizeBinary(16), false).with_metadata(
-                [("ARROW:extension:name".to_owned(), "arrow.uuid".to_owned())].into(),
-            ),
-        );
-        columns.push(Arc::new(batch_id_values.finish()));
-        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        let field = Field::new("batch_id", DataType::FixedSizeBinary(16), false)
+            .with_metadata([("ARROW:extension:name".to_owned(), "arrow.uuid".to_owned())].into());
+        let last = self.rows.num_columns();
+        with_column(&self.rows, last, field, Arc::new(batch_id_values.finish()))
     }
+}
+
+/// `batch` with `column` (named and typed by `field`) inserted at `index`.
+fn with_column(
+    batch: &RecordBatch,
+    index: usize,
+    field: Field,
+    column: ArrayRef,
+) -> Result<RecordBatch, ArrowError> {
+    let mut fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut columns = batch.columns().to_vec();
+    fields.insert(index, field);
+    columns.insert(index, column);
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
 #[cfg(test)]

@@ -601,10 +601,9 @@ fn write(
 
     let mut accepted = 0;
     let mut appended = false;
-    let mut merged = false;
+    let mut rejected: Vec<Rejected> = Vec::new();
     if prepared.num_rows() > 0 {
-        let suspects = find_stored(db, stored, batch)?;
-        if suspects == 0 && ids_unique(batch) {
+        if find_stored(db, stored, batch)? == 0 && ids_unique(batch) {
             // Nothing to skip (no id stored before, none repeated in the batch): the rows
             // go straight into `events`.
             let mut appender = db.appender("events")?;
@@ -614,22 +613,10 @@ fn write(
             accepted = prepared.num_rows();
             appended = true;
         } else {
-            let mut appender = db.appender_to_catalog_and_db("events_staging", "temp", "main")?;
-            appender.append_record_batch(prepared.staged())?;
-            appender.flush()?;
-            drop(appender);
-            accepted = db.execute(MERGE_EVENTS, params![received_at, batch_id_text])?;
-            merged = true;
+            (accepted, rejected) = merge(db, batch, prepared, &received_at, &batch_id_text)?;
         }
     }
-    let mut rejected: Vec<Rejected> = Vec::new();
     let repeated = batch.events.len() - accepted;
-    if repeated > 0 {
-        rejected.extend(conflicts(db, batch, &batch_id_text)?);
-    }
-    if merged {
-        db.execute_batch("DELETE FROM events_staging; DELETE FROM stored_copies")?;
-    }
     phases.insert = clock.lap();
     let correlated = accepted == 0 || !defer;
     if accepted > 0 && correlated {
@@ -685,6 +672,30 @@ fn write(
     )?;
     phases.insert += clock.lap();
     Ok((report, appended))
+}
+
+/// Stores the batch's events past the ids stored already or repeated within it (the first
+/// copy wins), through the staging table. Returns how many it stored, and a rejection for
+/// each copy whose id is stored with other content.
+fn merge(
+    db: &Connection,
+    batch: &Batch,
+    prepared: &arrow::Prepared,
+    received_at: &str,
+    batch_id: &str,
+) -> Result<(usize, Vec<Rejected>), StoreError> {
+    let mut appender = db.appender_to_catalog_and_db("events_staging", "temp", "main")?;
+    appender.append_record_batch(prepared.staged())?;
+    appender.flush()?;
+    drop(appender);
+    let accepted = db.execute(MERGE_EVENTS, params![received_at, batch_id])?;
+    let conflicts = if accepted < batch.events.len() {
+        conflicts(db, batch, batch_id)?
+    } else {
+        Vec::new()
+    };
+    db.execute_batch("DELETE FROM events_staging; DELETE FROM stored_copies")?;
+    Ok((accepted, conflicts))
 }
 
 /// Whether no event id repeats within the batch.
