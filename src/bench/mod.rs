@@ -608,6 +608,11 @@ pub struct Comparison {
     /// ends with one too (file ingest: the writer checkpoints as it stops).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_checkpointed: Option<Side>,
+    /// DuckDB storing the rows trustpath builds for these events, in trustpath's
+    /// transactions and nothing else: the least time trustpath's single writer can take
+    /// (file ingest; see [`store_floor`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_floor: Option<Side>,
 }
 
 impl Comparison {
@@ -615,6 +620,7 @@ impl Comparison {
         Comparison {
             correlated,
             baseline_checkpointed: None,
+            store_floor: None,
             events: events.len(),
             bytes: events.iter().map(|e| e.len() as u64 + 1).sum(),
             ratio: trustpath.events_per_s / baseline.events_per_s.max(f64::EPSILON),
@@ -627,6 +633,18 @@ impl Comparison {
     fn with_checkpointed_baseline(mut self, baseline: Side) -> Comparison {
         self.baseline_checkpointed = Some(baseline);
         self
+    }
+
+    fn with_store_floor(mut self, floor: Side) -> Comparison {
+        self.store_floor = Some(floor);
+        self
+    }
+
+    /// The highest ratio DuckDB's own storing of trustpath's rows allows: the baseline's
+    /// time over the floor's, when the row measures the floor.
+    pub fn store_floor_bound(&self) -> Option<f64> {
+        let floor = self.store_floor.as_ref()?;
+        Some(self.baseline.median_s / floor.median_s.max(f64::EPSILON))
     }
 
     /// trustpath's events/s to every batch correlated over the baseline's, to its
@@ -820,6 +838,62 @@ pub fn ingest_baseline(
     Ok((committed, checkpointed, stored))
 }
 
+/// The writer's floor: DuckDB appending the rows trustpath builds for `lines` (normalized
+/// and built beforehand, outside the timing) into `events` of a fresh store with trustpath's
+/// settings, one transaction of `chunk` events at a time as the writer commits them, and
+/// nothing else: no parsing, no deduplication, no chain, no correlation. trustpath's single
+/// writer does at least this work on the same rows, so its committed round cannot be
+/// shorter. Returns the round to the last commit and the events stored.
+pub fn store_floor(
+    store: &std::path::Path,
+    lines: &[Vec<u8>],
+    chunk: usize,
+) -> anyhow::Result<(Round, i64)> {
+    use bytes::Bytes;
+
+    use crate::config::StoreConfig;
+    use crate::normalize::{Normalizer, RawRecord};
+    use crate::store::arrow::Prepared;
+    let normalizer = Normalizer::new(64 * 1024);
+    let mut batches = Vec::new();
+    for (part, records) in lines.chunks(chunk.max(1)).enumerate() {
+        let events = records
+            .iter()
+            .enumerate()
+            .map(|(line, raw)| {
+                normalizer.normalize(RawRecord {
+                    raw: Bytes::copy_from_slice(raw),
+                    origin: format!("file:bench:{}", part * chunk + line + 1),
+                    delivery_key: None,
+                    format: "native".to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|rejected| {
+                anyhow::anyhow!("a simulated event was rejected: {}", rejected.reason)
+            })?;
+        let prepared = Prepared::build(&events, Utc::now())?;
+        batches.push(prepared.stored(uuid::Uuid::now_v7())?);
+    }
+    let store = crate::store::Store::open(&StoreConfig {
+        path: store.to_owned(),
+        ..StoreConfig::default()
+    })?;
+    let db = store.connection()?;
+    let watch = Stopwatch::start();
+    for rows in batches {
+        db.execute_batch("BEGIN TRANSACTION")?;
+        let mut appender = db.appender("events")?;
+        appender.append_record_batch(rows)?;
+        appender.flush()?;
+        drop(appender);
+        db.execute_batch("COMMIT")?;
+    }
+    let committed = watch.round();
+    let stored: i64 = db.query_row("SELECT count(*) FROM events", [], |row| row.get(0))?;
+    Ok((committed, stored))
+}
+
 /// `bench ingest`: trustpath's file ingest against DuckDB's own NDJSON import of the same
 /// file into the same table, `rounds` times, alternating, in scratch stores under `dir`.
 pub async fn ingest(
@@ -829,13 +903,13 @@ pub async fn ingest(
     chunk: usize,
 ) -> anyhow::Result<Comparison> {
     std::fs::create_dir_all(dir)?;
-    let lines = simulated_events(events);
+    let lines = std::sync::Arc::new(simulated_events(events));
     let file = dir.join("events.ndjson");
     let mut ndjson = lines.join(&b'\n');
     ndjson.push(b'\n');
     std::fs::write(&file, ndjson)?;
     let (mut ours, mut correlated, mut phases) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut theirs, mut theirs_checkpointed) = (Vec::new(), Vec::new());
+    let (mut theirs, mut theirs_checkpointed, mut floor) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds.max(1) {
         let store = dir.join(format!("trustpath-{round}.duckdb"));
         let run = ingest_trustpath(&store, &file, chunk).await?;
@@ -860,6 +934,17 @@ pub async fn ingest(
             lines.len()
         );
         theirs.push(elapsed);
+        let store = dir.join(format!("floor-{round}.duckdb"));
+        let (floor_round, stored) = {
+            let lines = std::sync::Arc::clone(&lines);
+            tokio::task::spawn_blocking(move || store_floor(&store, &lines, chunk)).await??
+        };
+        anyhow::ensure!(
+            stored as usize == lines.len(),
+            "storing the prebuilt rows stored {stored} of {} events",
+            lines.len()
+        );
+        floor.push(floor_round);
     }
     Ok(Comparison::new(
         &lines,
@@ -884,6 +969,11 @@ pub async fn ingest(
         lines.len(),
         "DuckDB, committed and checkpointed (as trustpath's writer is when it stops)",
         &theirs_checkpointed,
+    ))
+    .with_store_floor(Side::of(
+        lines.len(),
+        "DuckDB appending trustpath's rows, built beforehand, in its transactions (the writer's floor)",
+        &floor,
     )))
 }
 

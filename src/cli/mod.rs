@@ -1427,6 +1427,7 @@ where
     for side in [&report.trustpath, &report.correlated, &report.baseline]
         .into_iter()
         .chain(&report.baseline_checkpointed)
+        .chain(&report.store_floor)
     {
         println!(
             "  {:<70} {:>8.2} s  {:>10.0} events/s  CPU {:>6.2} s ({:.1} µs/event, {:.2} cores)",
@@ -1445,6 +1446,11 @@ where
         report.ratio,
         report.ratio_bound(cores)
     );
+    if let Some(bound) = report.store_floor_bound() {
+        println!(
+            "DuckDB storing trustpath's rows alone, in its transactions, allows at most {bound:.2}"
+        );
+    }
     if let Some(p) = &report.phases {
         let parts: Vec<String> = p
             .parts()

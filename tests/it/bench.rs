@@ -39,7 +39,11 @@ fn side_by_side(global: &[&str], row: &str, events: usize) -> Value {
 
 #[test]
 fn bench_ingest_runs_both_sides_on_the_same_events() {
-    side_by_side(&[], "ingest", 400);
+    let report = side_by_side(&[], "ingest", 400);
+    // The writer's floor: DuckDB storing the same rows in the same transactions.
+    let floor = &report["store_floor"];
+    assert!(floor["events_per_s"].as_f64().unwrap() > 0.0, "{report:#}");
+    assert_eq!(floor["seconds"].as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -115,6 +119,16 @@ fn bench_all_writes_every_row() {
         md.contains("CPU per event") && md.contains("the ratio cannot exceed"),
         "the CPU columns:\n{md}"
     );
+    // What bounds the rows that miss their targets, from the same run.
+    for floor in [
+        "The writer's floor: DuckDB alone",
+        "DuckDB alone stores trustpath's rows at",
+        "The floor: at 300 events/s",
+        "of which free blocks",
+        "bytes/event of data and",
+    ] {
+        assert!(md.contains(floor), "{floor} missing:\n{md}");
+    }
     assert!(
         md.contains("--store-events 1500,3000"),
         "the command is recorded:\n{md}"
