@@ -3,6 +3,7 @@
 
 pub mod all;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -304,7 +305,7 @@ pub async fn detection_latency(
     seed: u64,
 ) -> anyhow::Result<DetectionLatencyReport> {
     use std::collections::HashMap;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     use futures::StreamExt as _;
 
@@ -609,10 +610,10 @@ pub struct Comparison {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_checkpointed: Option<Side>,
     /// DuckDB storing the rows trustpath builds for these events, in trustpath's
-    /// transactions and nothing else: the least time trustpath's single writer can take
-    /// (file ingest; see [`store_floor`]).
+    /// transactions and nothing else: about the least time trustpath's single writer can
+    /// take (file ingest; see [`writer_floor`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store_floor: Option<Side>,
+    pub writer_floor: Option<Side>,
 }
 
 impl Comparison {
@@ -620,7 +621,7 @@ impl Comparison {
         Comparison {
             correlated,
             baseline_checkpointed: None,
-            store_floor: None,
+            writer_floor: None,
             events: events.len(),
             bytes: events.iter().map(|e| e.len() as u64 + 1).sum(),
             ratio: trustpath.events_per_s / baseline.events_per_s.max(f64::EPSILON),
@@ -635,15 +636,15 @@ impl Comparison {
         self
     }
 
-    fn with_store_floor(mut self, floor: Side) -> Comparison {
-        self.store_floor = Some(floor);
+    fn with_writer_floor(mut self, floor: Side) -> Comparison {
+        self.writer_floor = Some(floor);
         self
     }
 
-    /// The highest ratio DuckDB's own storing of trustpath's rows allows: the baseline's
-    /// time over the floor's, when the row measures the floor.
-    pub fn store_floor_bound(&self) -> Option<f64> {
-        let floor = self.store_floor.as_ref()?;
+    /// The highest committed ratio DuckDB's own storing of trustpath's rows allows: the
+    /// baseline's time over the floor's, when the row measures the floor.
+    pub fn writer_floor_bound(&self) -> Option<f64> {
+        let floor = self.writer_floor.as_ref()?;
         Some(self.baseline.median_s / floor.median_s.max(f64::EPSILON))
     }
 
@@ -842,9 +843,10 @@ pub fn ingest_baseline(
 /// and built beforehand, outside the timing) into `events` of a fresh store with trustpath's
 /// settings, one transaction of `chunk` events at a time as the writer commits them, and
 /// nothing else: no parsing, no deduplication, no chain, no correlation. trustpath's single
-/// writer does at least this work on the same rows, so its committed round cannot be
-/// shorter. Returns the round to the last commit and the events stored.
-pub fn store_floor(
+/// writer does at least this work on the same rows, so its committed round should not be
+/// shorter. Every batch's rows are held at once: memory grows with `lines`. Returns the
+/// round to the last commit and the events stored.
+pub fn writer_floor(
     store: &std::path::Path,
     lines: &[Vec<u8>],
     chunk: usize,
@@ -855,8 +857,9 @@ pub fn store_floor(
     use crate::normalize::{Normalizer, RawRecord};
     use crate::store::arrow::Prepared;
     let normalizer = Normalizer::new(64 * 1024);
+    let chunk = chunk.max(1);
     let mut batches = Vec::new();
-    for (part, records) in lines.chunks(chunk.max(1)).enumerate() {
+    for (part, records) in lines.chunks(chunk).enumerate() {
         let events = records
             .iter()
             .enumerate()
@@ -903,7 +906,7 @@ pub async fn ingest(
     chunk: usize,
 ) -> anyhow::Result<Comparison> {
     std::fs::create_dir_all(dir)?;
-    let lines = std::sync::Arc::new(simulated_events(events));
+    let lines = Arc::new(simulated_events(events));
     let file = dir.join("events.ndjson");
     let mut ndjson = lines.join(&b'\n');
     ndjson.push(b'\n');
@@ -936,12 +939,12 @@ pub async fn ingest(
         theirs.push(elapsed);
         let store = dir.join(format!("floor-{round}.duckdb"));
         let (floor_round, stored) = {
-            let lines = std::sync::Arc::clone(&lines);
-            tokio::task::spawn_blocking(move || store_floor(&store, &lines, chunk)).await??
+            let lines = Arc::clone(&lines);
+            tokio::task::spawn_blocking(move || writer_floor(&store, &lines, chunk)).await??
         };
         anyhow::ensure!(
             stored as usize == lines.len(),
-            "storing the prebuilt rows stored {stored} of {} events",
+            "the writer's floor stored {stored} of {} events",
             lines.len()
         );
         floor.push(floor_round);
@@ -970,9 +973,9 @@ pub async fn ingest(
         "DuckDB, committed and checkpointed (as trustpath's writer is when it stops)",
         &theirs_checkpointed,
     ))
-    .with_store_floor(Side::of(
+    .with_writer_floor(Side::of(
         lines.len(),
-        "DuckDB appending trustpath's rows, built beforehand, in its transactions (the writer's floor)",
+        "DuckDB appending trustpath's prebuilt rows (the writer's floor)",
         &floor,
     )))
 }

@@ -434,7 +434,7 @@ pub struct Settings {
     /// store.path: the DuckDB database file.
     #[arg(long, global = true, env = "TRUSTPATH_STORE_PATH")]
     pub store_path: Option<PathBuf>,
-    /// store.memory_limit: DuckDB memory limit, e.g. 1GB (default 512MB; empty: 80 % of RAM).
+    /// store.memory_limit: DuckDB memory limit, e.g. 1GB (default 448MB; empty: 80 % of RAM).
     #[arg(long, global = true, env = "TRUSTPATH_STORE_MEMORY_LIMIT")]
     pub store_memory_limit: Option<String>,
     /// store.wal_autocheckpoint: WAL size at which DuckDB checkpoints the store, e.g. 256MB.
@@ -1427,7 +1427,7 @@ where
     for side in [&report.trustpath, &report.correlated, &report.baseline]
         .into_iter()
         .chain(&report.baseline_checkpointed)
-        .chain(&report.store_floor)
+        .chain(&report.writer_floor)
     {
         println!(
             "  {:<70} {:>8.2} s  {:>10.0} events/s  CPU {:>6.2} s ({:.1} µs/event, {:.2} cores)",
@@ -1446,9 +1446,10 @@ where
         report.ratio,
         report.ratio_bound(cores)
     );
-    if let Some(bound) = report.store_floor_bound() {
+    if let Some(bound) = report.writer_floor_bound() {
         println!(
-            "DuckDB storing trustpath's rows alone, in its transactions, allows at most {bound:.2}"
+            "DuckDB storing trustpath's rows alone, in its transactions, allows a committed \
+             ratio of at most {bound:.2}"
         );
     }
     if let Some(p) = &report.phases {
