@@ -291,7 +291,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             path: PathBuf::from("./data/trustpath.duckdb"),
-            memory_limit: "448MB".to_owned(),
+            memory_limit: "512MB".to_owned(),
             wal_autocheckpoint: "256MB".to_owned(),
             signing_key: None,
             checkpoint_every: Duration::from_secs(3600),

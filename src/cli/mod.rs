@@ -434,7 +434,7 @@ pub struct Settings {
     /// store.path: the DuckDB database file.
     #[arg(long, global = true, env = "TRUSTPATH_STORE_PATH")]
     pub store_path: Option<PathBuf>,
-    /// store.memory_limit: DuckDB memory limit, e.g. 1GB (default 448MB; empty: 80 % of RAM).
+    /// store.memory_limit: DuckDB memory limit, e.g. 1GB (default 512MB; empty: 80 % of RAM).
     #[arg(long, global = true, env = "TRUSTPATH_STORE_MEMORY_LIMIT")]
     pub store_memory_limit: Option<String>,
     /// store.wal_autocheckpoint: WAL size at which DuckDB checkpoints the store, e.g. 256MB.

@@ -1,7 +1,7 @@
 //! `trustpath compact`: the store rewritten into a new file, row for row, in the current
 //! storage format and without the blocks earlier checkpoints freed. DuckDB reuses freed
-//! blocks but never shrinks its file, and a store created before trustpath chose its storage
-//! format keeps trust paths uncompressed until it is rewritten.
+//! blocks but gives back only those at the very end of its file, and a store created before
+//! trustpath chose its storage format keeps trust paths uncompressed until it is rewritten.
 
 use std::path::{Path, PathBuf};
 
