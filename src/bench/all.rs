@@ -287,7 +287,8 @@ struct ChildIngest {
 }
 
 /// `trustpath ingest <file>` into `store` as a process of its own (the binary running this
-/// bench), so its peak memory is its own: VmHWM, read every 50 ms until it exits.
+/// bench), so its peak memory is its own: VmHWM, read every 50 ms until it exits. Fails
+/// with the end of its log when it fails or leaves batches uncorrelated.
 async fn ingest_child(config: &Config, store: &Path, file: &Path) -> anyhow::Result<ChildIngest> {
     let exe = std::env::current_exe().context("cannot find the trustpath binary")?;
     // Its log goes to a file: a pipe nobody reads while it runs would fill and stop it.
@@ -310,6 +311,7 @@ async fn ingest_child(config: &Config, store: &Path, file: &Path) -> anyhow::Res
         .spawn()
         .context("cannot start trustpath ingest")?;
     let started = Instant::now();
+    let store = store.to_owned();
     tokio::task::spawn_blocking(move || {
         let status_file = format!("/proc/{}/status", child.id());
         let mut peak_kib = 0;
@@ -328,15 +330,29 @@ async fn ingest_child(config: &Config, store: &Path, file: &Path) -> anyhow::Res
             std::thread::sleep(Duration::from_millis(50));
         };
         let elapsed = started.elapsed();
-        if !status.success() {
+        let log_tail = || {
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(20).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        };
+        if !status.success() {
             anyhow::bail!(
                 "trustpath ingest failed ({status}); the end of its log:\n{}",
-                tail.join("\n")
+                log_tail()
             );
         }
+        // An ingest whose correlation did not finish exits 0 (its batches are correlated
+        // at the next start), but its store would be read as a smaller one.
+        let opened = crate::store::Store::open(&StoreConfig {
+            path: store,
+            ..StoreConfig::default()
+        })?;
+        let uncorrelated = crate::correlate::maintain::uncorrelated(&opened.connection()?)?.len();
+        anyhow::ensure!(
+            uncorrelated == 0,
+            "trustpath ingest left {uncorrelated} batches uncorrelated; the end of its log:\n{}",
+            log_tail()
+        );
         let _ = std::fs::remove_file(&log_path);
         Ok(ChildIngest {
             elapsed,
