@@ -26,8 +26,8 @@
 -- store holds events at least `settle` later than T (a consent delivered a little after its
 -- token, even in a later batch, is not missing): when T, or an earlier token of its triple,
 -- is new and the store already reaches T + `settle`, or when this batch is the first to
--- reach T + `settle` (the store's newest old event, `old_max`, is found from three cheap
--- maxima as in TP011). A consent arriving more than `settle` late cannot withdraw a hit.
+-- reach T + `settle` (the store's newest old event, `old_max`, is the engine's
+-- $old_newest). A consent arriving more than `settle` late cannot withdraw a hit.
 -- (a) is not about an absence (the parent is there or the refresh is not judged), so it is
 -- judged as soon as both tokens are stored.
 -- Cost: the tokens around the batch are found in connection_tokens (the successful
@@ -43,39 +43,16 @@
 -- (just before the batch when events come in order). So the cost follows the batch, not the
 -- 7 days.
 WITH span AS (
-    SELECT min(time) AS first_t, max(time) AS last_t, epoch_us(max(time)) AS new_max
+    SELECT epoch_us(max(time)) AS new_max
     FROM new_events
 ),
--- Constant bounds (604800000000 µs, the 7d lookback: keep in step with the header) are the
--- batch's span as the engine binds $from and $to, with 1 ms margins; they prune the scans.
-old_before AS (
-    SELECT max(epoch_us(e.time)) AS us
-    FROM events e
-    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND e.time < (SELECT first_t FROM span)
-),
-old_after AS (
-    SELECT max(epoch_us(e.time)) AS us
-    FROM events e
-    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND e.time >= make_timestamp(epoch_us($to::TIMESTAMPTZ) - 604800000000 - 1000)::TIMESTAMPTZ
-      AND e.time > (SELECT last_t FROM span)
-),
-old_inside AS (
-    SELECT max(epoch_us(e.time)) AS us
-    FROM events e
-    WHERE e.time BETWEEN make_timestamp(epoch_us($from::TIMESTAMPTZ) + 604800000000 - 1000)::TIMESTAMPTZ
-                     AND make_timestamp(epoch_us($to::TIMESTAMPTZ) - 604800000000 + 1000)::TIMESTAMPTZ
-      AND e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND e.time >= (SELECT first_t FROM span)
-      AND e.time <= (SELECT last_t FROM span)
-      AND e.event_id NOT IN (SELECT event_id FROM new_events)
-),
+-- `old_max`: the store's newest event before this batch (within the lookback, not new),
+-- which the engine binds as $old_newest.
 marks AS (
     SELECT s.new_max,
-           greatest(b.us, a.us, i.us) AS old_max,
-           greatest(s.new_max, b.us, a.us, i.us) AS store_max
-    FROM span s, old_before b, old_after a, old_inside i
+           epoch_us($old_newest::TIMESTAMPTZ) AS old_max,
+           greatest(s.new_max, epoch_us($old_newest::TIMESTAMPTZ)) AS store_max
+    FROM span s
 ),
 -- New grants this batch settles: T + settle is past the newest old event and within the batch.
 settling AS (
@@ -84,9 +61,8 @@ settling AS (
     FROM connection_tokens t, marks m
     WHERE t.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
       AND t.time <= make_timestamp(epoch_us($to::TIMESTAMPTZ) - 604800000000 - $settle + 1000)::TIMESTAMPTZ
-      AND t.time >= (SELECT CASE WHEN old_max IS NULL THEN $from::TIMESTAMPTZ
-                                 ELSE make_timestamp(old_max - $settle - 1000)::TIMESTAMPTZ END
-                     FROM marks)
+      AND t.time >= coalesce(make_timestamp(epoch_us($old_newest::TIMESTAMPTZ) - $settle - 1000)::TIMESTAMPTZ,
+                             $from::TIMESTAMPTZ)
       AND epoch_us(t.time) + $settle <= m.new_max
       AND (m.old_max IS NULL OR epoch_us(t.time) + $settle > m.old_max)
       AND t.token_parent_id IS NULL AND coalesce(t.grant_type, '') <> 'refresh_token'

@@ -33,48 +33,25 @@ WITH
 -- more than `settle` late cannot withdraw a hit. Keep `history` and `flow_window` within
 -- the lookback.
 -- How it is evaluated (the cost follows the batch, not the lookback): the store's newest
--- old event (`old_max`) is found from three cheap maxima instead of a sort; candidates are
+-- old event (`old_max`) is the engine's $old_newest, read in pruned spans; candidates are
 -- read only from the span where they can be (new tokens, tokens a new request may belong
 -- to, tokens the batch settles); the request, denial and a recent consent are looked up in
 -- the short span around the candidates; only candidates still unconsented after that (few:
 -- first tokens without a consent nearby) are checked against the `history`.
 span AS (
-    SELECT min(time) AS first_t, max(time) AS last_t,
-           epoch_us(min(time)) AS new_min, epoch_us(max(time)) AS new_max
+    SELECT epoch_us(max(time)) AS new_max
     FROM new_events
 ),
 -- Constant bounds below (to_timestamp of $from or $to and 604800000000 µs, the 7d lookback:
 -- keep in step with the header) are the batch's span as the engine binds $from and $to
 -- (the lookback before its first event, after its last), with 1 ms margins; they prune
--- the scans, the exact tests use `span`.
-old_before AS (
-    SELECT max(epoch_us(e.time)) AS us
-    FROM events e
-    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND e.time < (SELECT first_t FROM span)
-),
-old_after AS (
-    SELECT max(epoch_us(e.time)) AS us
-    FROM events e
-    WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND e.time >= to_timestamp((epoch_us($to::TIMESTAMPTZ) - 604800000000 - 1000) / 1000000.0)
-      AND e.time > (SELECT last_t FROM span)
-),
-old_inside AS (
-    SELECT max(epoch_us(e.time)) AS us
-    FROM events e
-    WHERE e.time BETWEEN to_timestamp((epoch_us($from::TIMESTAMPTZ) + 604800000000 - 1000) / 1000000.0)
-                     AND to_timestamp((epoch_us($to::TIMESTAMPTZ) - 604800000000 + 1000) / 1000000.0)
-      AND e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
-      AND e.time >= (SELECT first_t FROM span)
-      AND e.time <= (SELECT last_t FROM span)
-      AND e.event_id NOT IN (SELECT event_id FROM new_events)
-),
+-- the scans, the exact tests use `span`. `old_max` is the store's newest event before this
+-- batch (within the lookback, not new), which the engine binds as $old_newest.
 marks AS (
-    SELECT s.new_min, s.new_max,
-           greatest(b.us, a.us, i.us) AS old_max,
-           greatest(s.new_max, b.us, a.us, i.us) AS store_max
-    FROM span s, old_before b, old_after a, old_inside i
+    SELECT s.new_max,
+           epoch_us($old_newest::TIMESTAMPTZ) AS old_max,
+           greatest(s.new_max, epoch_us($old_newest::TIMESTAMPTZ)) AS store_max
+    FROM span s
 ),
 -- Candidates: new tokens (read from the batch), tokens a new request may belong to (from
 -- `clock_skew` before the batch to `flow_window` after it), and tokens this batch settles
@@ -99,9 +76,8 @@ issues AS (
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
       AND e.time < to_timestamp((epoch_us($from::TIMESTAMPTZ) + 604800000000 - $clock_skew - 1000) / 1000000.0)
       AND e.time <= to_timestamp((epoch_us($to::TIMESTAMPTZ) - 604800000000 - $settle + 1000) / 1000000.0)
-      AND e.time >= (SELECT CASE WHEN old_max IS NULL THEN $from::TIMESTAMPTZ
-                                 ELSE to_timestamp((old_max - $settle - 1000) / 1000000.0) END
-                     FROM marks)
+      AND e.time >= coalesce(to_timestamp((epoch_us($old_newest::TIMESTAMPTZ) - $settle - 1000) / 1000000.0),
+                             $from::TIMESTAMPTZ)
       AND e.kind = 'token.issue'
 ),
 candidate AS MATERIALIZED (
@@ -128,13 +104,22 @@ candidate AS MATERIALIZED (
       )
 ),
 -- The pair's requests, denials and consents around the candidates (`flow_window` before
--- to `clock_skew` after; a consent there settles `consented`).
+-- to `clock_skew` after; a consent there settles `consented`). The candidates' span bounds
+-- the scan exactly but, as a subquery, does not prune it; the constant bounds before it
+-- do: the candidates lie from the earliest token the batch settles (old_max - `settle`)
+-- or `clock_skew` before the batch, to `flow_window` after it.
 near AS MATERIALIZED (
     SELECT e.event_id, epoch_us(e.time) AS us, e.kind, e.outcome, e.subject, e.client_id,
            e.kind = 'consent.grant' OR (e.kind = 'authorization.request' AND e.consent IS NOT NULL)
                AS consents
     FROM events e
     WHERE e.time BETWEEN $from::TIMESTAMPTZ AND $to::TIMESTAMPTZ
+      AND e.time >= to_timestamp((least(coalesce(epoch_us($old_newest::TIMESTAMPTZ) - $settle,
+                                                 epoch_us($from::TIMESTAMPTZ)),
+                                        epoch_us($from::TIMESTAMPTZ) + 604800000000 - $clock_skew)
+                                  - $flow_window - 1000) / 1000000.0)
+      AND e.time <= to_timestamp((epoch_us($to::TIMESTAMPTZ) - 604800000000 + $flow_window
+                                  + $clock_skew + 1000) / 1000000.0)
       AND e.time >= (SELECT to_timestamp((min(us) - $flow_window - 1000) / 1000000.0)
                      FROM candidate)
       AND e.time <= (SELECT to_timestamp((max(us) + $clock_skew + 1000) / 1000000.0)

@@ -32,6 +32,8 @@ const NEW_EVENTS_FROM_WINDOW: &str =
     include_str!("../../queries/detect/new_events_from_window.sql");
 const NEW_EVENTS_SPAN: &str = include_str!("../../queries/detect/new_events_span.sql");
 const DATA_START: &str = include_str!("../../queries/detect/data_start.sql");
+const OLD_NEWEST_FROM: &str = include_str!("../../queries/detect/old_newest_from.sql");
+const OLD_NEWEST_BEFORE: &str = include_str!("../../queries/detect/old_newest_before.sql");
 const KNOWN_HITS: &str = include_str!("../../queries/detect/known_hits.sql");
 const OPEN_ALERTS: &str = include_str!("../../queries/detect/open_alerts.sql");
 const HIT_CONNECTION: &str = include_str!("../../queries/detect/hit_connection.sql");
@@ -49,6 +51,10 @@ const MAX_EVENTS_PER_EVALUATION: i64 = 50_000;
 const MAX_EVIDENCE: usize = 100;
 /// How far around a hit its connection is looked for in `connection_members`.
 const CONNECTION_SEARCH: Duration = Duration::from_secs(24 * 3600);
+/// How far before the new events `$old_newest` is looked for first (µs): in a live stream
+/// the newest old event is seconds before them, and the rest of the lookback is read only
+/// when this span holds nothing.
+const OLD_NEWEST_NEAR_US: i64 = 10_000_000;
 
 /// One finding of one rule: the trigger event and what it shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -139,16 +145,12 @@ impl Engine {
             NEW_EVENTS_FROM_WINDOW,
             params!["1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z"],
         )?;
-        let bounds = Bounds {
-            min: 0,
-            max: 0,
-            data_start: 0,
-        };
+        let mut bounds = Bounds::new(0, 0, 0);
         let failed: Vec<(String, usize, String)> = set
             .rules
             .iter()
             .filter_map(|rule| {
-                run_rule(db, rule, &bounds).err().map(|error| {
+                run_rule(db, rule, &mut bounds).err().map(|error| {
                     let (line, message) = error.place(rule);
                     (rule.id.clone(), line, message)
                 })
@@ -262,15 +264,11 @@ impl Engine {
         let (Some(min), Some(max)) = (min, max) else {
             return Ok(Vec::new());
         };
-        let bounds = Bounds {
-            min,
-            max,
-            data_start: self.data_start(db, min)?,
-        };
+        let mut bounds = Bounds::new(min, max, self.data_start(db, min)?);
         let mut timings = Vec::new();
         for rule in &self.rules {
             let started = Instant::now();
-            let hits = run_rule(db, rule, &bounds)
+            let hits = run_rule(db, rule, &mut bounds)
                 .map_err(|e| StoreError::Internal(format!("rule {}: {}", rule.id, e.0)))?;
             timings.push((rule.id.clone(), started.elapsed(), hits.len()));
         }
@@ -290,11 +288,7 @@ impl Engine {
         let (Some(min), Some(max)) = (min, max) else {
             return Ok(Evaluation::default());
         };
-        let bounds = Bounds {
-            min,
-            max,
-            data_start: self.data_start(db, min)?,
-        };
+        let mut bounds = Bounds::new(min, max, self.data_start(db, min)?);
         let mut hits = Vec::new();
         let mut failures = BTreeMap::new();
         for rule in &self.rules {
@@ -302,7 +296,7 @@ impl Engine {
                 continue;
             }
             let started = Instant::now();
-            match run_rule(db, rule, &bounds) {
+            match run_rule(db, rule, &mut bounds) {
                 Ok(found) => {
                     crate::metrics::rule_evaluated(&rule.id, found.len(), started.elapsed());
                     hits.extend(found);
@@ -608,11 +602,54 @@ fn hit_connection(
     })
 }
 
-/// The time span a rule may read: `lookback` around the new events.
+/// What the engine binds besides a rule's own parameters: the new events' span (a rule
+/// reads `lookback` around it), the store's first event time, and the newest old event.
 struct Bounds {
     min: i64,
     max: i64,
     data_start: i64,
+    /// `$old_newest` by lookback (µs), read once per evaluation and only for rules that
+    /// use it.
+    old_newest: BTreeMap<i64, Option<i64>>,
+}
+
+impl Bounds {
+    fn new(min: i64, max: i64, data_start: i64) -> Bounds {
+        Bounds {
+            min,
+            max,
+            data_start,
+            old_newest: BTreeMap::new(),
+        }
+    }
+
+    /// The newest stored event within `lookback` of the new events that is not one of
+    /// them (µs): what a rule judging an absence once the store has moved `settle` past
+    /// it compares with, to judge each absence in the one evaluation that first reaches
+    /// it. Read in pruned spans, newest first (a rule computing it itself reads its whole
+    /// lookback: `max(time)` over a range is not answered from zone maps).
+    fn old_newest(&mut self, db: &Connection, lookback: i64) -> Result<Option<i64>, StoreError> {
+        if let Some(known) = self.old_newest.get(&lookback) {
+            return Ok(*known);
+        }
+        let from = self.min.saturating_sub(lookback);
+        let to = self.max.saturating_add(lookback);
+        let near = self.min.saturating_sub(OLD_NEWEST_NEAR_US).max(from);
+        let at = |micros: i64| from_micros(micros).map(rfc3339);
+        let newest = |sql: &str, start: i64, end: i64| -> Result<Option<i64>, StoreError> {
+            Ok(db.query_row(sql, params![at(start)?, at(end)?], |row| row.get(0))?)
+        };
+        // Any old event at or after the first new one is newer than all before it.
+        let mut found = newest(OLD_NEWEST_FROM, self.min, to)?;
+        if found.is_none() {
+            found = newest(OLD_NEWEST_BEFORE, near, self.min)?;
+        }
+        if found.is_none() && near > from {
+            found = newest(OLD_NEWEST_BEFORE, from, near)?;
+        }
+        self.old_newest.insert(lookback, found);
+        Ok(found)
+    }
 }
 
 /// Why a rule could not run, placed in its file when DuckDB says where.
@@ -642,7 +679,7 @@ impl From<duckdb::Error> for RuleFailure {
 /// The columns a rule returns, by name.
 const REQUIRED_COLUMNS: [&str; 5] = ["event_id", "key", "time", "evidence", "summary"];
 
-fn run_rule(db: &Connection, rule: &Rule, bounds: &Bounds) -> Result<Vec<Hit>, RuleFailure> {
+fn run_rule(db: &Connection, rule: &Rule, bounds: &mut Bounds) -> Result<Vec<Hit>, RuleFailure> {
     let lookback = i64::try_from(rule.lookback.as_micros()).unwrap_or(i64::MAX / 4);
     let from = rfc3339(from_micros(bounds.min.saturating_sub(lookback)).map_err(failure)?);
     let to = rfc3339(from_micros(bounds.max.saturating_add(lookback)).map_err(failure)?);
@@ -655,12 +692,16 @@ fn run_rule(db: &Connection, rule: &Rule, bounds: &Bounds) -> Result<Vec<Hit>, R
             "from" => Value::Text(from.clone()),
             "to" => Value::Text(to.clone()),
             "data_start" => Value::Text(data_start.clone()),
+            "old_newest" => match bounds.old_newest(db, lookback).map_err(failure)? {
+                Some(micros) => Value::Text(rfc3339(from_micros(micros).map_err(failure)?)),
+                None => Value::Null,
+            },
             other => match rule.params.get(other) {
                 Some(value) => value.to_sql(),
                 None => {
                     return Err(RuleFailure(format!(
-                        "the SQL uses ${other}, which is neither $from, $to, $data_start nor a \
-                         `param:` of the header"
+                        "the SQL uses ${other}, which is neither $from, $to, $data_start, \
+                         $old_newest nor a `param:` of the header"
                     )));
                 }
             },

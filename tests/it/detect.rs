@@ -483,3 +483,101 @@ async fn the_readme_rule_example_passes_its_fixtures() {
     assert!(reports[0].passed(), "{reports:?}");
     assert_eq!(reports[0].cases.len(), 2);
 }
+
+/// `$old_newest` is the newest stored event within the rule's lookback that is not under
+/// evaluation, whichever of the engine's spans it lies in: seconds before the batch, further
+/// back, after the batch (a late batch), among the batch's own times, or none in reach.
+#[tokio::test]
+async fn rules_read_the_newest_old_event_the_engine_binds() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("x002_old_newest.sql"),
+        "-- id: X002\n-- name: old-newest\n-- severity: low\n-- kind: match\n\
+         -- description: names the newest old event the engine binds\n-- key: event id\n\
+         -- dedup: 1h\n-- lookback: 1d\n\n\
+         SELECT event_id, event_id AS key, time, [event_id] AS evidence,\n\
+         coalesce($old_newest, 'none') AS summary\n\
+         FROM new_events\n",
+    )
+    .unwrap();
+    let mut config = test_config(dir.path());
+    config.rules.dir = Some(rules);
+    let app = TestApp::start(config).await;
+    let event = |id: &str, time: &str| {
+        json!({
+            "id": id, "time": time, "kind": "token.issue", "outcome": "success",
+            "source": {"type": "authorization_server", "name": "test"},
+            "issuer": "https://auth.acme.example",
+            "client": {"id": "svc-reporting"},
+            "token": {"id": format!("tok-{id}"), "grant_type": "client_credentials"}
+        })
+        .to_string()
+    };
+    // (batch, what each of its events is told), one batch evaluated at a time.
+    let batches: [(&[(&str, &str)], &str); 5] = [
+        (&[("e1", "2026-11-02T10:00:00Z")], "none"),
+        (
+            &[("e2", "2026-11-02T10:00:05Z")],
+            "2026-11-02T10:00:00.000000Z",
+        ),
+        (
+            &[("e3", "2026-11-02T11:00:00Z")],
+            "2026-11-02T10:00:05.000000Z",
+        ),
+        (
+            &[("e4", "2026-11-02T10:30:00Z")],
+            "2026-11-02T11:00:00.000000Z",
+        ),
+        (
+            &[
+                ("e5", "2026-11-02T10:59:00Z"),
+                ("e6", "2026-11-02T11:01:00Z"),
+            ],
+            "2026-11-02T11:00:00.000000Z",
+        ),
+    ];
+    let mut expected = Vec::new();
+    for (events, told) in batches {
+        let body: Vec<String> = events.iter().map(|(id, time)| event(id, time)).collect();
+        let (status, answer) = app.post("/v1/events", body.join("\n")).await;
+        assert_eq!(status, 200, "{answer}");
+        expected.extend(
+            events
+                .iter()
+                .map(|(id, _)| (id.to_string(), told.to_string())),
+        );
+        eventually("the batch's alerts", || async {
+            let (_, page) = app.get("/v1/alerts?rule=X002&limit=100").await;
+            (page["alerts"].as_array()?.len() == expected.len()).then_some(())
+        })
+        .await;
+    }
+    // Two days later: nothing old within its lookback of a day.
+    let (status, _) = app
+        .post("/v1/events", event("e7", "2026-11-04T12:00:00Z"))
+        .await;
+    assert_eq!(status, 200);
+    expected.push(("e7".into(), "none".into()));
+    let page = eventually("the last alert", || async {
+        let (_, page) = app.get("/v1/alerts?rule=X002&limit=100").await;
+        (page["alerts"].as_array()?.len() == expected.len()).then_some(page)
+    })
+    .await;
+    let mut told: Vec<(String, String)> = page["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["key"].as_str().unwrap().to_owned(),
+                a["summary"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    told.sort();
+    expected.sort();
+    assert_eq!(told, expected);
+    app.stop().await;
+}
