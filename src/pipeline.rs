@@ -57,19 +57,20 @@ impl Ingest {
         // Schema validation is CPU work; keep it off the async workers.
         let task = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let mut batch = Batch::new(collector);
+            let mut batch = Batch::with_capacity(collector, records.len());
             let mut rejected = Vec::new();
             for (position, record) in records.into_iter().enumerate() {
                 match normalizer.normalize(record) {
-                    Ok(event) => batch.events.push(event),
+                    // The event becomes its row for the store here, rather than on the
+                    // writer, which every collector's batches queue for.
+                    Ok(event) => batch.push(event)?,
                     Err(rejection) => {
                         rejected.push((position, rejection.reason.clone()));
                         batch.rejected.push(rejection);
                     }
                 }
             }
-            // The rows for the store too, here rather than on the writer, which every
-            // collector's batches queue for.
+            // Their digest for the chain too.
             batch.prepare()?;
             Ok(Normalized {
                 batch,

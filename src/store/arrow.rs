@@ -1,5 +1,6 @@
-//! Events → one Arrow [`RecordBatch`] shaped like the `events_staging` table, and that
-//! batch widened into `events`' own row shape with its digest for the chain ([`Prepared`]).
+//! Events → rows shaped like the `events_staging` table, built as each event comes
+//! ([`EventRows`]), then one Arrow [`RecordBatch`] widened into `events`' own row shape
+//! with its digest for the chain ([`Prepared`]).
 //!
 //! The column order here is the order of the `events` table (created by
 //! `queries/migrations/0001_events.sql`) minus `received_at` and `batch_id`, which are the
@@ -314,20 +315,61 @@ fn append_list(builder: &mut StringList, values: Option<&[String]>) {
     }
 }
 
-/// Builds the staged batch for `events`.
-fn events_batch(events: &[Event]) -> Result<RecordBatch, ArrowError> {
-    let mut columns = Columns::with_capacity(events.len());
-    for event in events {
-        columns.push(event);
+/// A batch's events as rows shaped like `events_staging`, built as the events come, so a
+/// batch holds each event once, as its row, rather than also as the typed event.
+pub struct EventRows {
+    columns: Columns,
+    len: usize,
+}
+
+impl EventRows {
+    /// Builders sized for `rows` events (more may be pushed; they grow).
+    pub fn with_capacity(rows: usize) -> Self {
+        EventRows {
+            columns: Columns::with_capacity(rows),
+            len: 0,
+        }
     }
-    RecordBatch::try_new(staging_schema(), columns.finish())
+
+    pub fn push(&mut self, event: &Event) {
+        self.columns.push(event);
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The rows as `events` holds them (received at `received_at`), with their digest.
+    pub fn finish(self, received_at: DateTime<Utc>) -> Result<Prepared, StoreError> {
+        let staged = RecordBatch::try_new(staging_schema(), self.columns.finish())?;
+        Prepared::new(staged, received_at)
+    }
+}
+
+impl Default for EventRows {
+    fn default() -> Self {
+        EventRows::with_capacity(0)
+    }
+}
+
+impl std::fmt::Debug for EventRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventRows")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where `events` has `received_at`: after `event_id` and `time`.
 const RECEIVED_AT_COLUMN: usize = 2;
 
 /// A batch's events as rows of `events` (all but `batch_id`, which the writer gives them)
-/// and the digest the chain records of those rows. Built on the thread that normalized
+/// and the digest the chain records of those rows. Finished on the thread that normalized
 /// the batch ([`Batch::prepare`](super::Batch::prepare)), so the writer does not spend its
 /// time on it, or by the writer for a batch that was not prepared.
 ///
@@ -340,16 +382,25 @@ pub struct Prepared {
     /// Every column of `events` but `batch_id`, in table order: what the chain digests
     /// (`queries/integrity/batch_events.sql`).
     rows: RecordBatch,
-    received_at: DateTime<Utc>,
     pub digest: RowsDigest,
 }
 
 impl Prepared {
     pub fn build(events: &[Event], received_at: DateTime<Utc>) -> Result<Prepared, StoreError> {
-        let staged = events_batch(events)?;
-        let received_at_values =
-            TimestampMicrosecondArray::from(vec![received_at.timestamp_micros(); events.len()])
-                .with_timezone("UTC");
+        let mut rows = EventRows::with_capacity(events.len());
+        for event in events {
+            rows.push(event);
+        }
+        rows.finish(received_at)
+    }
+
+    fn new(staged: RecordBatch, received_at: DateTime<Utc>) -> Result<Prepared, StoreError> {
+        let received_at_values = TimestampMicrosecondArray::from(vec![
+            received_at
+                .timestamp_micros();
+            staged.num_rows()
+        ])
+        .with_timezone("UTC");
         let rows = with_column(
             &staged,
             RECEIVED_AT_COLUMN,
@@ -358,16 +409,7 @@ impl Prepared {
         )?;
         let digest = canonical::digest(std::slice::from_ref(&rows))
             .map_err(|e| StoreError::Internal(format!("digesting the batch's rows: {e}")))?;
-        Ok(Prepared {
-            rows,
-            received_at,
-            digest,
-        })
-    }
-
-    /// Whether these are `batch`'s rows: built from as many events, received at the same time.
-    pub fn describes(&self, batch: &super::Batch) -> bool {
-        self.rows.num_rows() == batch.events.len() && self.received_at == batch.received_at
+        Ok(Prepared { rows, digest })
     }
 
     pub fn num_rows(&self) -> usize {

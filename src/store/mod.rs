@@ -35,7 +35,7 @@ use crate::detect::{Detector, DetectorThread, Engine, RuleSet, SinkTarget};
 use crate::event::Event;
 use crate::integrity::keys::KeyError;
 use crate::integrity::{Chain, Signer};
-use crate::normalize::Rejected;
+use crate::normalize::{RawRecord, Rejected};
 
 pub use read::Reader;
 
@@ -128,42 +128,115 @@ impl Collector {
 }
 
 /// Everything one commit writes.
+///
+/// An event pushed into a batch becomes its row for the store at once and the typed event
+/// is dropped: of each event the batch keeps that row and what the writer needs besides
+/// ([`Received`]), so a batch in flight holds its events once.
 #[derive(Debug)]
 pub struct Batch {
     pub collector: Collector,
     pub received_at: DateTime<Utc>,
-    pub events: Vec<Event>,
     pub rejected: Vec<Rejected>,
     /// The collector has more input right behind this batch (a full chunk of a file, a
     /// full pull from NATS): the writer then commits the next batch before correlating
     /// this one (`correlate.max_lag`).
     pub more_follows: bool,
-    /// The events as the store's rows, with their digest, when [`Batch::prepare`] built
-    /// them; otherwise the writer does.
-    prepared: Option<arrow::Prepared>,
+    /// Each event's id, time and record as received, in the order of its row.
+    received: Vec<Received>,
+    rows: Rows,
+}
+
+/// The events' rows: built as they are pushed, then finished with their digest by
+/// [`Batch::prepare`] (or by the writer, for a batch that was not prepared).
+#[derive(Debug)]
+enum Rows {
+    Building(arrow::EventRows),
+    Prepared(arrow::Prepared),
+}
+
+impl Default for Rows {
+    fn default() -> Self {
+        Rows::Building(arrow::EventRows::default())
+    }
+}
+
+/// What the writer needs of an event besides its row: its id and time, to find it among
+/// the stored events, and the record as received with its hash, which is kept in
+/// `rejected` should the id turn out to be stored with other content.
+#[derive(Debug)]
+pub struct Received {
+    pub id: String,
+    pub time: DateTime<Utc>,
+    pub raw_sha256: String,
+    pub record: RawRecord,
+}
+
+impl From<Event> for Received {
+    fn from(event: Event) -> Self {
+        Received {
+            id: event.fields.id,
+            time: event.fields.time,
+            raw_sha256: event.raw_sha256,
+            record: event.record,
+        }
+    }
 }
 
 impl Batch {
     pub fn new(collector: Collector) -> Self {
+        Batch::with_capacity(collector, 0)
+    }
+
+    /// A batch sized for `events` events (more may be pushed).
+    pub fn with_capacity(collector: Collector, events: usize) -> Self {
         Batch {
             collector,
             received_at: Utc::now(),
-            events: Vec::new(),
             rejected: Vec::new(),
             more_follows: false,
-            prepared: None,
+            received: Vec::with_capacity(events),
+            rows: Rows::Building(arrow::EventRows::with_capacity(events)),
         }
     }
 
-    /// Builds the events' rows for the store and their digest for the chain now, on this
-    /// thread, so the writer does not have to. Call it once the batch is complete.
-    pub fn prepare(&mut self) -> Result<(), StoreError> {
-        self.prepared = Some(arrow::Prepared::build(&self.events, self.received_at)?);
+    /// Adds `event` as its row. Refused once the rows are prepared: they and their digest
+    /// are final then.
+    pub fn push(&mut self, event: Event) -> Result<(), StoreError> {
+        let Rows::Building(rows) = &mut self.rows else {
+            return Err(StoreError::Internal(format!(
+                "event {} was added to a batch whose rows were already prepared",
+                event.fields.id
+            )));
+        };
+        rows.push(&event);
+        self.received.push(Received::from(event));
         Ok(())
     }
 
+    /// Finishes the events' rows for the store and their digest for the chain now, on this
+    /// thread, so the writer does not have to. Call it once the batch is complete.
+    pub fn prepare(&mut self) -> Result<(), StoreError> {
+        if let Rows::Building(rows) = &mut self.rows {
+            self.rows = Rows::Prepared(std::mem::take(rows).finish(self.received_at)?);
+        }
+        Ok(())
+    }
+
+    /// The prepared rows, taken out for the writer (finished now if they were not).
+    fn take_prepared(&mut self) -> Result<arrow::Prepared, StoreError> {
+        match std::mem::take(&mut self.rows) {
+            Rows::Prepared(prepared) => Ok(prepared),
+            Rows::Building(rows) => rows.finish(self.received_at),
+        }
+    }
+
+    /// The events, one per row, in the rows' order.
+    pub fn events(&self) -> &[Received] {
+        &self.received
+    }
+
     pub fn records(&self) -> usize {
-        self.events.len() + self.rejected.len()
+        self.received.len() + self.rejected.len()
     }
 }
 
@@ -471,5 +544,52 @@ mod tests {
             .unwrap_err()
             .into();
         assert!(!other.to_string().contains("memory_limit"), "{other}");
+    }
+
+    fn event(id: &str) -> Event {
+        let raw = format!(
+            r#"{{"id":"{id}","time":"2026-11-26T10:00:00Z","kind":"token.issue","source":{{"type":"authorization_server"}}}}"#
+        );
+        crate::normalize::Normalizer::new(1024)
+            .normalize(RawRecord {
+                raw: bytes::Bytes::from(raw),
+                origin: format!("test:{id}"),
+                delivery_key: None,
+                format: "native".to_owned(),
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_batch_keeps_each_event_as_its_row_and_what_the_writer_needs() {
+        let events = [event("e1"), event("e2")];
+        let whole = arrow::Prepared::build(&events, Utc::now()).unwrap();
+        let mut batch = Batch::new(Collector::File);
+        for event in events {
+            batch.push(event).unwrap();
+        }
+        let received: Vec<_> = batch.events().iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(received, ["e1", "e2"]);
+        assert_eq!(batch.events()[1].record.origin, "test:e2");
+        batch.prepare().unwrap();
+        // Pushed one by one, the rows are those of the events built together.
+        let prepared = batch.take_prepared().unwrap();
+        assert_eq!(prepared.num_rows(), 2);
+        // (received_at, which differs, is not a staged column.)
+        assert_eq!(prepared.staged(), whole.staged());
+    }
+
+    #[test]
+    fn an_event_pushed_after_the_rows_are_prepared_is_refused() {
+        let mut batch = Batch::new(Collector::Http);
+        batch.push(event("e1")).unwrap();
+        batch.prepare().unwrap();
+        let refused = batch.push(event("e2")).unwrap_err().to_string();
+        assert!(
+            refused.contains("event e2 was added to a batch whose rows were already prepared"),
+            "{refused}"
+        );
+        assert_eq!(batch.records(), 1);
+        assert_eq!(batch.take_prepared().unwrap().num_rows(), 1);
     }
 }

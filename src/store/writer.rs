@@ -303,12 +303,9 @@ fn commit(
 
     let batch_id = Uuid::now_v7();
     let mut clock = Clock::start();
-    // Built before the transaction opens so the write lock is held as briefly as possible,
-    // unless the collector built them already (Batch::prepare).
-    let prepared = match batch.prepared.take() {
-        Some(prepared) if prepared.describes(&batch) => prepared,
-        _ => arrow::Prepared::build(&batch.events, batch.received_at)?,
-    };
+    // Finished before the transaction opens so the write lock is held as briefly as
+    // possible, unless the collector finished them already (Batch::prepare).
+    let prepared = batch.take_prepared()?;
     let stage = clock.lap();
     let outcome = in_transaction(db, || {
         let mut phases = CommitPhases {
@@ -346,8 +343,8 @@ fn commit(
     // Whatever the outcome: DuckDB can report a COMMIT as failed that did commit (its
     // automatic checkpoint failing). An id recorded in vain only costs a lookup, and the
     // chain goes on from the head the store holds.
-    for event in &batch.events {
-        stored.record(&event.fields.id);
+    for event in batch.events() {
+        stored.record(&event.id);
     }
     if outcome.is_err()
         && let Err(error) = chain.reload_head(db)
@@ -616,7 +613,7 @@ fn write(
             (accepted, rejected) = merge(db, batch, prepared, &received_at, &batch_id_text)?;
         }
     }
-    let repeated = batch.events.len() - accepted;
+    let repeated = batch.events().len() - accepted;
     phases.insert = clock.lap();
     let correlated = accepted == 0 || !defer;
     if accepted > 0 && correlated {
@@ -689,7 +686,7 @@ fn merge(
     appender.flush()?;
     drop(appender);
     let accepted = db.execute(MERGE_EVENTS, params![received_at, batch_id])?;
-    let conflicts = if accepted < batch.events.len() {
+    let conflicts = if accepted < batch.events().len() {
         conflicts(db, batch, batch_id)?
     } else {
         Vec::new()
@@ -700,11 +697,8 @@ fn merge(
 
 /// Whether no event id repeats within the batch.
 fn ids_unique(batch: &Batch) -> bool {
-    let mut seen = std::collections::HashSet::with_capacity(batch.events.len());
-    batch
-        .events
-        .iter()
-        .all(|e| seen.insert(e.fields.id.as_str()))
+    let mut seen = std::collections::HashSet::with_capacity(batch.events().len());
+    batch.events().iter().all(|e| seen.insert(e.id.as_str()))
 }
 
 /// Looks up the stored copies of the batch's events whose id the filter cannot rule out.
@@ -712,14 +706,10 @@ fn ids_unique(batch: &Batch) -> bool {
 fn find_stored(db: &Connection, stored: &StoredIds, batch: &Batch) -> Result<usize, StoreError> {
     let mut ids = Vec::new();
     let mut span: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
-    for event in batch
-        .events
-        .iter()
-        .filter(|e| stored.may_hold(&e.fields.id))
-    {
-        let time = event.fields.time;
+    for event in batch.events().iter().filter(|e| stored.may_hold(&e.id)) {
+        let time = event.time;
         span = Some(span.map_or((time, time), |(from, to)| (from.min(time), to.max(time))));
-        ids.push(event.fields.id.as_str());
+        ids.push(event.id.as_str());
     }
     let Some((from, to)) = span else {
         return Ok(0);
@@ -745,10 +735,10 @@ fn conflicts(db: &Connection, batch: &Batch, batch_id: &str) -> Result<Vec<Rejec
             row.get::<_, String>(2)?,
         ))
     })?;
-    let by_key: HashMap<(&str, &str), &crate::event::Event> = batch
-        .events
+    let by_key: HashMap<(&str, &str), &super::Received> = batch
+        .events()
         .iter()
-        .map(|e| ((e.fields.id.as_str(), e.raw_sha256.as_str()), e))
+        .map(|e| ((e.id.as_str(), e.raw_sha256.as_str()), e))
         .collect();
     let mut found = Vec::new();
     for row in rows {
