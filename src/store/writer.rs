@@ -371,8 +371,11 @@ fn commit(
     Ok(report)
 }
 
-/// DuckDB refuses a CHECKPOINT while another connection writes: the detector may still be
-/// on the batches the last correlation pass woke it for, so wait for it a little.
+/// DuckDB refuses a CHECKPOINT while another connection's transaction holds its checkpoint
+/// lock (one that updates rows or changes the catalog, as the detector's alert updates
+/// do): the detector may still be on the batches the last correlation pass woke it for, so
+/// wait for it a little. (`FORCE CHECKPOINT` would wait without bound.) The refusal is told
+/// by its text, which a unit test pins.
 fn checkpoint_at_shutdown(db: &Connection) -> Result<(), duckdb::Error> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -755,4 +758,38 @@ fn conflicts(db: &Connection, batch: &Batch, batch_id: &str) -> Result<Vec<Rejec
         ));
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `checkpoint_at_shutdown` recognises DuckDB's refusal by its text: should a DuckDB
+    /// upgrade reword it, the writer would give up at once and leave the WAL to be replayed.
+    #[test]
+    fn a_checkpoint_at_shutdown_waits_for_another_connections_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Connection::open(dir.path().join("store.duckdb")).unwrap();
+        db.execute_batch("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (1)")
+            .unwrap();
+        // An update holds DuckDB's checkpoint lock until its transaction ends (as the
+        // detector's alert updates do).
+        let other = db.try_clone().unwrap();
+        other
+            .execute_batch("BEGIN TRANSACTION; UPDATE t SET v = 2")
+            .unwrap();
+        let refused = db.execute_batch("CHECKPOINT").unwrap_err().to_string();
+        assert!(refused.contains("other write transactions"), "{refused}");
+
+        let committer = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(200));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        checkpoint_at_shutdown(&db).unwrap();
+        committer.join().unwrap();
+        let stored: i32 = db
+            .query_row("SELECT v FROM t", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(stored, 2);
+    }
 }
