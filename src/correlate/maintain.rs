@@ -38,7 +38,7 @@ const MARK_MOVED: &str = include_str!("../../queries/correlate/mark_moved.sql");
 const APPLY_ATTACH: &str = include_str!("../../queries/correlate/apply_attach.sql");
 const DIRTY_FROM_BATCH: &str = include_str!("../../queries/correlate/dirty_from_batch.sql");
 const DIRTY_SPAN: &str = include_str!("../../queries/correlate/dirty_span.sql");
-const DIRTY_TOKENS_FROM: &str = include_str!("../../queries/correlate/dirty_tokens_from.sql");
+const DIRTY_TOKENS_SPAN: &str = include_str!("../../queries/correlate/dirty_tokens_span.sql");
 const MEMBER_EVENTS: &str = include_str!("../../queries/correlate/member_events.sql");
 const TOKEN_EVIDENCE: &str = include_str!("../../queries/correlate/token_evidence.sql");
 const PREVIOUS_PATHS: &str = include_str!("../../queries/correlate/previous_paths.sql");
@@ -234,12 +234,16 @@ fn load_facts(
             .push(fact);
     }
     phases.done("load_members");
-    let first_token: Option<i64> = db.query_row(DIRTY_TOKENS_FROM, [], |row| row.get(0))?;
-    if let Some(first_token) = first_token {
-        let oldest = from_micros(first_token)? - span_duration(config.evidence_lookback)?;
+    if let Some((first_token, last_token)) = span(db, DIRTY_TOKENS_SPAN, [])? {
+        let oldest = first_token - span_duration(config.evidence_lookback)?;
+        let newest = last_token + span_duration(config.clock_skew)?;
         let mut evidence = db.prepare_cached(TOKEN_EVIDENCE)?;
         let rows = evidence.query_map(
-            params![config.clock_skew.as_secs() as i64, rfc3339(oldest)],
+            params![
+                config.clock_skew.as_secs() as i64,
+                rfc3339(oldest),
+                rfc3339(newest)
+            ],
             |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
         )?;
         for row in rows {

@@ -269,6 +269,83 @@ fn event(fields: Value) -> String {
     format!("{event}\n")
 }
 
+/// Evidence fetched at the same instant (logs with second or millisecond timestamps have
+/// such ties) is chosen the same way whatever order it arrived in: of the copies in force,
+/// the one with the greatest event id. Here one PRM lists the token's issuer and the other
+/// does not, so an arbitrary pick would also flip the verdict between evaluations; the same
+/// holds for two copies of the client's document.
+#[tokio::test]
+async fn evidence_at_the_same_instant_is_chosen_by_event_id_whatever_the_arrival_order() {
+    let prm = |id: &str, issuer: &str, sha256: &str| {
+        event(json!({
+            "id": id, "time": "2026-11-26T10:00:00Z", "kind": "metadata.fetch",
+            "source": {"type": "gateway", "name": "gw-1"},
+            "metadata": {"url": "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+                         "document_sha256": sha256, "scopes_supported": ["files:read"],
+                         "authorization_servers": [issuer]},
+        }))
+    };
+    let document = |id: &str, sha256: &str| {
+        event(json!({
+            "id": id, "time": "2026-11-26T10:00:01Z", "kind": "client.document.fetch",
+            "client": {"id": "https://app.example.com/client.json", "registration": "cimd",
+                       "document_sha256": sha256,
+                       "redirect_uris": ["https://app.example.com/cb"]},
+            "http": {"status": 200},
+        }))
+    };
+    // Each pair arrives together: a PRM and a client document fetched at the same instant
+    // as the other pair's.
+    let listed = prm(
+        "tie-a",
+        "https://auth.rogue.example",
+        "aaaa1111aaaa1111aaaa",
+    ) + &document("tie-c", "cccc3333cccc3333cccc");
+    let unlisted = prm("tie-b", "https://auth.example.com", "bbbb2222bbbb2222bbbb")
+        + &document("tie-d", "dddd4444dddd4444dddd");
+    let token = event(json!({
+        "id": "tie-token", "time": "2026-11-26T10:00:05Z", "kind": "token.issue",
+        "token": {"id": "tok-tie", "audience": ["https://mcp.example.com/mcp"],
+                  "grant_type": "authorization_code", "expires_at": "2026-11-26T11:00:05Z"},
+        "scopes": {"granted": ["files:read"]},
+    }));
+    let mut cited = Vec::new();
+    for deliveries in [
+        vec![format!("{listed}{unlisted}{token}")],
+        vec![format!("{unlisted}{listed}{token}")],
+        vec![unlisted.clone(), listed.clone(), token.clone()],
+        vec![listed.clone(), unlisted.clone(), token.clone()],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let app = TestApp::start(test_config(dir.path())).await;
+        for body in deliveries {
+            ingest(&app, body.into_bytes()).await;
+        }
+        let (status, path) = app.get("/v1/tokens/tok-tie/trust-path").await;
+        assert_eq!(status, 200, "{path}");
+        let links = &path["trust_path"]["links"];
+        assert_eq!(links[0]["link"], "metadata");
+        assert_eq!(links[3]["link"], "client_document");
+        cited.push((
+            links[0]["evidence"].clone(),
+            links[1]["verdict"].clone(),
+            links[1]["evidence"].clone(),
+            links[3]["facts"][0]["document_event_id"].clone(),
+        ));
+        app.stop().await;
+    }
+    assert_eq!(
+        cited[0],
+        (
+            json!(["tie-b"]),
+            json!("violated"),
+            json!(["tie-token", "tie-b"]),
+            json!("tie-d"),
+        )
+    );
+    assert!(cited.iter().all(|c| *c == cited[0]), "{cited:#?}");
+}
+
 #[tokio::test]
 async fn late_evidence_updates_the_verdict_and_the_cli_explains_it() {
     let dir = tempfile::tempdir().unwrap();

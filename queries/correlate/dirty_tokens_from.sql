@@ -1,4 +1,0 @@
--- The earliest issue time (epoch µs) among the tokens of the connections to evaluate.
-SELECT epoch_us(min(time))
-FROM connection_tokens
-WHERE connection_id IN (SELECT connection_id FROM dirty_connections);
