@@ -81,7 +81,11 @@ judged AS (
            list_sort(list_distinct(list_filter(t.scopes_granted,
                                                lambda s: NOT list_contains(p.supported, s)))) AS outside
     FROM risky t
-    ASOF JOIN prm p ON t.resource = p.resource AND t.horizon >= p.time_us
+    -- Of PRMs fetched at the same instant, the one with the greatest event id (as the trust
+    -- path's evidence).
+    ASOF JOIN prm p
+        ON t.resource = p.resource
+       AND {'t': t.horizon + 1, 'id': ''} > {'t': p.time_us, 'id': p.event_id}
 )
 SELECT event_id,
        resource || ' ' || array_to_string(outside, ' ') AS key,

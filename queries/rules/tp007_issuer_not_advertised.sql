@@ -140,7 +140,11 @@ judged AS (
            p.event_id AS prm_id, p.metadata_sha256, p.servers,
            s.issuers AS configured
     FROM risky u
-    ASOF LEFT JOIN prm p ON u.resource = p.resource AND u.horizon >= p.time_us
+    -- Of PRMs fetched at the same instant, the one with the greatest event id (as the trust
+    -- path's evidence).
+    ASOF LEFT JOIN prm p
+        ON u.resource = p.resource
+       AND {'t': u.horizon + 1, 'id': ''} > {'t': p.time_us, 'id': p.event_id}
     LEFT JOIN settings s ON s.resource = u.resource
 )
 SELECT event_id,
