@@ -45,8 +45,8 @@ new_tokens AS (
       AND token_id IS NOT NULL AND client_id IS NOT NULL
 ),
 new_in_force AS (
-    SELECT coalesce(arg_max(d.event_id, d.time_us) FILTER (WHERE d.issuer = t.issuer),
-                    arg_max(d.event_id, d.time_us)) AS doc_id
+    SELECT coalesce(arg_max(d.event_id, (d.time_us, d.event_id)) FILTER (WHERE d.issuer = t.issuer),
+                    arg_max(d.event_id, (d.time_us, d.event_id))) AS doc_id
     FROM new_tokens t
     JOIN docs d ON d.client_id = t.client_id AND d.time_us <= t.horizon
     GROUP BY t.event_id
@@ -110,8 +110,8 @@ tokens AS (
 ),
 in_force AS (
     SELECT t.event_id AS token_event_id, t.time AS token_time, t.token_id, t.issuer AS token_issuer,
-           coalesce(arg_max(d.event_id, d.time_us) FILTER (WHERE d.issuer = t.issuer),
-                    arg_max(d.event_id, d.time_us)) AS doc_id
+           coalesce(arg_max(d.event_id, (d.time_us, d.event_id)) FILTER (WHERE d.issuer = t.issuer),
+                    arg_max(d.event_id, (d.time_us, d.event_id))) AS doc_id
     FROM tokens t
     JOIN docs d ON d.client_id = t.client_id AND d.time_us <= t.horizon
     GROUP BY ALL

@@ -65,8 +65,8 @@ risky AS (
 ),
 recent AS (
     SELECT r.event_id,
-           arg_max(d.event_id, d.time_us) FILTER (WHERE d.issuer = r.issuer) AS same_id,
-           arg_max(d.event_id, d.time_us) AS any_id
+           arg_max(d.event_id, (d.time_us, d.event_id)) FILTER (WHERE d.issuer = r.issuer) AS same_id,
+           arg_max(d.event_id, (d.time_us, d.event_id)) AS any_id
     FROM risky r
     JOIN docs d ON d.client_id = r.client_id AND d.time_us <= r.horizon
      AND d.time_us > r.horizon - 21600000000
@@ -74,8 +74,8 @@ recent AS (
 ),
 older AS (
     SELECT r.event_id,
-           arg_max(d.event_id, d.time_us) FILTER (WHERE d.issuer = r.issuer) AS same_id,
-           arg_max(d.event_id, d.time_us) AS any_id
+           arg_max(d.event_id, (d.time_us, d.event_id)) FILTER (WHERE d.issuer = r.issuer) AS same_id,
+           arg_max(d.event_id, (d.time_us, d.event_id)) AS any_id
     FROM risky r
     LEFT JOIN recent n ON n.event_id = r.event_id
     JOIN docs d ON d.client_id = r.client_id AND d.time_us <= r.horizon - 21600000000

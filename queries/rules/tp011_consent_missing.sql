@@ -133,8 +133,8 @@ judged AS MATERIALIZED (
     FROM candidate t
     LEFT JOIN (
         SELECT t.event_id,
-               arg_max(r.event_id, r.us) FILTER (WHERE r.kind = 'authorization.request') AS request_id,
-               arg_max(r.event_id, r.us) FILTER (WHERE r.kind = 'consent.deny') AS denial_id,
+               arg_max(r.event_id, (r.us, r.event_id)) FILTER (WHERE r.kind = 'authorization.request') AS request_id,
+               arg_max(r.event_id, (r.us, r.event_id)) FILTER (WHERE r.kind = 'consent.deny') AS denial_id,
                bool_or(r.consents
                        AND coalesce(r.outcome, 'success') = 'success'
                        AND r.us >= t.us - least($history, $flow_window)) AS consented_recently
