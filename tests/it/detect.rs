@@ -581,3 +581,91 @@ async fn rules_read_the_newest_old_event_the_engine_binds() {
     assert_eq!(told, expected);
     app.stop().await;
 }
+
+/// `$old_newest` is the newest event already examined: a batch committed but not examined
+/// yet (waiting for its correlation, or for a later evaluation) is not "old" to the batch
+/// under evaluation. Otherwise a rule that judges an absence once the store has moved past
+/// it (TP005, TP011) would find the store already past it in the batch that first reaches
+/// it, and again in the next: the hit would never be raised.
+#[tokio::test]
+async fn a_batch_not_yet_examined_is_not_old_to_the_one_under_evaluation() {
+    use trustpath::detect::{Engine, Rule};
+    use trustpath::normalize::{Normalizer, RawRecord};
+    use trustpath::pipeline::Ingest;
+    use trustpath::store::{Collector, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let store = Store::open(&config.store).unwrap();
+    let (writer, thread) = store.writer(1, config.correlate.clone(), None).unwrap();
+    let ingest = Ingest::new(Normalizer::new(64 * 1024), writer.clone());
+    let rule = Rule::parse(
+        "x003_old_newest.sql",
+        "-- id: X003\n-- name: old-newest\n-- severity: low\n-- kind: match\n\
+         -- description: names the newest old event the engine binds\n-- key: event id\n\
+         -- dedup: 1h\n-- lookback: 1d\n\n\
+         SELECT event_id, event_id AS key, time, [event_id] AS evidence,\n\
+         coalesce($old_newest, 'none') AS summary\n\
+         FROM new_events\n",
+    )
+    .unwrap();
+    let mut engine = Engine::new(vec![rule], Vec::new());
+    let db = store.connection().unwrap();
+    let commit = |id: &'static str, time: &'static str| {
+        let ingest = ingest.clone();
+        async move {
+            let raw = json!({
+                "id": id, "time": time, "kind": "token.issue", "outcome": "success",
+                "source": {"type": "authorization_server", "name": "test"},
+                "issuer": "https://auth.acme.example", "client": {"id": "svc-reporting"},
+                "token": {"id": format!("tok-{id}"), "grant_type": "client_credentials"}
+            });
+            let record = RawRecord {
+                raw: raw.to_string().into(),
+                origin: format!("test:{id}"),
+                delivery_key: None,
+                format: "native".to_owned(),
+            };
+            ingest
+                .ingest(Collector::Http, vec![record])
+                .await
+                .unwrap()
+                .commit
+                .batch_id
+        }
+    };
+    let told = |db: &duckdb::Connection, id: &str| -> String {
+        db.query_row(
+            "SELECT summary FROM alerts WHERE rule_id = 'X003' AND key = ?",
+            [id],
+            |row| row.get(0),
+        )
+        .unwrap()
+    };
+
+    commit("e1", "2026-11-02T10:00:00Z").await;
+    engine.detect_pending(&db).unwrap();
+    assert_eq!(told(&db, "e1"), "none");
+
+    commit("e2", "2026-11-02T10:10:00Z").await;
+    // e3 is committed but waits for its correlation, so it is not examined with e2.
+    let e3 = commit("e3", "2026-11-02T10:20:00Z").await;
+    db.execute(
+        "DELETE FROM correlated_batches WHERE batch_id = ?::UUID",
+        [e3.to_string()],
+    )
+    .unwrap();
+    engine.detect_pending(&db).unwrap();
+    assert_eq!(told(&db, "e2"), "2026-11-02T10:00:00.000000Z");
+
+    db.execute(
+        "INSERT INTO correlated_batches VALUES (?::UUID)",
+        [e3.to_string()],
+    )
+    .unwrap();
+    engine.detect_pending(&db).unwrap();
+    assert_eq!(told(&db, "e3"), "2026-11-02T10:10:00.000000Z");
+
+    drop((ingest, writer));
+    thread.join();
+}
