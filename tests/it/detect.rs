@@ -484,6 +484,25 @@ async fn the_readme_rule_example_passes_its_fixtures() {
     assert_eq!(reports[0].cases.len(), 2);
 }
 
+/// A rule that tells each new event the `$old_newest` the engine bound (its summary).
+const OLD_NEWEST_RULE: &str = "-- id: X002\n-- name: old-newest\n-- severity: low\n\
+    -- kind: match\n-- description: names the newest old event the engine binds\n\
+    -- key: event id\n-- dedup: 1h\n-- lookback: 1d\n\n\
+    SELECT event_id, event_id AS key, time, [event_id] AS evidence,\n\
+    coalesce($old_newest, 'none') AS summary\n\
+    FROM new_events\n";
+
+/// A client-credentials token issue, the one event the `$old_newest` tests need.
+fn token_issue(id: &str, time: &str) -> Value {
+    json!({
+        "id": id, "time": time, "kind": "token.issue", "outcome": "success",
+        "source": {"type": "authorization_server", "name": "test"},
+        "issuer": "https://auth.acme.example",
+        "client": {"id": "svc-reporting"},
+        "token": {"id": format!("tok-{id}"), "grant_type": "client_credentials"}
+    })
+}
+
 /// `$old_newest` is the newest stored event within the rule's lookback that is not under
 /// evaluation, whichever of the engine's spans it lies in: seconds before the batch, further
 /// back, after the batch (a late batch), among the batch's own times, or none in reach.
@@ -492,29 +511,11 @@ async fn rules_read_the_newest_old_event_the_engine_binds() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
-    std::fs::write(
-        rules.join("x002_old_newest.sql"),
-        "-- id: X002\n-- name: old-newest\n-- severity: low\n-- kind: match\n\
-         -- description: names the newest old event the engine binds\n-- key: event id\n\
-         -- dedup: 1h\n-- lookback: 1d\n\n\
-         SELECT event_id, event_id AS key, time, [event_id] AS evidence,\n\
-         coalesce($old_newest, 'none') AS summary\n\
-         FROM new_events\n",
-    )
-    .unwrap();
+    std::fs::write(rules.join("x002_old_newest.sql"), OLD_NEWEST_RULE).unwrap();
     let mut config = test_config(dir.path());
     config.rules.dir = Some(rules);
     let app = TestApp::start(config).await;
-    let event = |id: &str, time: &str| {
-        json!({
-            "id": id, "time": time, "kind": "token.issue", "outcome": "success",
-            "source": {"type": "authorization_server", "name": "test"},
-            "issuer": "https://auth.acme.example",
-            "client": {"id": "svc-reporting"},
-            "token": {"id": format!("tok-{id}"), "grant_type": "client_credentials"}
-        })
-        .to_string()
-    };
+    let event = |id: &str, time: &str| token_issue(id, time).to_string();
     // (batch, what each of its events is told), one batch evaluated at a time.
     let batches: [(&[(&str, &str)], &str); 5] = [
         (&[("e1", "2026-11-02T10:00:00Z")], "none"),
@@ -599,29 +600,14 @@ async fn a_batch_not_yet_examined_is_not_old_to_the_one_under_evaluation() {
     let store = Store::open(&config.store).unwrap();
     let (writer, thread) = store.writer(1, config.correlate.clone(), None).unwrap();
     let ingest = Ingest::new(Normalizer::new(64 * 1024), writer.clone());
-    let rule = Rule::parse(
-        "x003_old_newest.sql",
-        "-- id: X003\n-- name: old-newest\n-- severity: low\n-- kind: match\n\
-         -- description: names the newest old event the engine binds\n-- key: event id\n\
-         -- dedup: 1h\n-- lookback: 1d\n\n\
-         SELECT event_id, event_id AS key, time, [event_id] AS evidence,\n\
-         coalesce($old_newest, 'none') AS summary\n\
-         FROM new_events\n",
-    )
-    .unwrap();
+    let rule = Rule::parse("x002_old_newest.sql", OLD_NEWEST_RULE).unwrap();
     let mut engine = Engine::new(vec![rule], Vec::new());
     let db = store.connection().unwrap();
     let commit = |id: &'static str, time: &'static str| {
         let ingest = ingest.clone();
         async move {
-            let raw = json!({
-                "id": id, "time": time, "kind": "token.issue", "outcome": "success",
-                "source": {"type": "authorization_server", "name": "test"},
-                "issuer": "https://auth.acme.example", "client": {"id": "svc-reporting"},
-                "token": {"id": format!("tok-{id}"), "grant_type": "client_credentials"}
-            });
             let record = RawRecord {
-                raw: raw.to_string().into(),
+                raw: token_issue(id, time).to_string().into(),
                 origin: format!("test:{id}"),
                 delivery_key: None,
                 format: "native".to_owned(),
@@ -636,7 +622,7 @@ async fn a_batch_not_yet_examined_is_not_old_to_the_one_under_evaluation() {
     };
     let told = |db: &duckdb::Connection, id: &str| -> String {
         db.query_row(
-            "SELECT summary FROM alerts WHERE rule_id = 'X003' AND key = ?",
+            "SELECT summary FROM alerts WHERE rule_id = 'X002' AND key = ?",
             [id],
             |row| row.get(0),
         )
