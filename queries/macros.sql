@@ -82,6 +82,12 @@ CREATE OR REPLACE MACRO event_summary(e) AS json_object(
     'ip', e.ip
 );
 
+-- unexamined_batches(): the committed batches the detector has not examined yet, whether
+-- correlated or not. Their events are not "old" to an evaluation (`$old_newest`,
+-- queries/detect/old_newest_*.sql): the evaluation that examines them is still to come.
+CREATE OR REPLACE MACRO unexamined_batches() AS TABLE
+    SELECT batch_id FROM ingest_log ANTI JOIN detected_batches USING (batch_id);
+
 -- alert_current_status(): each alert's current lifecycle status, `status` (a struct of its
 -- latest `alert_status` row). Join it once: `alert_document` refers to its status four
 -- times, and a correlated subquery in its place is run once per reference.

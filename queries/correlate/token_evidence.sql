@@ -17,7 +17,7 @@
 -- two bounds prune the scans of `events`).
 WITH tokens AS (
     SELECT event_id, connection_id, epoch_us(time) + $1::BIGINT * 1000000 AS horizon,
-           {'t': epoch_us(time) + $1::BIGINT * 1000000 + 1, 'id': ''} AS latest,
+           {'t': horizon + 1, 'id': ''} AS latest,
            issuer, client_id, resource, ip
     FROM connection_tokens
     WHERE connection_id IN (SELECT connection_id FROM dirty_connections)

@@ -6,4 +6,4 @@
 SELECT max(epoch_us(time))
 FROM events
 WHERE time >= $1::TIMESTAMPTZ AND time < $2::TIMESTAMPTZ
-  AND batch_id NOT IN (SELECT batch_id FROM ingest_log ANTI JOIN detected_batches USING (batch_id));
+  AND batch_id NOT IN (SELECT batch_id FROM unexamined_batches());

@@ -8,4 +8,4 @@ SELECT max(epoch_us(time))
 FROM events
 WHERE time BETWEEN $1::TIMESTAMPTZ AND $2::TIMESTAMPTZ
   AND event_id NOT IN (SELECT event_id FROM new_events)
-  AND batch_id NOT IN (SELECT batch_id FROM ingest_log ANTI JOIN detected_batches USING (batch_id));
+  AND batch_id NOT IN (SELECT batch_id FROM unexamined_batches());

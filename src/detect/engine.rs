@@ -627,8 +627,9 @@ impl Bounds {
     /// them and was examined before (µs; a batch committed but not examined yet is left
     /// out, as its evaluation is still to come): what a rule judging an absence once the
     /// store has moved `settle` past it compares with, to judge each absence in the one
-    /// evaluation that first reaches it. Read in pruned spans, newest first (a rule computing it itself reads its whole
-    /// lookback: `max(time)` over a range is not answered from zone maps).
+    /// evaluation that first reaches it. Read in pruned spans, newest first (a rule
+    /// computing it itself reads its whole lookback: `max(time)` over a range is not
+    /// answered from zone maps).
     fn old_newest(&mut self, db: &Connection, lookback: i64) -> Result<Option<i64>, StoreError> {
         if let Some(known) = self.old_newest.get(&lookback) {
             return Ok(*known);

@@ -319,7 +319,6 @@ fn append_list(builder: &mut StringList, values: Option<&[String]>) {
 /// batch holds each event once, as its row, rather than also as the typed event.
 pub struct EventRows {
     columns: Columns,
-    len: usize,
 }
 
 impl EventRows {
@@ -327,21 +326,11 @@ impl EventRows {
     pub fn with_capacity(rows: usize) -> Self {
         EventRows {
             columns: Columns::with_capacity(rows),
-            len: 0,
         }
     }
 
     pub fn push(&mut self, event: &Event) {
         self.columns.push(event);
-        self.len += 1;
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The rows as `events` holds them (received at `received_at`), with their digest.
@@ -359,9 +348,7 @@ impl Default for EventRows {
 
 impl std::fmt::Debug for EventRows {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventRows")
-            .field("len", &self.len)
-            .finish_non_exhaustive()
+        f.debug_struct("EventRows").finish_non_exhaustive()
     }
 }
 
@@ -395,12 +382,9 @@ impl Prepared {
     }
 
     fn new(staged: RecordBatch, received_at: DateTime<Utc>) -> Result<Prepared, StoreError> {
-        let received_at_values = TimestampMicrosecondArray::from(vec![
-            received_at
-                .timestamp_micros();
-            staged.num_rows()
-        ])
-        .with_timezone("UTC");
+        let micros = received_at.timestamp_micros();
+        let received_at_values =
+            TimestampMicrosecondArray::from(vec![micros; staged.num_rows()]).with_timezone("UTC");
         let rows = with_column(
             &staged,
             RECEIVED_AT_COLUMN,
